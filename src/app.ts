@@ -1,0 +1,45 @@
+import type { Config } from "./config.js";
+import type { Logger } from "./log.js";
+import type { ToolProvider } from "./tools/define.js";
+import { VERSION } from "./version.js";
+
+/** What every session shares: config, logger, the registries, and the shutdown list. */
+export interface App {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly version: string;
+  readonly startedAt: number;
+  /** Dynamic tool sources (proxied service tools); static tools come from tools/index.ts. */
+  readonly providers: ToolProvider[];
+  /** Counts for /health and herd_status. */
+  health(): { services: number; hosts: number };
+  /** Registers a step to run at shutdown (last registered runs first). */
+  onShutdown(fn: () => Promise<void> | void): void;
+  shutdown(): Promise<void>;
+}
+
+/** Builds the shared state; registries add themselves here as their issues land. */
+export function createApp(config: Config, log: Logger): App {
+  const stops: Array<() => Promise<void> | void> = [];
+  let stopping: Promise<void> | undefined;
+  const app: App = {
+    config,
+    log,
+    version: VERSION,
+    startedAt: Date.now(),
+    providers: [],
+    health: () => ({ services: 0, hosts: config.local ? 1 : 0 }),
+    onShutdown: (fn) => void stops.push(fn),
+    shutdown: () =>
+      (stopping ??= (async () => {
+        for (const fn of stops.reverse()) {
+          try {
+            await fn();
+          } catch (e) {
+            log.warn("shutdown step failed", { error: (e as Error).message });
+          }
+        }
+      })()),
+  };
+  return app;
+}

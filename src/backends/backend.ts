@@ -1,0 +1,59 @@
+import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
+
+/** The result of any tool call, ours or a backend's (the MCP `CallToolResult` shape). */
+export type ToolResult = CallToolResult;
+/** A tool as a backend advertises it (the MCP `Tool` shape, JSON Schema untouched). */
+export type ToolInfo = Tool;
+
+export type BackendKind = "child" | "peer" | "ssh" | "local";
+
+export interface Progress {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  onProgress?: (p: Progress) => void;
+}
+
+/** Everything a call can end at: a child, an HTTP peer, an SSH host or this machine. */
+export interface Backend {
+  readonly kind: BackendKind;
+  listTools(): Promise<ToolInfo[]>;
+  /** Throws TransportError when the backend cannot be reached; a tool that ran and failed returns isError. */
+  callTool(name: string, args: Record<string, unknown>, opts?: CallOptions): Promise<ToolResult>;
+  close(): Promise<void>;
+}
+
+/** The backend could not be reached (refused, timeout, auth, 5xx): the router may fall back. */
+export class TransportError extends Error {
+  override readonly name = "TransportError";
+  constructor(
+    message: string,
+    readonly backend: BackendKind,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A text result, with structured data beside it when the tool has an output schema. */
+export function textResult(text: string, structured?: Record<string, unknown>): ToolResult {
+  const result: ToolResult = { content: [{ type: "text", text }] };
+  if (structured !== undefined) result.structuredContent = structured;
+  return result;
+}
+
+/** A failure a person can act on: what failed, where, and why. */
+export function errorResult(message: string, structured?: Record<string, unknown>): ToolResult {
+  return { ...textResult(message, structured), isError: true };
+}
+
+/** The first text block of a result, for messages and tests. */
+export function resultText(result: ToolResult): string {
+  for (const block of result.content ?? []) if (block.type === "text") return block.text;
+  return "";
+}
