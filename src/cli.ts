@@ -1,0 +1,109 @@
+import { ConfigError, type ConfigSources } from "./config.js";
+
+export const HELP = `mcp-herd: one MCP server for a whole fleet.
+
+Usage:
+  mcp-herd [options]                 serve MCP on stdio (what an MCP client config runs)
+  mcp-herd --http [HOST:]PORT        serve streamable HTTP at /mcp (default 127.0.0.1:8090)
+
+Options:
+  --http [HOST:]PORT     serve HTTP instead of stdio; GET /health answers for probes
+  --config FILE          JSON config file (see README); unknown keys are an error
+  --token TOKEN          bearer token required on /mcp (prefer env MCP_HERD_TOKEN or
+                         --token-file: a token on the command line is visible in ps)
+  --token-file FILE      read the token from FILE
+  --peer                 also serve this machine's host tools (shell, read_file, ...)
+                         so another mcp-herd or an lmcp hub can use it as a peer
+  --hosts FILE           lmcp hub registry file (name ssh_host lmcp_url token)
+  --state-dir DIR        where services and state live (default $XDG_STATE_HOME/mcp-herd)
+  --no-proxy-tools       do not serve <service>__<tool> tools (use service_call)
+  --log-level LEVEL      debug | info | warn | error (default info); logs go to stderr
+  --log-format FORMAT    text | json (default text)
+  -h, --help             show this help
+  -v, --version          print the version
+
+Environment: MCP_HERD_TOKEN, MCP_HERD_STATE_DIR, MCP_HERD_LOG_LEVEL, LMCP_HUB_BACKENDS,
+LMCP_HUB_PROBE_TTL, LMCP_HUB_LMCP_TIMEOUT, LMCP_HUB_SSH_TIMEOUT.
+`;
+
+export type CliAction =
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "serve"; sources: Omit<ConfigSources, "env">; tokenFile?: string };
+
+const WITH_VALUE = new Set([
+  "--config",
+  "--token",
+  "--token-file",
+  "--hosts",
+  "--state-dir",
+  "--log-level",
+  "--log-format",
+]);
+
+/** Parses argv (without node and script); every mistake is a ConfigError naming the flag. */
+export function parseCli(argv: string[]): CliAction {
+  const flags: ConfigSources["flags"] = {};
+  let file: string | undefined;
+  let tokenFile: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i]!;
+    let inline: string | undefined;
+    const eq = arg.indexOf("=");
+    if (arg.startsWith("--") && eq > 0) {
+      inline = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) throw new ConfigError(`${arg} needs a value`);
+      return v;
+    };
+    switch (arg) {
+      case "-h":
+      case "--help":
+        return { kind: "help" };
+      case "-v":
+      case "--version":
+        return { kind: "version" };
+      case "--http": {
+        const next = argv[i + 1];
+        if (inline !== undefined) flags.http = inline;
+        else if (next !== undefined && /^(\[[^\]]+\]:|[^-][^:]*:)?\d+$/.test(next)) flags.http = argv[++i]!;
+        else flags.http = true;
+        break;
+      }
+      case "--config":
+        file = value();
+        break;
+      case "--token":
+        flags.token = value();
+        break;
+      case "--token-file":
+        tokenFile = value();
+        break;
+      case "--hosts":
+        flags.hostsFile = value();
+        break;
+      case "--state-dir":
+        flags.stateDir = value();
+        break;
+      case "--log-level":
+        flags.logLevel = value();
+        break;
+      case "--log-format":
+        flags.logFormat = value();
+        break;
+      case "--peer":
+        flags.peer = true;
+        break;
+      case "--no-proxy-tools":
+        flags.noProxyTools = true;
+        break;
+      default:
+        throw new ConfigError(`unknown option '${argv[i]}' (see mcp-herd --help)`);
+    }
+  }
+  return { kind: "serve", sources: { file, flags }, tokenFile };
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+import { readFileSync } from "node:fs";
+import { createApp } from "./app.js";
+import { HELP, parseCli } from "./cli.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { createLogger } from "./log.js";
+import { ToolCatalog } from "./server.js";
+import { serveHttp } from "./transports/http.js";
+import { serveStdio } from "./transports/stdio.js";
+import { VERSION } from "./version.js";
+
+const SHUTDOWN_BOUND_MS = 5_000;
+
+async function main(): Promise<number | undefined> {
+  const action = parseCli(process.argv.slice(2));
+  if (action.kind === "help") {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (action.kind === "version") {
+    process.stdout.write(`mcp-herd ${VERSION}\n`);
+    return 0;
+  }
+  const flags = { ...action.sources.flags };
+  if (action.tokenFile) {
+    try {
+      flags.token = readFileSync(action.tokenFile, "utf8").trim();
+    } catch (e) {
+      throw new ConfigError(`--token-file ${action.tokenFile}: cannot read (${(e as NodeJS.ErrnoException).code})`);
+    }
+  }
+  const config = loadConfig({ file: action.sources.file, flags, env: process.env });
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  const app = createApp(config, log);
+  const catalog = new ToolCatalog(app);
+
+  let exiting = false;
+  const stop = (why: string, code = 0) => {
+    if (exiting) return;
+    exiting = true;
+    log.info(`stopping (${why})`);
+    const timer = setTimeout(() => {
+      log.warn(`shutdown took longer than ${SHUTDOWN_BOUND_MS} ms; exiting anyway`);
+      process.exit(code || 1);
+    }, SHUTDOWN_BOUND_MS);
+    timer.unref();
+    void app.shutdown().finally(() => process.exit(code));
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGHUP", () => stop("SIGHUP"));
+
+  if (config.mode === "http") {
+    const handle = await serveHttp(app, catalog);
+    log.info(
+      `mcp-herd ${app.version} listening on ${handle.url} (${config.token ? "token required" : "no token: loopback only"})` +
+        (config.peer ? ", peer mode" : ""),
+    );
+  } else {
+    await serveStdio(app, catalog, () => stop("client closed stdin"));
+  }
+  return undefined;
+}
+
+main().then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (e: unknown) => {
+    const msg = e instanceof ConfigError ? `mcp-herd: ${e.message}` : `mcp-herd: ${(e as Error).message ?? String(e)}`;
+    process.stderr.write(msg + "\n");
+    process.exit(2);
+  },
+);

@@ -1,0 +1,143 @@
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import type { App } from "./app.js";
+import { errorResult, type ToolResult } from "./backends/backend.js";
+import { formatIssues } from "./config.js";
+import type { AnyToolDef, RawTool, ToolContext } from "./tools/define.js";
+import { buildTools } from "./tools/index.js";
+
+const INSTRUCTIONS =
+  "mcp-herd supervises MCP servers (service_* tools; a loaded service's tools appear as <service>__<tool>) " +
+  "and reaches every host of a fleet (remote_* tools, host 'local' is this machine). " +
+  "Failures come back as results with isError and a message saying what failed and where.";
+
+interface Entry {
+  tool: Tool;
+  call(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolResult>;
+}
+
+/** Our own tools, converted once per process: JSON Schema built from zod, arguments validated before the handler. */
+export class ToolCatalog {
+  private readonly own = new Map<string, Entry>();
+
+  constructor(private readonly app: App) {
+    for (const def of buildTools(app)) {
+      if (this.own.has(def.name)) throw new Error(`duplicate tool name ${def.name}`);
+      this.own.set(def.name, fromDef(def));
+    }
+  }
+
+  /** Every tool a client sees now: ours first, then the providers' (proxied service tools). */
+  list(): Tool[] {
+    const out = [...this.own.values()].map((e) => e.tool);
+    for (const t of this.providerTools()) if (!this.own.has(t.name)) out.push(fromRaw(t).tool);
+    return out;
+  }
+
+  find(name: string): Entry | undefined {
+    const own = this.own.get(name);
+    if (own) return own;
+    const raw = this.providerTools().find((t) => t.name === name);
+    return raw && !this.own.has(name) ? fromRaw(raw) : undefined;
+  }
+
+  private providerTools(): RawTool[] {
+    const out: RawTool[] = [];
+    for (const p of this.app.providers) {
+      try {
+        out.push(...p.list());
+      } catch (e) {
+        this.app.log.warn("a tool provider failed to list its tools", { error: (e as Error).message });
+      }
+    }
+    return out;
+  }
+}
+
+function fromDef(def: AnyToolDef): Entry {
+  const input = z.object(def.input);
+  const tool: Tool = {
+    name: def.name,
+    title: def.title,
+    description: def.description,
+    inputSchema: z.toJSONSchema(input, { io: "input" }) as Tool["inputSchema"],
+    annotations: { title: def.title, ...def.annotations },
+  };
+  if (def.output) tool.outputSchema = z.toJSONSchema(z.object(def.output), { io: "output" }) as Tool["outputSchema"];
+  return {
+    tool,
+    async call(args, ctx) {
+      const parsed = input.safeParse(args);
+      if (!parsed.success) {
+        return errorResult(`${def.name}: invalid arguments: ${formatIssues(parsed.error)}`);
+      }
+      return def.handler(parsed.data, ctx);
+    },
+  };
+}
+
+function fromRaw(raw: RawTool): Entry {
+  const tool: Tool = { name: raw.name, description: raw.description, inputSchema: raw.inputSchema };
+  if (raw.title) tool.title = raw.title;
+  if (raw.outputSchema) tool.outputSchema = raw.outputSchema;
+  if (raw.annotations) tool.annotations = raw.annotations;
+  return { tool, call: (args, ctx) => raw.call(args, ctx) };
+}
+
+export interface SessionInfo {
+  /** "stdio", or an id for the HTTP caller (never the token itself). */
+  caller: string;
+}
+
+/** One MCP server per client session, sharing the App and its catalog. */
+export function createServer(app: App, catalog: ToolCatalog, session: SessionInfo): Server {
+  const server = new Server(
+    { name: "mcp-herd", title: "mcp-herd", version: app.version },
+    { capabilities: { tools: { listChanged: true }, logging: {} }, instructions: INSTRUCTIONS },
+  );
+
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: catalog.list() }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const { name } = request.params;
+    const entry = catalog.find(name);
+    if (!entry) throw new McpError(ErrorCode.InvalidParams, `Unknown tool '${name}'. Call tools/list to see the tools.`);
+    const token = request.params._meta?.progressToken;
+    const ctx: ToolContext = {
+      signal: extra.signal,
+      wantsProgress: token !== undefined,
+      caller: session.caller,
+      progress(p) {
+        if (token === undefined || extra.signal.aborted) return;
+        extra
+          .sendNotification({ method: "notifications/progress", params: { progressToken: token, ...p } })
+          .catch(() => undefined);
+      },
+    };
+    try {
+      return await entry.call(request.params.arguments ?? {}, ctx);
+    } catch (e) {
+      app.log.warn("tool failed unexpectedly", { tool: name, error: (e as Error).message });
+      return errorResult(`${name} failed: ${(e as Error).message}`);
+    }
+  });
+
+  const unsubscribe = app.providers.map((p) =>
+    p.onChange(() => {
+      server.sendToolListChanged().catch(() => undefined);
+    }),
+  );
+  const prevClose = server.onclose;
+  server.onclose = () => {
+    for (const u of unsubscribe) u();
+    prevClose?.();
+  };
+  return server;
+}

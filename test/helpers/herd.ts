@@ -1,0 +1,146 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const CLI = join(ROOT, "dist", "main.js");
+
+export interface HerdOptions {
+  args?: string[];
+  env?: Record<string, string>;
+  /** Serve HTTP on 127.0.0.1:0 and connect over it (else stdio). */
+  http?: boolean;
+  /** Bearer token for HTTP (sent by the client and given to the server via MCP_HERD_TOKEN). */
+  token?: string;
+  /** Use this state dir instead of a fresh temp one (kept on close). */
+  stateDir?: string;
+  /** Do not connect a client (for tests that speak raw HTTP). */
+  noClient?: boolean;
+}
+
+export interface Herd {
+  client: Client;
+  /** The /mcp URL when serving HTTP. */
+  url?: string;
+  /** http://host:port base when serving HTTP. */
+  base?: string;
+  token?: string;
+  pid: number;
+  stateDir: string;
+  stderr(): string;
+  /** A second client on the same server (HTTP only). */
+  connect(headers?: Record<string, string>): Promise<Client>;
+  close(): Promise<void>;
+  /** The process, for signal tests. */
+  proc?: ChildProcess;
+}
+
+/** Starts the built CLI and connects an SDK client to it, the way users do. */
+export async function startHerd(opts: HerdOptions = {}): Promise<Herd> {
+  const ownState = opts.stateDir === undefined;
+  const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "herd-state-"));
+  const args = [CLI, "--state-dir", stateDir, ...(opts.args ?? [])];
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...(opts.env ?? {}) };
+  if (opts.token) env.MCP_HERD_TOKEN = opts.token;
+  const cleanup = () => {
+    if (ownState) rmSync(stateDir, { recursive: true, force: true });
+  };
+
+  if (!opts.http) {
+    const transport = new StdioClientTransport({ command: process.execPath, args, env, stderr: "pipe" });
+    let err = "";
+    transport.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+    const client = new Client({ name: "herd-test", version: "0" });
+    await client.connect(transport);
+    return {
+      client,
+      pid: transport.pid ?? -1,
+      stateDir,
+      stderr: () => err,
+      connect: () => Promise.reject(new Error("stdio serves one client")),
+      async close() {
+        await client.close().catch(() => undefined);
+        cleanup();
+      },
+    };
+  }
+
+  const proc = spawn(process.execPath, [...args, "--http", "127.0.0.1:0"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  let out = "";
+  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`mcp-herd did not start within 15 s:\n${err}`)), 15_000);
+    proc.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+      const m = /listening on (http:\/\/\S+\/mcp)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`mcp-herd exited with ${code} before listening:\n${err}${out}`));
+    });
+  });
+  const headers = (extra?: Record<string, string>) => ({
+    ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}),
+    ...(extra ?? {}),
+  });
+  const clients: Client[] = [];
+  const connect = async (extra?: Record<string, string>) => {
+    const client = new Client({ name: "herd-test", version: "0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: headers(extra) } }));
+    clients.push(client);
+    return client;
+  };
+  const client = opts.noClient ? (undefined as unknown as Client) : await connect();
+  return {
+    client,
+    url,
+    base: url.replace(/\/mcp$/, ""),
+    token: opts.token,
+    pid: proc.pid!,
+    proc,
+    stateDir,
+    stderr: () => err,
+    connect,
+    async close() {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((r) => proc.once("exit", r));
+        proc.kill("SIGTERM");
+        const t = setTimeout(() => proc.kill("SIGKILL"), 8_000);
+        await exited;
+        clearTimeout(t);
+      }
+      cleanup();
+    },
+  };
+}
+
+/** Polls until `fn` is true or the bound passes; returns the last value. */
+export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 50): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await fn()) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** True while a process with this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,93 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI, startHerd, type Herd } from "../helpers/herd.js";
+
+describe("stdio server", () => {
+  let herd: Herd;
+  beforeAll(async () => {
+    herd = await startHerd();
+  });
+  afterAll(async () => herd?.close());
+
+  it("initializes and names itself", () => {
+    const info = herd.client.getServerVersion();
+    expect(info?.name).toBe("mcp-herd");
+    expect(herd.client.getServerCapabilities()?.tools?.listChanged).toBe(true);
+  });
+
+  it("lists tools with all four annotations and described inputs", async () => {
+    const { tools } = await herd.client.listTools();
+    const status = tools.find((t) => t.name === "herd_status");
+    expect(status).toBeDefined();
+    for (const t of tools) {
+      expect(t.annotations, t.name).toMatchObject({
+        readOnlyHint: expect.any(Boolean),
+        destructiveHint: expect.any(Boolean),
+        idempotentHint: expect.any(Boolean),
+        openWorldHint: expect.any(Boolean),
+      });
+    }
+  });
+
+  it("calls a tool and returns structured content with a text mirror", async () => {
+    const r = await herd.client.callTool({ name: "herd_status", arguments: {} });
+    expect(r.isError).toBeFalsy();
+    expect(r.structuredContent).toMatchObject({ version: expect.any(String), hosts: 1 });
+    expect((r.content as Array<{ text: string }>)[0]!.text).toMatch(/^mcp-herd /);
+  });
+
+  it("answers an unknown tool with a JSON-RPC error and keeps serving", async () => {
+    await expect(herd.client.callTool({ name: "no_such_tool", arguments: {} })).rejects.toThrow(/Unknown tool/);
+    const r = await herd.client.callTool({ name: "herd_status", arguments: {} });
+    expect(r.isError).toBeFalsy();
+  });
+
+  it("keeps stdout for the protocol: logs go to stderr", () => {
+    expect(herd.stderr()).toMatch(/serving MCP on stdio/);
+  });
+});
+
+describe("CLI", () => {
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 15_000 });
+
+  it("prints help and version", () => {
+    const help = run(["--help"]);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--http \[HOST:\]PORT/);
+    const v = run(["--version"]);
+    expect(v.stdout).toMatch(/^mcp-herd \d+\.\d+\.\d+/);
+  });
+
+  it("refuses a non-loopback listener without a token", () => {
+    const r = run(["--http", "0.0.0.0:0"], { MCP_HERD_TOKEN: "" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without a token/);
+  });
+
+  it("names the key of a bad config file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "herd-cfg-"));
+    try {
+      const file = join(dir, "c.json");
+      writeFileSync(file, JSON.stringify({ http: { port: "x" }, bogus: 1 }));
+      const r = run(["--config", file]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/unknown key 'bogus'/);
+      expect(r.stderr).toMatch(/http\.port/);
+      writeFileSync(file, "{ not json");
+      expect(run(["--config", file]).stderr).toMatch(/not valid JSON/);
+      expect(run(["--config", join(dir, "missing.json")]).stderr).toMatch(/cannot read \(ENOENT\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses unknown options and short tokens", () => {
+    expect(run(["--frobnicate"]).stderr).toMatch(/unknown option '--frobnicate'/);
+    expect(run(["--http", "127.0.0.1:0", "--token", "short"]).stderr).toMatch(/at least 16 characters/);
+    expect(run(["--http", "nope:port"]).status).not.toBe(0);
+  });
+});
