@@ -1,0 +1,292 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../log.js";
+import { VERSION } from "../version.js";
+import {
+  TransportError,
+  errorResult,
+  type Backend,
+  type CallOptions,
+  type ToolInfo,
+  type ToolResult,
+} from "./backend.js";
+
+export interface PeerOptions {
+  url: string;
+  /** Sent as `Authorization: Bearer`; never logged. */
+  token?: string;
+  headers?: Record<string, string>;
+  /** Bound for connecting, listing tools and plain JSON-RPC answers. */
+  timeoutMs: number;
+  /** Idle bound of a tool call when the caller gives none (reset by each progress notification). */
+  callTimeoutMs?: number;
+  log: Logger;
+}
+
+type Conn =
+  | { mode: "mcp"; client: Client; transport: StreamableHTTPClientTransport; pending: Set<AbortController> }
+  | { mode: "plain" };
+
+/** A failure classified once: may the router fall back, and may plain JSON-RPC work where MCP did not. */
+interface Failure {
+  transport: boolean;
+  tryPlain: boolean;
+  staleSession: boolean;
+  message: string;
+}
+
+/** An MCP server (another mcp-herd, any streamable HTTP server) or an lmcp host, reached over HTTP. */
+export class PeerBackend implements Backend {
+  readonly kind = "peer" as const;
+  private conn?: Promise<Conn>;
+  private readonly where: string;
+  private readonly headers: Record<string, string>;
+  private closed = false;
+
+  constructor(private readonly opts: PeerOptions) {
+    this.where = redactUrl(opts.url);
+    this.headers = { ...(opts.headers ?? {}) };
+    if (opts.token) this.headers.Authorization = `Bearer ${opts.token}`;
+  }
+
+  /** "mcp" or "plain" once connected; for status output and tests. */
+  async mode(): Promise<"mcp" | "plain"> {
+    return (await this.connect()).mode;
+  }
+
+  async listTools(): Promise<ToolInfo[]> {
+    return this.withConn(async (conn) => {
+      if (conn.mode === "plain") {
+        const result = (await this.post("tools/list", {}, this.opts.timeoutMs)) as { tools?: ToolInfo[] };
+        if (!Array.isArray(result?.tools)) throw new TransportError(`${this.where}: tools/list answer has no tools array`, "peer");
+        return result.tools;
+      }
+      const tools: ToolInfo[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await conn.client.listTools(cursor ? { cursor } : {}, { timeout: this.opts.timeoutMs });
+        tools.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor && tools.length < 10_000);
+      return tools;
+    });
+  }
+
+  async callTool(name: string, args: Record<string, unknown>, opts: CallOptions = {}): Promise<ToolResult> {
+    const timeout = opts.timeoutMs ?? this.opts.callTimeoutMs ?? 120_000;
+    try {
+      return await this.withConn(async (conn) => {
+        if (conn.mode === "plain") {
+          const result = await this.post("tools/call", { name, arguments: args }, timeout, opts.signal);
+          return result as ToolResult;
+        }
+        const ctrl = new AbortController();
+        conn.pending.add(ctrl);
+        const signal = opts.signal ? AbortSignal.any([opts.signal, ctrl.signal]) : ctrl.signal;
+        try {
+          const result = await conn.client.callTool({ name, arguments: args }, undefined, {
+            signal,
+            timeout,
+            resetTimeoutOnProgress: true,
+            onprogress: (p) => opts.onProgress?.({ progress: p.progress, total: p.total, message: p.message }),
+          });
+          return result as ToolResult;
+        } catch (e) {
+          if (ctrl.signal.reason instanceof TransportError) throw ctrl.signal.reason;
+          throw e;
+        } finally {
+          conn.pending.delete(ctrl);
+        }
+      });
+    } catch (e) {
+      if (e instanceof TransportError || opts.signal?.aborted) throw e;
+      return errorResult(`peer ${this.where}: ${name} failed: ${(e as Error).message}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.drop();
+  }
+
+  /** Runs fn on the shared connection; a stale session is re-established once, a transport failure drops it. */
+  private async withConn<T>(fn: (conn: Conn) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const conn = await this.connect();
+      try {
+        return await fn(conn);
+      } catch (e) {
+        if (e instanceof TransportError) {
+          if (conn.mode === "mcp" || /connect|closed|refused|reset/i.test(e.message)) await this.drop(conn);
+          throw e;
+        }
+        const f = classify(e, this.opts.timeoutMs);
+        if (f.staleSession && attempt === 0) {
+          this.opts.log.info("peer session expired, reconnecting", { url: this.where });
+          await this.drop(conn);
+          continue;
+        }
+        if (f.transport) {
+          if (!/no answer/.test(f.message)) await this.drop(conn);
+          throw new TransportError(`${f.message} (${this.where})`, "peer", { cause: e });
+        }
+        throw e;
+      }
+    }
+  }
+
+  private connect(): Promise<Conn> {
+    if (this.closed) return Promise.reject(new TransportError(`${this.where}: backend closed`, "peer"));
+    const p = (this.conn ??= this.open());
+    p.catch(() => {
+      if (this.conn === p) this.conn = undefined;
+    });
+    return p;
+  }
+
+  private async drop(conn?: Conn): Promise<void> {
+    const current = this.conn;
+    if (!current) return;
+    const c = await current.catch(() => undefined);
+    if (conn && c !== conn) return;
+    if (this.conn === current) this.conn = undefined;
+    if (c?.mode === "mcp") {
+      for (const ctrl of c.pending) ctrl.abort(new TransportError(`${this.where}: connection closed`, "peer"));
+      await withTimeout(c.transport.terminateSession().catch(() => {}), 1000);
+      await c.client.close().catch(() => {});
+    }
+  }
+
+  private async open(): Promise<Conn> {
+    const first = await this.openMcp().catch((e: unknown) => e as Error);
+    if (!(first instanceof Error)) return first;
+    const f = classify(first, this.opts.timeoutMs);
+    if (!f.tryPlain) throw new TransportError(`${f.message} (${this.where})`, "peer", { cause: first });
+    // The SDK client cannot speak to a session-less lmcp host (no initialize, JSON answers only):
+    // for those, a plain JSON-RPC POST of tools/list and tools/call is the protocol.
+    try {
+      await this.post("tools/list", {}, this.opts.timeoutMs);
+    } catch (e) {
+      const why = e instanceof TransportError ? e.message : (e as Error).message;
+      throw new TransportError(`MCP handshake failed (${f.message}) and plain JSON-RPC failed (${why})`, "peer", { cause: e });
+    }
+    this.opts.log.info("peer speaks plain JSON-RPC (lmcp style)", { url: this.where, mcp_error: f.message });
+    return { mode: "plain" };
+  }
+
+  private async openMcp(): Promise<Conn> {
+    const transport = new StreamableHTTPClientTransport(new URL(this.opts.url), {
+      requestInit: { headers: this.headers },
+      reconnectionOptions: { initialReconnectionDelay: 500, maxReconnectionDelay: 2000, reconnectionDelayGrowFactor: 2, maxRetries: 1 },
+    });
+    const client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: {} });
+    const conn: Conn = { mode: "mcp", client, transport, pending: new Set() };
+    // The SDK leaves calls pending when an SSE response stream breaks (only onerror fires): end them here.
+    client.onerror = (err) => {
+      if (/Failed to open SSE stream/.test(err.message)) return;
+      this.opts.log.debug("peer transport error", { url: this.where, error: err.message });
+      if (conn.pending.size === 0) return;
+      const reason = new TransportError(`connection lost: ${err.message} (${this.where})`, "peer", { cause: err });
+      for (const ctrl of conn.pending) ctrl.abort(reason);
+      void this.drop(conn);
+    };
+    await client.connect(transport, { timeout: this.opts.timeoutMs });
+    this.opts.log.debug("peer connected", { url: this.where, session: transport.sessionId ? "yes" : "none" });
+    return conn;
+  }
+
+  /** One plain JSON-RPC POST (lmcp hosts); every failure to get an answer is a TransportError. */
+  private async post(method: string, params: Record<string, unknown>, timeoutMs: number, signal?: AbortSignal): Promise<unknown> {
+    const timer = AbortSignal.timeout(timeoutMs);
+    const sig = signal ? AbortSignal.any([signal, timer]) : timer;
+    const id = Math.floor(Math.random() * 1e9);
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(this.opts.url, {
+        method: "POST",
+        headers: { ...this.headers, "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+        signal: sig,
+      });
+      text = await res.text();
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      const f = classify(timer.aborted ? new McpError(ErrorCode.RequestTimeout, "timeout") : e, timeoutMs);
+      throw new TransportError(`${f.message} (${this.where})`, "peer", { cause: e });
+    }
+    if (res.status === 401 || res.status === 403) {
+      throw new TransportError(`auth refused (HTTP ${res.status}): check the host's token (${this.where})`, "peer");
+    }
+    if (!res.ok) throw new TransportError(`HTTP ${res.status}: ${text.slice(0, 200)} (${this.where})`, "peer");
+    const msg = parseAnswer(text, id);
+    if (!msg) throw new TransportError(`not a JSON-RPC answer: ${text.slice(0, 200)} (${this.where})`, "peer");
+    if (msg.error) throw new Error(`rpc error ${msg.error.code ?? ""}: ${msg.error.message ?? "unknown"}`);
+    return msg.result;
+  }
+}
+
+interface RpcAnswer {
+  id?: unknown;
+  result?: unknown;
+  error?: { code?: number; message?: string };
+}
+
+/** A JSON body, or an SSE body whose data lines carry the answer (some servers stream even one answer). */
+function parseAnswer(text: string, id: number): RpcAnswer | undefined {
+  const candidates = /^\s*[[{]/.test(text)
+    ? [text]
+    : text.split(/\r?\n/).filter((l) => l.startsWith("data:")).map((l) => l.slice(5));
+  for (const c of candidates) {
+    try {
+      const parsed = JSON.parse(c) as RpcAnswer | RpcAnswer[];
+      for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+        if (m && typeof m === "object" && (m.id === id || m.id === undefined) && ("result" in m || "error" in m)) return m;
+      }
+    } catch {
+      // not JSON: keep looking
+    }
+  }
+  return undefined;
+}
+
+/** Why a request to a peer failed, in words, and what the router may do about it. */
+function classify(e: unknown, timeoutMs: number): Failure {
+  const base = { transport: false, tryPlain: false, staleSession: false };
+  if (e instanceof TransportError) return { ...base, transport: true, message: e.message };
+  if (e instanceof StreamableHTTPError) {
+    const code = e.code ?? 0;
+    if (code === 401 || code === 403) return { ...base, transport: true, message: `auth refused (HTTP ${code}): check the host's token` };
+    if (code === 404) return { ...base, transport: true, tryPlain: true, staleSession: true, message: `HTTP 404 (session expired or wrong path)` };
+    if (code >= 500) return { ...base, transport: true, message: `HTTP ${code}: ${e.message.slice(0, 200)}` };
+    return { ...base, transport: true, tryPlain: true, message: e.message.slice(0, 200) };
+  }
+  if (e instanceof McpError) {
+    if (e.code === ErrorCode.RequestTimeout) return { ...base, transport: true, message: `no answer within ${timeoutMs / 1000}s` };
+    if (e.code === ErrorCode.ConnectionClosed) return { ...base, transport: true, message: "connection closed" };
+    return { ...base, tryPlain: true, message: e.message };
+  }
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  if (err?.name === "TimeoutError") return { ...base, transport: true, message: `no answer within ${timeoutMs / 1000}s` };
+  if (err?.cause?.code || (err instanceof TypeError && /fetch failed/.test(err.message))) {
+    return { ...base, transport: true, message: err.cause?.message ?? err.message };
+  }
+  return { ...base, tryPlain: true, message: err?.message ?? String(e) };
+}
+
+/** The URL without credentials or query, safe for logs and messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return "(invalid url)";
+  }
+}
+
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((r) => (t = setTimeout(r, ms)))]);
+  clearTimeout(t);
+}
