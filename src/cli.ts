@@ -31,16 +31,6 @@ export type CliAction =
   | { kind: "version" }
   | { kind: "serve"; sources: Omit<ConfigSources, "env">; tokenFile?: string };
 
-const WITH_VALUE = new Set([
-  "--config",
-  "--token",
-  "--token-file",
-  "--hosts",
-  "--state-dir",
-  "--log-level",
-  "--log-format",
-]);
-
 /** Parses argv (without node and script); every mistake is a ConfigError naming the flag. */
 export function parseCli(argv: string[]): CliAction {
   const flags: ConfigSources["flags"] = {};
