@@ -98,7 +98,7 @@ export class PeerBackend implements Backend {
         } finally {
           conn.pending.delete(ctrl);
         }
-      });
+      }, opts.signal);
     } catch (e) {
       if (e instanceof TransportError || opts.signal?.aborted) throw e;
       return errorResult(`peer ${this.where}: ${name} failed: ${(e as Error).message}`);
@@ -111,12 +111,13 @@ export class PeerBackend implements Backend {
   }
 
   /** Runs fn on the shared connection; a stale session is re-established once, a transport failure drops it. */
-  private async withConn<T>(fn: (conn: Conn) => Promise<T>): Promise<T> {
+  private async withConn<T>(fn: (conn: Conn) => Promise<T>, signal?: AbortSignal): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const conn = await this.connect();
       try {
         return await fn(conn);
       } catch (e) {
+        if (signal?.aborted) throw signal.reason ?? e;
         if (e instanceof TransportError) {
           if (conn.mode === "mcp" || /connect|closed|refused|reset/i.test(e.message)) await this.drop(conn);
           throw e;
@@ -184,9 +185,9 @@ export class PeerBackend implements Backend {
     const conn: Conn = { mode: "mcp", client, transport, pending: new Set() };
     // The SDK leaves calls pending when an SSE response stream breaks (only onerror fires): end them here.
     client.onerror = (err) => {
-      if (/Failed to open SSE stream/.test(err.message)) return;
       this.opts.log.debug("peer transport error", { url: this.where, error: err.message });
-      if (conn.pending.size === 0) return;
+      // Errors of a POST are also thrown to its caller; only a broken response stream leaves calls hanging.
+      if (!/SSE stream disconnected|reconnect/i.test(err.message) || conn.pending.size === 0) return;
       const reason = new TransportError(`connection lost: ${err.message} (${this.where})`, "peer", { cause: err });
       for (const ctrl of conn.pending) ctrl.abort(reason);
       void this.drop(conn);
