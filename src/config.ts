@@ -168,7 +168,7 @@ export function formatIssues(error: z.ZodError): string {
 
 /** Splits `[HOST:]PORT` (IPv6 in brackets) into host and port. */
 export function parseListen(value: string, what = "--http"): { host: string; port: number } {
-  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(value.trim());
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(value.trim());
   const port = m ? Number(m[2]) : NaN;
   if (!m || !(port >= 0 && port <= 65535)) {
     throw new ConfigError(`${what}: expected [HOST:]PORT such as 8090 or 127.0.0.1:8090, got '${value}'`);
