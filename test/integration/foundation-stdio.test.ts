@@ -50,9 +50,30 @@ describe("stdio server", () => {
   });
 });
 
+describe("stdio lifecycle", () => {
+  it("exits when the client closes stdin", async () => {
+    const { spawn } = await import("node:child_process");
+    const state = mkdtempSync(join(tmpdir(), "herd-stdin-"));
+    const p = spawn(process.execPath, [CLI, "--state-dir", state], { stdio: ["pipe", "pipe", "pipe"] });
+    const exited = new Promise<number | null>((r) => p.once("exit", (c) => r(c)));
+    await new Promise((r) => p.stderr.once("data", r));
+    p.stdin.end();
+    const timer = setTimeout(() => p.kill("SIGKILL"), 8_000);
+    expect(await exited).toBe(0);
+    clearTimeout(timer);
+    rmSync(state, { recursive: true, force: true });
+  });
+});
+
 describe("CLI", () => {
+  const state = mkdtempSync(join(tmpdir(), "herd-cli-"));
+  afterAll(() => rmSync(state, { recursive: true, force: true }));
   const run = (args: string[], env: Record<string, string> = {}) =>
-    spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, ...env }, timeout: 15_000 });
+    spawnSync(process.execPath, [CLI, ...args], {
+      encoding: "utf8",
+      env: { ...process.env, MCP_HERD_STATE_DIR: state, ...env },
+      timeout: 15_000,
+    });
 
   it("prints help and version", () => {
     const help = run(["--help"]);
