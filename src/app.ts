@@ -1,5 +1,7 @@
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
+import { ServiceRegistry, timingFromEnv } from "./services/registry.js";
+import { serviceToolProvider } from "./tools/services.js";
 import type { ToolProvider } from "./tools/define.js";
 import { VERSION } from "./version.js";
 
@@ -11,6 +13,8 @@ export interface App {
   readonly startedAt: number;
   /** Dynamic tool sources (proxied service tools); static tools come from tools/index.ts. */
   readonly providers: ToolProvider[];
+  /** Supervised MCP servers (services). */
+  readonly services: ServiceRegistry;
   /** Counts for /health and herd_status. */
   health(): { services: number; hosts: number };
   /** Registers a step to run at shutdown (last registered runs first). */
@@ -22,13 +26,15 @@ export interface App {
 export function createApp(config: Config, log: Logger): App {
   const stops: Array<() => Promise<void> | void> = [];
   let stopping: Promise<void> | undefined;
+  const services = new ServiceRegistry({ config, log: log.child("services"), timing: timingFromEnv(process.env) });
   const app: App = {
     config,
     log,
     version: VERSION,
     startedAt: Date.now(),
-    providers: [],
-    health: () => ({ services: 0, hosts: config.local ? 1 : 0 }),
+    providers: [serviceToolProvider(services, config)],
+    services,
+    health: () => ({ services: services.list().length, hosts: config.local ? 1 : 0 }),
     onShutdown: (fn) => void stops.push(fn),
     shutdown: () =>
       (stopping ??= (async () => {
@@ -41,5 +47,8 @@ export function createApp(config: Config, log: Logger): App {
         }
       })()),
   };
+  app.onShutdown(() => services.stopAll());
+  // Services from config and the state file start in the background: a slow or failing one never delays start-up.
+  setImmediate(() => void services.startAll());
   return app;
 }

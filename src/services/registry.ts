@@ -1,0 +1,247 @@
+import { extname } from "node:path";
+import type { CallOptions, ToolResult } from "../backends/backend.js";
+import type { Config, ServiceSpec } from "../config.js";
+import type { Logger } from "../log.js";
+import { readState, writeState } from "./state.js";
+import { DEFAULT_TIMING, Service, ServiceError, type ServiceInfo, type SupervisorTiming } from "./service.js";
+import type { PrepareSource } from "./types.js";
+import { SpecError, validateName, validateSpec } from "./validate.js";
+import type { LogLine } from "./logs.js";
+
+export { ServiceError } from "./service.js";
+
+export interface RegistryOptions {
+  config: Pick<Config, "stateDir" | "services" | "token" | "hosts">;
+  log: Logger;
+  prepare?: PrepareSource;
+  timing?: Partial<SupervisorTiming>;
+  baseEnv?: NodeJS.ProcessEnv;
+}
+
+/** Test and tuning knobs from the environment (MCP_HERD_PING_INTERVAL_MS, ...), all in milliseconds. */
+export function timingFromEnv(env: NodeJS.ProcessEnv): Partial<SupervisorTiming> {
+  const keys: Record<string, keyof SupervisorTiming> = {
+    MCP_HERD_PING_INTERVAL_MS: "pingIntervalMs",
+    MCP_HERD_PING_TIMEOUT_MS: "pingTimeoutMs",
+    MCP_HERD_BACKOFF_START_MS: "backoffStartMs",
+    MCP_HERD_HANDSHAKE_MS: "handshakeMs",
+    MCP_HERD_KILL_GRACE_MS: "killGraceMs",
+  };
+  const out: Partial<SupervisorTiming> = {};
+  for (const [k, field] of Object.entries(keys)) {
+    const n = Number(env[k]);
+    if (env[k] && Number.isFinite(n) && n > 0) out[field] = n;
+  }
+  return out;
+}
+
+// Until the sources module lands: `command` and `path` to a single .js/.mjs/.py file.
+const simplePrepare: PrepareSource = async (name, spec) => {
+  const source = validateSpec(name, spec);
+  const env = spec.env ?? {};
+  if (source === "command") {
+    return { source, install_ms: 0, detail: spec.command!, launch: { kind: "stdio", command: spec.command!, args: spec.args ?? [], cwd: spec.cwd, env } };
+  }
+  if (source === "url") return { source, install_ms: 0, detail: spec.url!, launch: { kind: "url", url: spec.url!, headers: spec.headers ?? {} } };
+  if (source === "path" && [".js", ".mjs", ".cjs", ".py"].includes(extname(spec.path!))) {
+    const py = extname(spec.path!) === ".py";
+    return {
+      source,
+      install_ms: 0,
+      detail: spec.path!,
+      launch: { kind: "stdio", command: py ? "python3" : process.execPath, args: [spec.path!, ...(spec.args ?? [])], cwd: spec.cwd, env },
+    };
+  }
+  throw new SpecError(`${source} sources are not available in this build`);
+};
+
+async function defaultPrepare(): Promise<PrepareSource> {
+  try {
+    const mod = (await import(["./sources", "index.js"].join("/"))) as { prepareSource?: PrepareSource };
+    if (typeof mod.prepareSource === "function") return mod.prepareSource;
+  } catch {
+    /* sources module not built yet */
+  }
+  return simplePrepare;
+}
+
+/** name -> Service: the only place that starts, restarts and stops services; remembers them in the state file. */
+export class ServiceRegistry {
+  private readonly services = new Map<string, Service>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly persisted = new Map<string, ServiceSpec>();
+  private readonly listeners = new Set<() => void>();
+  private readonly timing: SupervisorTiming;
+  private prepare?: Promise<PrepareSource>;
+  private stateWrite: Promise<void> = Promise.resolve();
+  private closing = false;
+
+  constructor(private readonly opts: RegistryOptions) {
+    this.timing = { ...DEFAULT_TIMING, ...(opts.timing ?? {}) };
+    if (opts.prepare) this.prepare = Promise.resolve(opts.prepare);
+  }
+
+  /** Loads `config.services`, then the state file's services not named in config; never throws. */
+  async startAll(): Promise<void> {
+    const fromConfig = this.opts.config.services;
+    const fromState = readState(this.opts.config.stateDir, this.opts.log);
+    const jobs: Promise<unknown>[] = [];
+    for (const [name, spec] of Object.entries(fromConfig)) {
+      if (spec.disabled) continue;
+      jobs.push(this.load(name, spec, { persist: false }).catch((e: Error) => this.opts.log.warn(`service '${name}' (config) did not start`, { error: firstLine(e) })));
+    }
+    for (const [name, spec] of Object.entries(fromState)) {
+      if (name in fromConfig) continue;
+      this.persisted.set(name, spec);
+      jobs.push(this.load(name, spec, { persist: true, keepOnFailure: true }).catch((e: Error) => this.opts.log.warn(`service '${name}' (state) did not start`, { error: firstLine(e) })));
+    }
+    await Promise.allSettled(jobs);
+  }
+
+  /** Starts a service (replacing one of the same name, whose tree is stopped first); throws with a clear message. */
+  async load(name: string, spec: ServiceSpec, opts: { persist?: boolean; keepOnFailure?: boolean } = {}): Promise<ServiceInfo> {
+    validateName(name);
+    return this.locked(name, async () => {
+      if (this.closing) throw new ServiceError("mcp-herd is shutting down; no service can be loaded");
+      const prepare = await (this.prepare ??= defaultPrepare());
+      const old = this.services.get(name);
+      if (old) {
+        this.services.delete(name);
+        await old.stop();
+      }
+      const svc = new Service(name, spec, {
+        prepare,
+        stateDir: this.opts.config.stateDir,
+        log: this.opts.log.child(`svc:${name}`),
+        timing: this.timing,
+        secrets: this.secrets(),
+        baseEnv: this.opts.baseEnv ?? process.env,
+        onChange: () => this.emit(),
+      });
+      this.services.set(name, svc);
+      this.emit();
+      try {
+        await svc.start();
+      } catch (e) {
+        if (e instanceof SpecError) {
+          this.services.delete(name);
+          this.emit();
+        }
+        if (!opts.keepOnFailure) await this.forget(name);
+        throw e;
+      }
+      if (opts.persist !== false && !(name in this.opts.config.services)) await this.remember(name, spec);
+      this.opts.log.info("service loaded", { service: name, tools: svc.tools.length, pid: svc.pid });
+      return svc.info();
+    });
+  }
+
+  /** Stops a service with its whole tree and forgets it (also in the state file). */
+  unload(name: string): Promise<void> {
+    return this.locked(name, async () => {
+      const svc = this.services.get(name);
+      if (!svc) throw new ServiceError(`no service named '${name}' is loaded; service_list shows the loaded ones`);
+      this.services.delete(name);
+      this.emit();
+      await svc.stop();
+      await this.forget(name);
+    });
+  }
+
+  /** Restarts a service, also one that is `crashed` or `failed`. */
+  restart(name: string): Promise<ServiceInfo> {
+    return this.locked(name, async () => {
+      const svc = this.services.get(name);
+      if (!svc) throw new ServiceError(`no service named '${name}' is loaded; use service_load`);
+      await svc.restart();
+      return svc.info();
+    });
+  }
+
+  /** Calls a tool of a service; refuses with the reason when it is not running. */
+  call(name: string, tool: string, args: Record<string, unknown>, opts?: CallOptions): Promise<ToolResult> {
+    const svc = this.services.get(name);
+    if (!svc) return Promise.reject(new ServiceError(`no service named '${name}' is loaded; service_list shows the loaded ones`));
+    return svc.call(tool, args, opts);
+  }
+
+  get(name: string): Service | undefined {
+    return this.services.get(name);
+  }
+
+  list(): Service[] {
+    return [...this.services.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  logs(name: string, lines: number, since?: string): LogLine[] {
+    const svc = this.services.get(name);
+    if (!svc) throw new ServiceError(`no service named '${name}' is loaded; service_list shows the loaded ones`);
+    return svc.logs.tail(lines, since);
+  }
+
+  /** Fires whenever a service's state or tool list changes. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stops every service and its tree, in parallel, within the kill grace period (+2 s). */
+  async stopAll(): Promise<void> {
+    this.closing = true;
+    const all = [...this.services.values()];
+    this.services.clear();
+    await Promise.allSettled(all.map((s) => s.stop()));
+    this.emit();
+  }
+
+  private secrets(): string[] {
+    const out: string[] = [];
+    if (this.opts.config.token) out.push(this.opts.config.token);
+    for (const h of this.opts.config.hosts) if (h.peer?.token) out.push(h.peer.token);
+    return out;
+  }
+
+  private emit(): void {
+    for (const l of this.listeners) {
+      try {
+        l();
+      } catch (e) {
+        this.opts.log.warn("service change listener failed", { error: (e as Error).message });
+      }
+    }
+  }
+
+  private locked<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(name) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(name, tail);
+    void tail.then(() => {
+      if (this.locks.get(name) === tail) this.locks.delete(name);
+    });
+    return run;
+  }
+
+  private remember(name: string, spec: ServiceSpec): Promise<void> {
+    this.persisted.set(name, spec);
+    return this.saveState();
+  }
+
+  private forget(name: string): Promise<void> {
+    if (!this.persisted.delete(name)) return Promise.resolve();
+    return this.saveState();
+  }
+
+  private saveState(): Promise<void> {
+    const snapshot = Object.fromEntries(this.persisted);
+    this.stateWrite = this.stateWrite
+      .catch(() => undefined)
+      .then(() => writeState(this.opts.config.stateDir, snapshot))
+      .catch((e: Error) => this.opts.log.warn(`state file not written in ${this.opts.config.stateDir}: ${e.message}`));
+    return this.stateWrite;
+  }
+}
+
+function firstLine(e: Error): string {
+  return (e.message ?? String(e)).split("\n")[0]!;
+}

@@ -1,0 +1,273 @@
+import { z } from "zod";
+import { errorResult, textResult, type ToolResult } from "../backends/backend.js";
+import type { Config, ServiceSpec } from "../config.js";
+import type { ServiceRegistry } from "../services/registry.js";
+import type { ServiceInfo } from "../services/service.js";
+import { defineTool, type AnyToolDef, type RawTool, type ToolContext, type ToolProvider } from "./define.js";
+
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const PROXIED_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+const MAX_DESCRIPTION = 4096;
+
+const nameField = z
+  .string()
+  .regex(NAME, "service names are 1-63 characters: lower-case letters, digits, '_' and '-', starting with a letter or digit (e.g. \"my-server\")")
+  .describe("Service name; also the prefix of its proxied tools (<name>__<tool>).");
+
+const exitShape = z.object({ code: z.number().nullable(), signal: z.string().nullable(), reason: z.string(), at: z.string() });
+
+const serviceShape = {
+  name: z.string(),
+  status: z.enum(["installing", "starting", "running", "restarting", "crashed", "failed", "stopped"]),
+  source: z.string().optional(),
+  detail: z.string().optional(),
+  pid: z.number().nullable(),
+  uptime_s: z.number().nullable(),
+  restarts: z.number(),
+  last_exit: exitShape.nullable(),
+  error: z.string().nullable(),
+  install_ms: z.number().nullable(),
+  handshake_ms: z.number().nullable(),
+  tool_count: z.number(),
+  tools: z.array(z.object({ name: z.string(), description: z.string() })),
+};
+
+const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+
+function message(e: unknown): string {
+  return (e as Error)?.message ?? String(e);
+}
+
+function describe(info: ServiceInfo): string {
+  const head = `service '${info.name}': ${info.status}` + (info.pid ? `, pid ${info.pid}` : "") + `, ${info.tool_count} tool(s)`;
+  const timing = info.handshake_ms !== null ? ` (install ${info.install_ms ?? 0} ms, handshake ${info.handshake_ms} ms)` : "";
+  const tools = info.tools.map((t) => `  ${t.name}${t.description ? `: ${t.description.split("\n")[0]!.slice(0, 120)}` : ""}`);
+  const err = info.error ? `\n  error: ${info.error}` : "";
+  return [head + timing + err, ...tools].join("\n");
+}
+
+function plain(info: ServiceInfo): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(info)) as Record<string, unknown>;
+}
+
+/** Calls a service's tool on behalf of our caller: progress and cancellation pass through, failures become isError. */
+async function callThrough(
+  registry: ServiceRegistry,
+  name: string,
+  tool: string,
+  args: Record<string, unknown>,
+  ctx: ToolContext,
+  timeoutMs?: number,
+): Promise<ToolResult> {
+  try {
+    return await registry.call(name, tool, args, {
+      signal: ctx.signal,
+      timeoutMs,
+      onProgress: ctx.wantsProgress ? (p) => ctx.progress(p) : undefined,
+    });
+  } catch (e) {
+    return errorResult(message(e));
+  }
+}
+
+/** The service_* tools: load, call, list, logs, unload and restart supervised MCP servers. */
+export function serviceTools(registry: ServiceRegistry): AnyToolDef[] {
+  return [
+    defineTool({
+      name: "service_load",
+      title: "Load an MCP server",
+      description:
+        "Starts an MCP server under supervision and serves its tools (as <name>__<tool> and through service_call). " +
+        "Give exactly one source: path (local folder), git (+ ref), npm (package spec), python (package spec), " +
+        "command (+ args, like a Claude Desktop mcpServers entry) or url (remote streamable HTTP server, + headers). " +
+        "Loading a name that is loaded replaces it (the old process tree is stopped first). The service is remembered " +
+        "across restarts of mcp-herd until service_unload. Returns its status, pid, tools and install/handshake times.",
+      input: {
+        name: nameField,
+        path: z.string().optional().describe("Absolute path of a local folder holding the server (runtime and entry are detected)."),
+        git: z.string().optional().describe("Git URL to clone (https, ssh, git, file or an absolute path)."),
+        ref: z.string().optional().describe("Branch, tag or commit of the git source."),
+        npm: z.string().optional().describe("npm package spec: name, name@range or @scope/name@version."),
+        python: z.string().optional().describe("Python package spec run with uvx or in a venv (e.g. mcp-server-time)."),
+        command: z.string().optional().describe("Program to run as given (no shell), e.g. node or /usr/bin/my-server."),
+        args: z.array(z.string()).optional().describe("Arguments for command (each one element; never split by a shell)."),
+        url: z.string().optional().describe("http(s) URL of a remote streamable HTTP MCP server."),
+        headers: z.record(z.string(), z.string()).optional().describe("HTTP headers for a url source (e.g. Authorization)."),
+        env: z.record(z.string(), z.string()).optional().describe("Extra environment variables for the server; values never appear in logs or results."),
+        cwd: z.string().optional().describe("Absolute working folder for the server process."),
+        runtime: z.enum(["node", "bun", "python"]).optional().describe("Force the runtime of a path/git source instead of detecting it."),
+        install: z.boolean().optional().describe("Install dependencies of a path/git source (default true)."),
+        allow_scripts: z.boolean().optional().describe("Allow package install scripts (default false)."),
+        inherit_env: z.boolean().optional().describe("Pass mcp-herd's environment (minus its secrets) to the server (default true); false gives only HOME, PATH, USER, SHELL, TERM, LOGNAME."),
+        timeout_ms: z.number().int().positive().optional().describe("Bound on the handshake (initialize + tools/list) in ms; default 30000."),
+      },
+      output: serviceShape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+      async handler({ name, ...rest }) {
+        const spec = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as ServiceSpec;
+        try {
+          const info = await registry.load(name, spec);
+          return textResult(describe(info), plain(info));
+        } catch (e) {
+          return errorResult(`service_load '${name}' failed: ${message(e)}`);
+        }
+      },
+    }),
+    defineTool({
+      name: "service_call",
+      title: "Call a tool of a service",
+      description:
+        "Calls one tool of a loaded service and returns its result unchanged (content, structuredContent, isError). " +
+        "Progress from the service reaches you and keeps the call alive; cancelling reaches the service. " +
+        "Use service_list to see the services and their tools.",
+      input: {
+        name: z.string().describe("Name of the loaded service."),
+        tool: z.string().min(1).describe("Tool name as the service lists it (without the <name>__ prefix)."),
+        arguments: z.record(z.string(), z.unknown()).optional().describe("Arguments for the tool (an object)."),
+        timeout_ms: z.number().int().positive().optional().describe("Bound on the call in ms without progress (default 60000); each progress notification restarts it."),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+      handler: ({ name, tool, arguments: args, timeout_ms }, ctx) => callThrough(registry, name, tool, args ?? {}, ctx, timeout_ms),
+    }),
+    defineTool({
+      name: "service_list",
+      title: "List services",
+      description:
+        "Lists loaded services (or one): status (installing, starting, running, restarting, crashed, failed, stopped), " +
+        "pid, uptime, restarts, last exit, error, and tools. Use service_logs to see why one failed.",
+      input: { name: z.string().optional().describe("Only this service.") },
+      output: { services: z.array(z.object(serviceShape)) },
+      annotations: READ,
+      async handler({ name }) {
+        const all = registry.list().filter((s) => name === undefined || s.name === name);
+        if (name !== undefined && all.length === 0) return errorResult(`no service named '${name}' is loaded; service_list without a name shows all`);
+        const infos = all.map((s) => s.info());
+        const text = infos.length ? infos.map(describe).join("\n") : "no services loaded; use service_load";
+        return textResult(text, { services: infos.map(plain) });
+      },
+    }),
+    defineTool({
+      name: "service_logs",
+      title: "Show a service's logs",
+      description:
+        "Shows the last lines a service wrote on stderr (and any non-protocol stdout), plus mcp-herd's notes about it " +
+        "(starts, exits, restarts), each with a timestamp. Keeps the last 1000 lines.",
+      input: {
+        name: z.string().describe("Name of the loaded service."),
+        lines: z.number().int().min(1).max(1000).optional().describe("How many of the last lines (default 100, at most 1000)."),
+        since: z.string().optional().describe("Only lines at or after this ISO 8601 time."),
+      },
+      output: {
+        name: z.string(),
+        lines: z.array(z.object({ time: z.string(), stream: z.enum(["stderr", "stdout", "herd"]), text: z.string() })),
+      },
+      annotations: READ,
+      async handler({ name, lines, since }) {
+        if (since !== undefined && !Number.isFinite(Date.parse(since))) {
+          return errorResult(`service_logs: since '${since}' is not an ISO 8601 time (e.g. 2025-01-31T12:00:00Z)`);
+        }
+        try {
+          const out = registry.logs(name, lines ?? 100, since);
+          const text = out.length ? out.map((l) => `${l.time} [${l.stream}] ${l.text}`).join("\n") : `no log lines for '${name}'`;
+          return textResult(text, { name, lines: out.map((l) => ({ ...l })) });
+        } catch (e) {
+          return errorResult(message(e));
+        }
+      },
+    }),
+    defineTool({
+      name: "service_unload",
+      title: "Unload a service",
+      description: "Stops a service with its whole process tree, removes its tools and forgets it across restarts.",
+      input: { name: z.string().describe("Name of the loaded service.") },
+      output: { name: z.string(), unloaded: z.boolean() },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+      async handler({ name }) {
+        try {
+          await registry.unload(name);
+          return textResult(`service '${name}' unloaded`, { name, unloaded: true });
+        } catch (e) {
+          return errorResult(`service_unload '${name}' failed: ${message(e)}`);
+        }
+      },
+    }),
+    defineTool({
+      name: "service_restart",
+      title: "Restart a service",
+      description:
+        "Stops and starts a service again (also one that is crashed or failed), resetting its crash count. " +
+        "Returns its new status and tools.",
+      input: { name: z.string().describe("Name of the loaded service.") },
+      output: serviceShape,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+      async handler({ name }) {
+        try {
+          const info = await registry.restart(name);
+          return textResult(describe(info), plain(info));
+        } catch (e) {
+          return errorResult(`service_restart '${name}' failed: ${message(e)}`);
+        }
+      },
+    }),
+  ];
+}
+
+/** Serves every running service's tools as <service>__<tool> with the service's own schemas. */
+export function serviceToolProvider(registry: ServiceRegistry, config: Pick<Config, "proxyTools">): ToolProvider {
+  const listeners = new Set<() => void>();
+  let last = "";
+  let unsubscribe: (() => void) | undefined;
+
+  const list = (): RawTool[] => {
+    if (!config.proxyTools) return [];
+    const out: RawTool[] = [];
+    for (const svc of registry.list()) {
+      if (svc.state !== "running") continue;
+      const service = svc.name;
+      for (const t of svc.tools) {
+        const name = `${service}__${t.name}`;
+        if (!PROXIED_NAME.test(name)) continue;
+        const desc = `[${service}] ${t.description ?? ""}`;
+        const raw: RawTool = {
+          name,
+          description: desc.length > MAX_DESCRIPTION ? desc.slice(0, MAX_DESCRIPTION - 1) + "…" : desc,
+          inputSchema: t.inputSchema as RawTool["inputSchema"],
+          call: (args, ctx) => callThrough(registry, service, t.name, args, ctx),
+        };
+        if (t.title) raw.title = t.title;
+        if (t.outputSchema) raw.outputSchema = t.outputSchema as RawTool["outputSchema"];
+        if (t.annotations) raw.annotations = t.annotations as RawTool["annotations"];
+        out.push(raw);
+      }
+    }
+    return out;
+  };
+
+  const signature = () =>
+    list()
+      .map((t) => `${t.name}\u0000${t.description}\u0000${JSON.stringify(t.inputSchema)}`)
+      .join("\u0001");
+
+  return {
+    list,
+    onChange(listener) {
+      listeners.add(listener);
+      if (!unsubscribe) {
+        last = signature();
+        unsubscribe = registry.onChange(() => {
+          const now = signature();
+          if (now === last) return;
+          last = now;
+          for (const l of listeners) l();
+        });
+      }
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0 && unsubscribe) {
+          unsubscribe();
+          unsubscribe = undefined;
+        }
+      };
+    },
+  };
+}
