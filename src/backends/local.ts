@@ -1,0 +1,298 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, openSync, promises as fsp, type Stats } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { dirname, basename, join } from "node:path";
+import { OutputCollector, resolveHostPath } from "../hosts/files.js";
+import type {
+  BgRequest,
+  BgResult,
+  DirEntry,
+  ExecOptions,
+  ExecRequest,
+  ExecResult,
+  FileStat,
+  HostIO,
+  WriteOptions,
+} from "../hosts/io.js";
+
+/** After the main process exits, how long to wait for its output pipes to close (held by leftover children). */
+const PIPE_DRAIN_MS = 500;
+/** Time between SIGTERM and SIGKILL when stopping a process group. */
+const KILL_GRACE_MS = 1500;
+/** How long after SIGKILL we look for the group to be gone before saying stop_unconfirmed. */
+const KILL_CONFIRM_MS = 2000;
+
+/** The host primitives on this machine: bash in its own process group, node:fs with atomic writes. */
+export class LocalHostIO implements HostIO {
+  readonly kind = "local" as const;
+  private readonly homeDir: string;
+
+  constructor(opts: { home?: string } = {}) {
+    this.homeDir = opts.home ?? homedir();
+  }
+
+  private abs(path: string): string {
+    return resolveHostPath(path, this.homeDir);
+  }
+
+  async exec(req: ExecRequest, opts: ExecOptions = {}): Promise<ExecResult> {
+    if ((req.command === undefined) === (req.argv === undefined || req.argv.length === 0)) {
+      throw new Error("exec: pass exactly one of command or argv");
+    }
+    const cwd = this.abs(req.cwd ?? "~");
+    const st = await this.stat(cwd);
+    if (!st || st.type !== "dir") throw new Error(`working folder ${cwd} does not exist or is not a folder`);
+    const [file, args] = req.command !== undefined ? ["bash", ["-c", req.command]] : [req.argv![0]!, req.argv!.slice(1)];
+    const started = Date.now();
+    const child = spawn(file, args, {
+      cwd,
+      env: { ...process.env, ...req.env },
+      detached: true,
+      stdio: [req.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+    });
+    const out = new OutputCollector(req.maxOutputBytes);
+    const err = new OutputCollector(req.maxOutputBytes);
+    child.stdout!.on("data", (b: Buffer) => {
+      out.push(b);
+      opts.onOutput?.({ stream: "stdout", text: b.toString("utf8") });
+    });
+    child.stderr!.on("data", (b: Buffer) => {
+      err.push(b);
+      opts.onOutput?.({ stream: "stderr", text: b.toString("utf8") });
+    });
+    if (req.stdin) {
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(req.stdin);
+    }
+
+    let timedOut = false;
+    let stopping: Promise<{ killed: boolean; stop_unconfirmed: boolean }> | undefined;
+    // When a stop cannot be confirmed, the exit may never come: stop waiting for it shortly after.
+    let giveUp: (v: { code: null; signal: null }) => void = () => {};
+    const gaveUp = new Promise<{ code: null; signal: null }>((r) => (giveUp = r));
+    const stop = () => {
+      if (child.pid === undefined) return;
+      stopping ??= stopGroup(child.pid).then((r) => {
+        if (r.stop_unconfirmed) setTimeout(() => giveUp({ code: null, signal: null }), 1000).unref();
+        return r;
+      });
+    };
+    const timer =
+      req.timeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true;
+            stop();
+          }, req.timeoutMs)
+        : undefined;
+    const onAbort = () => stop();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    if (opts.signal?.aborted) stop();
+
+    const exit = waitForExit(child);
+    try {
+      const { code, signal } = await Promise.race([exit, gaveUp]);
+      const stopped = stopping ? await stopping : undefined;
+      const pgid = child.pid;
+      // A process left in the group after a stop that claimed success is still a failure to stop.
+      const unconfirmed = stopped !== undefined && pgid !== undefined && (stopped.stop_unconfirmed || (await groupAlive(pgid)));
+      return {
+        exit_code: code,
+        signal,
+        stdout: out.text(),
+        stderr: err.text(),
+        truncated: out.truncated || err.truncated,
+        duration_ms: Date.now() - started,
+        timed_out: timedOut,
+        ...(stopped ? { killed: !unconfirmed, stop_unconfirmed: unconfirmed } : {}),
+      };
+    } finally {
+      if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async execBg(req: BgRequest): Promise<BgResult> {
+    const cwd = this.abs(req.cwd ?? "~");
+    const st = await this.stat(cwd);
+    if (!st || st.type !== "dir") throw new Error(`working folder ${cwd} does not exist or is not a folder`);
+    const log = req.log ? this.abs(req.log) : join(tmpdir(), `mcp-herd-bg-${Date.now()}-${randomBytes(4).toString("hex")}.log`);
+    const rcFile = `${log}.rc`;
+    await fsp.rm(rcFile, { force: true });
+    const fd = openSync(log, "a");
+    try {
+      // detached: true makes the job a session and group leader (setsid); user text is only in "$1".
+      const child = spawn("bash", ["-c", 'bash -c "$1"; echo $? > "$2"', "mcp-herd-bg", req.command, rcFile], {
+        cwd,
+        env: { ...process.env, ...req.env },
+        detached: true,
+        stdio: ["ignore", fd, fd],
+      });
+      const pid = await new Promise<number>((resolve, reject) => {
+        child.once("error", (e) => reject(new Error(`shell_bg: cannot start bash: ${e.message}`)));
+        child.once("spawn", () => resolve(child.pid!));
+      });
+      child.unref();
+      return { pid, pgid: pid, log, rc_file: rcFile };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async lstat(path: string): Promise<FileStat | null> {
+    return statOrNull(() => fsp.lstat(this.abs(path)));
+  }
+
+  async stat(path: string): Promise<FileStat | null> {
+    return statOrNull(() => fsp.stat(this.abs(path)));
+  }
+
+  async readFile(path: string, maxBytes: number): Promise<Buffer> {
+    const fh = await fsp.open(this.abs(path), "r");
+    try {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      while (total < maxBytes) {
+        const buf = Buffer.alloc(Math.min(1024 * 1024, maxBytes - total));
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        chunks.push(buf.subarray(0, bytesRead));
+        total += bytesRead;
+      }
+      return Buffer.concat(chunks);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async writeFileAtomic(path: string, data: Buffer, opts: WriteOptions = {}): Promise<void> {
+    let target = this.abs(path);
+    const existing = await this.stat(target);
+    if (existing) target = await fsp.realpath(target);
+    const body = opts.append && existing ? Buffer.concat([await fsp.readFile(target), data]) : data;
+    const tmp = join(dirname(target), `.${basename(target)}.mcp-herd-${process.pid}-${randomBytes(6).toString("hex")}.tmp`);
+    try {
+      const fh = await fsp.open(tmp, "wx", opts.mode ?? 0o666);
+      try {
+        await fh.writeFile(body);
+        if (existing) await fh.chmod(existing.mode);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.rename(tmp, target);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true }).catch(() => {});
+      throw e;
+    }
+  }
+
+  async listDir(path: string): Promise<DirEntry[]> {
+    const dir = this.abs(path);
+    const names = await fsp.readdir(dir);
+    const out: DirEntry[] = [];
+    for (let i = 0; i < names.length; i += 64) {
+      const batch = await Promise.all(
+        names.slice(i, i + 64).map(async (name) => {
+          const st = await this.lstat(join(dir, name));
+          return st ? { name, ...st } : null;
+        }),
+      );
+      for (const e of batch) if (e) out.push(e);
+    }
+    return out;
+  }
+
+  async home(): Promise<string> {
+    return this.homeDir;
+  }
+
+  async close(): Promise<void> {}
+}
+
+function toFileStat(st: Stats): FileStat {
+  const type = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
+  return { type, size: st.size, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs };
+}
+
+async function statOrNull(fn: () => Promise<Stats>): Promise<FileStat | null> {
+  try {
+    return toFileStat(await fn());
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
+    throw e;
+  }
+}
+
+/** SIGTERM to the whole group, SIGKILL after a grace period, then confirm no live member is left. */
+async function stopGroup(pgid: number): Promise<{ killed: boolean; stop_unconfirmed: boolean }> {
+  signalGroup(pgid, "SIGTERM");
+  if (await waitGone(pgid, KILL_GRACE_MS)) return { killed: true, stop_unconfirmed: false };
+  signalGroup(pgid, "SIGKILL");
+  const gone = await waitGone(pgid, KILL_CONFIRM_MS);
+  return { killed: gone, stop_unconfirmed: !gone };
+}
+
+function signalGroup(pgid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, sig);
+  } catch {
+    // ESRCH: already gone.
+  }
+}
+
+async function waitGone(pgid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (!(await groupAlive(pgid))) return true;
+    if (Date.now() >= until) return false;
+    await sleep(50);
+  }
+}
+
+/** Is any live (non-zombie) process left in the group? Zombies wait for a reaper and run nothing. */
+export async function groupAlive(pgid: number): Promise<boolean> {
+  try {
+    process.kill(-pgid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+  if (process.platform !== "linux") return true;
+  const pids = (await fsp.readdir("/proc")).filter((n) => /^\d+$/.test(n));
+  for (const pid of pids) {
+    const stat = await fsp.readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) === pgid && fields[0] !== "Z") return true;
+  }
+  return false;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Resolves on exit, once the output pipes closed or PIPE_DRAIN_MS later (a leftover child may hold them). */
+function waitForExit(child: ReturnType<typeof spawn>): Promise<{ code: number | null; signal: string | null }> {
+  return new Promise((resolve, reject) => {
+    let exited: { code: number | null; signal: string | null } | undefined;
+    let done = false;
+    const finish = () => {
+      if (done || !exited) return;
+      done = true;
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      resolve(exited);
+    };
+    child.once("error", (e) => {
+      if (done) return;
+      done = true;
+      reject(new Error(`cannot start ${child.spawnfile}: ${e.message}`));
+    });
+    child.once("exit", (code, signal) => {
+      exited = { code, signal };
+      setTimeout(finish, PIPE_DRAIN_MS).unref();
+    });
+    child.once("close", finish);
+  });
+}

@@ -1,0 +1,85 @@
+import { errorResult, textResult, type ToolResult } from "../backends/backend.js";
+import type { ExecResult } from "./io.js";
+import { hostPath, type HostToolContext } from "./toolset-context.js";
+import { DEFAULT_SHELL_TIMEOUT_S } from "./toolset-schemas.js";
+
+type ShellArgs = { command: string; cwd?: string; timeout?: number; env?: Record<string, string> };
+type BgArgs = { command: string; cwd?: string; log?: string };
+
+const PROGRESS_EVERY_MS = 1000;
+
+/** shell: runs the command under the host's process-group control and prints it lmcp-style. */
+export async function runShell(args: ShellArgs, ctx: HostToolContext): Promise<ToolResult> {
+  const timeoutS = args.timeout ?? DEFAULT_SHELL_TIMEOUT_S;
+  const cwd = await hostPath(ctx, args.cwd);
+  const started = Date.now();
+  let bytes = 0;
+  let lastSent = 0;
+  const report = ctx.onProgress;
+  const heartbeat = report
+    ? setInterval(() => report({ progress: Date.now() - started, message: `running, ${bytes} bytes of output` }), 5000)
+    : undefined;
+  let r: ExecResult;
+  try {
+    r = await ctx.io.exec(
+      { command: args.command, cwd, env: args.env, timeoutMs: timeoutS * 1000, maxOutputBytes: ctx.maxOutputBytes },
+      {
+        signal: ctx.signal,
+        onOutput: report
+          ? (chunk) => {
+              bytes += Buffer.byteLength(chunk.text);
+              const now = Date.now();
+              if (now - lastSent < PROGRESS_EVERY_MS) return;
+              lastSent = now;
+              report({ progress: now - started, message: lastLine(chunk.text) });
+            }
+          : undefined,
+      },
+    );
+  } finally {
+    if (heartbeat) clearInterval(heartbeat);
+  }
+  const data: Record<string, unknown> = {
+    exit_code: r.exit_code,
+    signal: r.signal,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    via: ctx.via,
+    truncated: r.truncated,
+    duration_ms: r.duration_ms,
+    timed_out: r.timed_out,
+  };
+  if (r.killed !== undefined) data.killed = r.killed;
+  if (r.stop_unconfirmed !== undefined) data.stop_unconfirmed = r.stop_unconfirmed;
+  const text = shellText(r, timeoutS, ctx.signal?.aborted === true);
+  return r.exit_code === 0 && !r.timed_out ? textResult(text, data) : errorResult(text, data);
+}
+
+/** The lmcp text: `[rc=N]` then stdout, then stderr under `[stderr]`. */
+export function shellText(r: ExecResult, timeoutS: number, aborted = false): string {
+  let head: string;
+  const stop = r.stop_unconfirmed ? "stop NOT confirmed, processes may remain" : "process group killed";
+  if (r.timed_out) head = `[rc=${r.exit_code ?? "none"}] timed out after ${timeoutS}s; ${stop}`;
+  else if (aborted) head = `[rc=${r.exit_code ?? "none"}] cancelled; ${stop}`;
+  else if (r.exit_code === null) head = `[rc=none] killed by ${r.signal ?? "a signal"}`;
+  else head = `[rc=${r.exit_code}]`;
+  let text = `${head}\n${r.stdout}`;
+  if (r.stderr !== "") text += `${text.endsWith("\n") ? "" : "\n"}[stderr]\n${r.stderr}`;
+  return text;
+}
+
+/** shell_bg: starts a detached job and says where its output and exit code will be. */
+export async function runShellBg(args: BgArgs, ctx: HostToolContext): Promise<ToolResult> {
+  const cwd = await hostPath(ctx, args.cwd);
+  const log = args.log === undefined ? undefined : await hostPath(ctx, args.log);
+  const r = await ctx.io.execBg({ command: args.command, cwd, log });
+  const text =
+    `Started PID ${r.pid} (process group ${r.pgid}) in the background.\n` +
+    `log: ${r.log}\nexit code: written to ${r.rc_file} when it ends`;
+  return textResult(text, { pid: r.pid, pgid: r.pgid, log: r.log, rc_file: r.rc_file, via: ctx.via });
+}
+
+function lastLine(text: string): string {
+  const lines = text.trimEnd().split("\n");
+  return (lines[lines.length - 1] ?? "").slice(0, 200);
+}
