@@ -19,6 +19,9 @@ Options:
   --no-proxy-tools       do not serve <service>__<tool> tools (use service_call)
   --log-level LEVEL      debug | info | warn | error (default info); logs go to stderr
   --log-format FORMAT    text | json (default text)
+  --print-config         print the effective config (secrets masked) and where each
+                         value came from (default, file, env, flag), then exit
+  --print-config-schema  print the JSON Schema of the config file, then exit
   -h, --help             show this help
   -v, --version          print the version
 
@@ -29,13 +32,15 @@ LMCP_HUB_PROBE_TTL, LMCP_HUB_LMCP_TIMEOUT, LMCP_HUB_SSH_TIMEOUT.
 export type CliAction =
   | { kind: "help" }
   | { kind: "version" }
-  | { kind: "serve"; sources: Omit<ConfigSources, "env">; tokenFile?: string };
+  | { kind: "schema" }
+  | { kind: "serve" | "print-config"; sources: Omit<ConfigSources, "env">; tokenFile?: string };
 
 /** Parses argv (without node and script); every mistake is a ConfigError naming the flag. */
 export function parseCli(argv: string[]): CliAction {
   const flags: ConfigSources["flags"] = {};
   let file: string | undefined;
   let tokenFile: string | undefined;
+  let print = false;
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i]!;
     let inline: string | undefined;
@@ -85,6 +90,11 @@ export function parseCli(argv: string[]): CliAction {
       case "--log-format":
         flags.logFormat = value();
         break;
+      case "--print-config-schema":
+        return { kind: "schema" };
+      case "--print-config":
+        print = true;
+        break;
       case "--peer":
         flags.peer = true;
         break;
@@ -95,5 +105,5 @@ export function parseCli(argv: string[]): CliAction {
         throw new ConfigError(`unknown option '${argv[i]}' (see mcp-herd --help)`);
     }
   }
-  return { kind: "serve", sources: { file, flags }, tokenFile };
+  return { kind: print ? "print-config" : "serve", sources: { file, flags }, tokenFile };
 }

@@ -114,6 +114,8 @@ export interface Config {
   sshTimeoutSeconds: number;
   auditLog?: string;
   configFile?: string;
+  /** Where each setting came from (dotted key -> default / file / env / flag). */
+  origins: Record<string, ValueOrigin>;
 }
 
 /** A configuration problem; the message names the key (or flag / variable) and what is wrong. */
@@ -185,26 +187,41 @@ function numberFromEnv(env: NodeJS.ProcessEnv, key: string): number | undefined 
   return n;
 }
 
+/** Where a setting's value came from, for --print-config. */
+export type ValueOrigin = "default" | "file" | "env" | "flag";
+
 /** defaults < file < env < flags, validated into one Config. */
 export function loadConfig(src: ConfigSources): Config {
   const file: ConfigFile = src.file ? parseConfigFile(readText(src.file), src.file) : {};
   const env = src.env;
   const flags = src.flags;
+  const origins: Record<string, ValueOrigin> = {};
+  // The first candidate that is set wins; candidates are given highest precedence first.
+  const pick = <T>(key: string, fallback: T, ...candidates: Array<[T | undefined, ValueOrigin]>): T => {
+    for (const [value, origin] of candidates) {
+      if (value !== undefined) {
+        origins[key] = origin;
+        return value;
+      }
+    }
+    origins[key] = "default";
+    return fallback;
+  };
 
-  const logLevel = flags.logLevel ?? env.MCP_HERD_LOG_LEVEL ?? file.logLevel ?? "info";
+  const logLevel = pick<string>("logLevel", "info", [flags.logLevel, "flag"], [env.MCP_HERD_LOG_LEVEL || undefined, "env"], [file.logLevel, "file"]);
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     throw new ConfigError(`log level: expected debug, info, warn or error, got '${logLevel}'`);
   }
-  const logFormat = flags.logFormat ?? env.MCP_HERD_LOG_FORMAT ?? file.logFormat ?? "text";
+  const logFormat = pick<string>("logFormat", "text", [flags.logFormat, "flag"], [env.MCP_HERD_LOG_FORMAT || undefined, "env"], [file.logFormat, "file"]);
   if (!["text", "json"].includes(logFormat)) {
     throw new ConfigError(`log format: expected text or json, got '${logFormat}'`);
   }
 
-  let host = file.http?.host ?? DEFAULT_HTTP_HOST;
-  let port = file.http?.port ?? DEFAULT_HTTP_PORT;
-  if (typeof flags.http === "string") ({ host, port } = parseListen(flags.http));
+  const listen = typeof flags.http === "string" ? parseListen(flags.http) : undefined;
+  const host = pick("http.host", DEFAULT_HTTP_HOST, [listen?.host, "flag"], [file.http?.host, "file"]);
+  const port = pick("http.port", DEFAULT_HTTP_PORT, [listen?.port, "flag"], [file.http?.port, "file"]);
 
-  const token = flags.token ?? (env.MCP_HERD_TOKEN || undefined) ?? file.token;
+  const token = pick<string | undefined>("token", undefined, [flags.token, "flag"], [env.MCP_HERD_TOKEN || undefined, "env"], [file.token, "file"]);
   if (token !== undefined && token.length < 16) {
     throw new ConfigError("token: use at least 16 characters (for example: openssl rand -hex 32)");
   }
@@ -214,34 +231,37 @@ export function loadConfig(src: ConfigSources): Config {
   for (const name of Object.keys(services)) {
     if (!NAME.test(name)) throw new ConfigError(`services.${name}: service names match ^[a-z0-9][a-z0-9_-]{0,62}$`);
   }
+  origins.services = file.services || file.mcpServers ? "file" : "default";
+  origins.hosts = file.hosts ? "file" : "default";
 
   return {
     mode: flags.http !== undefined ? "http" : "stdio",
     http: {
       host,
       port,
-      maxBodyBytes: file.http?.maxBodyBytes ?? 4 * 1024 * 1024,
-      sessionIdleSeconds: file.http?.sessionIdleSeconds ?? 30 * 60,
-      maxSessions: file.http?.maxSessions ?? 256,
-      allowedHosts: file.http?.allowedHosts ?? [],
-      allowedOrigins: file.http?.allowedOrigins ?? [],
+      maxBodyBytes: pick("http.maxBodyBytes", 4 * 1024 * 1024, [file.http?.maxBodyBytes, "file"]),
+      sessionIdleSeconds: pick("http.sessionIdleSeconds", 30 * 60, [file.http?.sessionIdleSeconds, "file"]),
+      maxSessions: pick("http.maxSessions", 256, [file.http?.maxSessions, "file"]),
+      allowedHosts: pick<string[]>("http.allowedHosts", [], [file.http?.allowedHosts, "file"]),
+      allowedOrigins: pick<string[]>("http.allowedOrigins", [], [file.http?.allowedOrigins, "file"]),
     },
     token,
-    stateDir: flags.stateDir ?? env.MCP_HERD_STATE_DIR ?? file.stateDir ?? join(stateHome, "mcp-herd"),
+    stateDir: pick("stateDir", join(stateHome, "mcp-herd"), [flags.stateDir, "flag"], [env.MCP_HERD_STATE_DIR || undefined, "env"], [file.stateDir, "file"]),
     logLevel: logLevel as Config["logLevel"],
     logFormat: logFormat as Config["logFormat"],
-    peer: flags.peer ?? file.peer ?? false,
-    proxyTools: flags.noProxyTools ? false : (file.proxyTools ?? true),
+    peer: pick("peer", false, [flags.peer, "flag"], [file.peer, "file"]),
+    proxyTools: pick("proxyTools", true, [flags.noProxyTools ? false : undefined, "flag"], [file.proxyTools, "file"]),
     services,
     hosts: file.hosts ?? [],
-    hostsFile: flags.hostsFile ?? env.LMCP_HUB_BACKENDS ?? file.hostsFile,
-    local: file.local ?? true,
-    groups: file.groups ?? {},
-    probeTtlSeconds: numberFromEnv(env, "LMCP_HUB_PROBE_TTL") ?? file.probeTtlSeconds ?? 30,
-    peerTimeoutSeconds: numberFromEnv(env, "LMCP_HUB_LMCP_TIMEOUT") ?? file.peerTimeoutSeconds ?? 6,
-    sshTimeoutSeconds: numberFromEnv(env, "LMCP_HUB_SSH_TIMEOUT") ?? file.sshTimeoutSeconds ?? 10,
-    auditLog: file.auditLog,
+    hostsFile: pick<string | undefined>("hostsFile", undefined, [flags.hostsFile, "flag"], [env.LMCP_HUB_BACKENDS || undefined, "env"], [file.hostsFile, "file"]),
+    local: pick("local", true, [file.local, "file"]),
+    groups: pick<Record<string, string[]>>("groups", {}, [file.groups, "file"]),
+    probeTtlSeconds: pick("probeTtlSeconds", 30, [numberFromEnv(env, "LMCP_HUB_PROBE_TTL"), "env"], [file.probeTtlSeconds, "file"]),
+    peerTimeoutSeconds: pick("peerTimeoutSeconds", 6, [numberFromEnv(env, "LMCP_HUB_LMCP_TIMEOUT"), "env"], [file.peerTimeoutSeconds, "file"]),
+    sshTimeoutSeconds: pick("sshTimeoutSeconds", 10, [numberFromEnv(env, "LMCP_HUB_SSH_TIMEOUT"), "env"], [file.sshTimeoutSeconds, "file"]),
+    auditLog: pick<string | undefined>("auditLog", undefined, [file.auditLog, "file"]),
     configFile: src.file,
+    origins,
   };
 }
 

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { createApp } from "./app.js";
 import { HELP, parseCli } from "./cli.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { configJsonSchema, maskedConfig } from "./config-print.js";
 import { createLogger } from "./log.js";
 import { ToolCatalog } from "./server.js";
 import { serveHttp } from "./transports/http.js";
@@ -21,6 +22,10 @@ async function main(): Promise<number | undefined> {
     process.stdout.write(`mcp-herd ${VERSION}\n`);
     return 0;
   }
+  if (action.kind === "schema") {
+    process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + "\n");
+    return 0;
+  }
   const flags = { ...action.sources.flags };
   if (action.tokenFile) {
     try {
@@ -30,6 +35,10 @@ async function main(): Promise<number | undefined> {
     }
   }
   const config = loadConfig({ file: action.sources.file, flags, env: process.env });
+  if (action.kind === "print-config") {
+    process.stdout.write(JSON.stringify(maskedConfig(config), null, 2) + "\n");
+    return 0;
+  }
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const app = createApp(config, log);
   const catalog = new ToolCatalog(app);

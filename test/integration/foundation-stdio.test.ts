@@ -106,6 +106,34 @@ describe("CLI", () => {
     }
   });
 
+  it("prints the config schema and the effective config with secrets masked and origins", () => {
+    const schema = JSON.parse(run(["--print-config-schema"]).stdout);
+    expect(schema.properties.http.properties.port.type).toBe("integer");
+    expect(schema.additionalProperties).toBe(false);
+    const dir = mkdtempSync(join(tmpdir(), "herd-print-"));
+    try {
+      const file = join(dir, "c.json");
+      const peerToken = "peer-secret-0123456789";
+      writeFileSync(
+        file,
+        JSON.stringify({
+          logLevel: "warn",
+          services: { s: { command: "x", env: { API_KEY: "svc-secret-value" } } },
+          hosts: [{ name: "h", peer: { url: "http://127.0.0.1:1/mcp", token: peerToken } }],
+        }),
+      );
+      const r = run(["--config", file, "--print-config", "--log-format", "json"], { MCP_HERD_TOKEN: "env-secret-0123456789" });
+      expect(r.status).toBe(0);
+      for (const secret of ["env-secret-0123456789", peerToken, "svc-secret-value"]) expect(r.stdout).not.toContain(secret);
+      const c = JSON.parse(r.stdout);
+      expect(c.token).toBe("***");
+      expect(c.services.s.env.API_KEY).toBe("***");
+      expect(c.origins).toMatchObject({ logLevel: "file", logFormat: "flag", token: "env", stateDir: "env", peer: "default" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses unknown options and short tokens", () => {
     expect(run(["--frobnicate"]).stderr).toMatch(/unknown option '--frobnicate'/);
     expect(run(["--http", "127.0.0.1:0", "--token", "short"]).stderr).toMatch(/at least 16 characters/);
