@@ -1,11 +1,11 @@
-import { extname } from "node:path";
 import type { CallOptions, ToolResult } from "../backends/backend.js";
 import type { Config, ServiceSpec } from "../config.js";
 import type { Logger } from "../log.js";
 import { readState, writeState } from "./state.js";
 import { DEFAULT_TIMING, Service, ServiceError, type ServiceInfo, type SupervisorTiming } from "./service.js";
 import type { PrepareSource } from "./types.js";
-import { SpecError, validateName, validateSpec } from "./validate.js";
+import { prepareSource } from "./sources/index.js";
+import { SpecError, validateName } from "./validate.js";
 import type { LogLine } from "./logs.js";
 
 export { ServiceError } from "./service.js";
@@ -35,36 +35,6 @@ export function timingFromEnv(env: NodeJS.ProcessEnv): Partial<SupervisorTiming>
   return out;
 }
 
-// Until the sources module lands: `command` and `path` to a single .js/.mjs/.py file.
-const simplePrepare: PrepareSource = async (name, spec) => {
-  const source = validateSpec(name, spec);
-  const env = spec.env ?? {};
-  if (source === "command") {
-    return { source, install_ms: 0, detail: spec.command!, launch: { kind: "stdio", command: spec.command!, args: spec.args ?? [], cwd: spec.cwd, env } };
-  }
-  if (source === "url") return { source, install_ms: 0, detail: spec.url!, launch: { kind: "url", url: spec.url!, headers: spec.headers ?? {} } };
-  if (source === "path" && [".js", ".mjs", ".cjs", ".py"].includes(extname(spec.path!))) {
-    const py = extname(spec.path!) === ".py";
-    return {
-      source,
-      install_ms: 0,
-      detail: spec.path!,
-      launch: { kind: "stdio", command: py ? "python3" : process.execPath, args: [spec.path!, ...(spec.args ?? [])], cwd: spec.cwd, env },
-    };
-  }
-  throw new SpecError(`${source} sources are not available in this build`);
-};
-
-async function defaultPrepare(): Promise<PrepareSource> {
-  try {
-    const mod = (await import(["./sources", "index.js"].join("/"))) as { prepareSource?: PrepareSource };
-    if (typeof mod.prepareSource === "function") return mod.prepareSource;
-  } catch {
-    /* sources module not built yet */
-  }
-  return simplePrepare;
-}
-
 /** name -> Service: the only place that starts, restarts and stops services; remembers them in the state file. */
 export class ServiceRegistry {
   private readonly services = new Map<string, Service>();
@@ -72,13 +42,13 @@ export class ServiceRegistry {
   private readonly persisted = new Map<string, ServiceSpec>();
   private readonly listeners = new Set<() => void>();
   private readonly timing: SupervisorTiming;
-  private prepare?: Promise<PrepareSource>;
+  private readonly prepare: PrepareSource;
   private stateWrite: Promise<void> = Promise.resolve();
   private closing = false;
 
   constructor(private readonly opts: RegistryOptions) {
     this.timing = { ...DEFAULT_TIMING, ...(opts.timing ?? {}) };
-    if (opts.prepare) this.prepare = Promise.resolve(opts.prepare);
+    this.prepare = opts.prepare ?? prepareSource;
   }
 
   /** Loads `config.services`, then the state file's services not named in config; never throws. */
@@ -103,14 +73,13 @@ export class ServiceRegistry {
     validateName(name);
     return this.locked(name, async () => {
       if (this.closing) throw new ServiceError("mcp-herd is shutting down; no service can be loaded");
-      const prepare = await (this.prepare ??= defaultPrepare());
       const old = this.services.get(name);
       if (old) {
         this.services.delete(name);
         await old.stop();
       }
       const svc = new Service(name, spec, {
-        prepare,
+        prepare: this.prepare,
         stateDir: this.opts.config.stateDir,
         log: this.opts.log.child(`svc:${name}`),
         timing: this.timing,
