@@ -1,25 +1,53 @@
+import { readdirSync, readFileSync } from "node:fs";
 import treeKill from "tree-kill";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** True while any process of group `pgid` exists. */
-export function groupAlive(pgid: number): boolean {
+// A zombie is dead but waits for its parent (for orphans: PID 1, which may reap slowly) to collect it.
+function procStat(pid: number): { state: string; pgrp: number } | undefined {
   try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return { state: f[0]!, pgrp: Number(f[2]) };
+  } catch {
+    return undefined;
   }
 }
 
-/** True while process `pid` exists. */
+const HAVE_PROC = (() => {
+  try {
+    return procStat(process.pid) !== undefined;
+  } catch {
+    return false;
+  }
+})();
+
+/** True while process `pid` exists and is not a zombie. */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  if (!HAVE_PROC) return true;
+  const st = procStat(pid);
+  return st !== undefined && st.state !== "Z" && st.state !== "X";
+}
+
+/** True while any process of group `pgid` exists and is not a zombie. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  if (!HAVE_PROC) return true;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const st = procStat(Number(entry));
+    if (st && st.pgrp === pgid && st.state !== "Z" && st.state !== "X") return true;
+  }
+  return false;
 }
 
 function signalTree(pgid: number, signal: NodeJS.Signals): void {

@@ -97,6 +97,8 @@ export class Service {
   private live?: Live;
   private pending?: ChildBackend;
   private gen = 0;
+  /** Bumped by every stop/halt: a start that began before it no longer owns the state. */
+  private epoch = 0;
   private runningSince?: number;
   private crashes: number[] = [];
   private backoffMs: number;
@@ -118,7 +120,7 @@ export class Service {
 
   /** First start: prepare (install) then handshake; throws with a clear message and leaves the state `failed`. */
   async start(): Promise<void> {
-    const gen = this.gen;
+    const epoch = this.epoch;
     this.setState("installing");
     try {
       const t = this.deps.timing;
@@ -129,14 +131,14 @@ export class Service {
         onPhase: (phase, detail) => this.logs.push("herd", detail ? `${phase}: ${detail}` : phase),
         log: this.deps.log,
       });
-      if (gen !== this.gen) throw new ServiceError(`service '${this.name}' was stopped while installing`);
+      if (epoch !== this.epoch) throw new ServiceError(`service '${this.name}' was stopped while installing`);
       this.launch = prepared.launch;
       this.source = prepared.source;
       this.detail = prepared.detail;
       this.installMs = prepared.install_ms;
       await this.spawn("starting");
     } catch (e) {
-      if (gen === this.gen) this.fail(e);
+      if (epoch === this.epoch) this.fail(e);
       throw e;
     }
   }
@@ -149,11 +151,11 @@ export class Service {
     this.error = undefined;
     this.restarts++;
     if (!this.launch) return this.start();
-    const gen = this.gen;
+    const epoch = this.epoch;
     try {
       await this.spawn("starting");
     } catch (e) {
-      if (gen === this.gen) this.fail(e);
+      if (epoch === this.epoch) this.fail(e);
       throw e;
     }
   }
@@ -381,6 +383,7 @@ export class Service {
 
   private async halt(): Promise<void> {
     this.gen++;
+    this.epoch++;
     this.clearTimers();
     const live = this.live;
     const pending = this.pending;
