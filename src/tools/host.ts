@@ -1,0 +1,34 @@
+import type { App } from "../app.js";
+import { LocalHostIO } from "../backends/local.js";
+import {
+  HOST_TOOL_NAMES,
+  hostToolAnnotations,
+  hostToolDescriptions,
+  hostToolOutputShapes,
+  hostToolShapes,
+  hostToolTitles,
+  runHostTool,
+} from "../hosts/toolset.js";
+import { defineTool, type AnyToolDef } from "./define.js";
+
+/** Peer mode: this machine's host tool set under the plain lmcp names, so another hub can use us as a peer. */
+export function hostTools(app: App): AnyToolDef[] {
+  if (!app.config.peer) return [];
+  const io = new LocalHostIO();
+  return HOST_TOOL_NAMES.map((name) =>
+    defineTool({
+      name,
+      title: hostToolTitles[name],
+      description: hostToolDescriptions[name],
+      input: hostToolShapes[name],
+      output: hostToolOutputShapes[name],
+      annotations: hostToolAnnotations[name],
+      handler: (args, ctx) =>
+        runHostTool(io, name, args as Record<string, unknown>, {
+          via: "local",
+          signal: ctx.signal,
+          onProgress: ctx.wantsProgress ? (p) => ctx.progress(p) : undefined,
+        }),
+    }),
+  );
+}
