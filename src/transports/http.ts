@@ -147,11 +147,11 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
       } catch (e) {
         const status = e instanceof HttpError ? e.status : 500;
         if (status === 500) log.warn("request failed", { error: (e as Error).message });
+        if (status === 413) lingerThenClose(req, res);
         if (!res.headersSent) {
           const code = status === 400 && (e as Error).message.startsWith("Parse error") ? -32700 : -32000;
           sendJson(res, status, { jsonrpc: "2.0", error: { code, message: (e as Error).message }, id: null });
         } else res.end();
-        if (status === 413) req.resume();
       }
     })();
   });
@@ -182,6 +182,21 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   return { url, port, sessions: () => sessions.size, close };
 }
 
+// After a 413 the rest of the body is unread. Discard what keeps coming, within bounds, so the client
+// can read the answer (closing at once makes it see ECONNRESET instead); past the bounds, close.
+function lingerThenClose(req: IncomingMessage, _res: ServerResponse): void {
+  if (req.readableEnded) return;
+  let discarded = 0;
+  const timer = setTimeout(() => req.socket.destroy(), 5_000);
+  timer.unref();
+  req.on("data", (d: Buffer) => {
+    discarded += d.length;
+    if (discarded > 64 * 1024 * 1024) req.socket.destroy();
+  });
+  req.on("end", () => clearTimeout(timer));
+  req.resume();
+}
+
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -196,20 +211,35 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Reads a JSON body of at most `max` bytes; 413 beyond it, 400 on bad JSON. */
-async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
+function readJson(req: IncomingMessage, max: number): Promise<unknown> {
   const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > max) throw new HttpError(413, `Payload too large: the limit is ${max} bytes.`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) throw new HttpError(413, `Payload too large: the limit is ${max} bytes.`);
-    chunks.push(chunk);
+  if (Number.isFinite(declared) && declared > max) {
+    return Promise.reject(new HttpError(413, `Payload too large: the limit is ${max} bytes.`));
   }
-  const text = Buffer.concat(chunks).toString("utf8");
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new HttpError(400, `Parse error: ${(e as Error).message}`);
-  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        over = true;
+        chunks.length = 0;
+        req.off("data", onData);
+        reject(new HttpError(413, `Payload too large: the limit is ${max} bytes.`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.once("error", reject);
+    req.once("end", () => {
+      if (over) return;
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+      } catch (e) {
+        reject(new HttpError(400, `Parse error: ${(e as Error).message}`));
+      }
+    });
+  });
 }

@@ -97,6 +97,24 @@ describe("streamable HTTP with a token", () => {
     const big = Buffer.alloc(5 * 1024 * 1024, 0x20);
     const declared = await raw(herd.url!, { headers: { ...MCP_HEADERS, ...auth }, body: big });
     expect(declared.status).toBe(413);
+    const streamed = await new Promise<number>((resolve, reject) => {
+      const req = request(herd.url!, { method: "POST", headers: { ...MCP_HEADERS, ...auth, "transfer-encoding": "chunked" } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      const chunk = Buffer.alloc(256 * 1024, 0x20);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 5 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once("drain", pump);
+        }
+        req.end();
+      };
+      pump();
+    }).catch((e: Error) => `error ${e.message}`);
+    expect(streamed).toBe(413);
     await stillServes();
   });
 

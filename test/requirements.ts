@@ -1,0 +1,109 @@
+/**
+ * Every promise of safety and resilience mcp-herd makes, with where it comes from and the tests that
+ * prove it. `test/unit/requirements.test.ts` fails when an id has no test or names a test that does
+ * not exist. The README's security section is written from this list.
+ */
+export interface Requirement {
+  id: string;
+  /** Where the promise comes from: MCP spec section, CVE class, supervisor semantics, the issue. */
+  source: string;
+  promise: string;
+  /** "file under test/ :: exact test title" (the title string as written in the it(...) call). */
+  tests: string[];
+}
+
+export const REQUIREMENTS: Requirement[] = [
+  {
+    id: "sec:http:loopback-default",
+    source: "MCP spec 2025-11-25 basic/transports (Security Warning: bind to localhost)",
+    promise: "HTTP binds 127.0.0.1 by default; a non-loopback address without a token is refused at start.",
+    tests: ["integration/foundation-stdio.test.ts :: refuses a non-loopback listener without a token"],
+  },
+  {
+    id: "sec:http:auth-401",
+    source: "MCP spec basic/authorization; issue 2",
+    promise: "Without a token, or with a wrong one of any length, /mcp answers 401 and leaks nothing.",
+    tests: ["integration/foundation-http.test.ts :: answers 401 without a token, with a wrong token of the same and of another length"],
+  },
+  {
+    id: "sec:http:token-constant-time",
+    source: "CWE-208 (observable timing discrepancy)",
+    promise: "Tokens are compared in constant time, after hashing, so neither content nor length leaks.",
+    tests: ["unit/guard.test.ts :: %j -> %s"],
+  },
+  {
+    id: "sec:http:auth-throttle",
+    source: "CWE-307 (excessive authentication attempts)",
+    promise: "Repeated authentication failures from one address are slowed down.",
+    tests: ["unit/guard.test.ts :: lets a few failures through, then delays with a cap, and resets on success"],
+  },
+  {
+    id: "sec:http:origin-403",
+    source: "MCP spec basic/transports (validate Origin: DNS rebinding)",
+    promise: "A foreign Origin or a non-loopback Host on a loopback listener gets 403; no Origin is allowed.",
+    tests: [
+      "integration/foundation-http.test.ts :: answers 403 to a foreign Origin and a foreign Host, and allows no Origin",
+      "unit/guard.test.ts :: loopback listener, Host %j -> %s",
+      "unit/guard.test.ts :: Origin %j -> %s",
+    ],
+  },
+  {
+    id: "sec:http:body-413",
+    source: "CWE-400 (uncontrolled resource consumption)",
+    promise: "Request bodies over the cap (4 MiB default) get 413 and the server keeps serving.",
+    tests: ["integration/foundation-http.test.ts :: answers 413 to a body over the cap (declared and streamed)"],
+  },
+  {
+    id: "sec:http:sessions",
+    source: "MCP spec basic/transports (session management)",
+    promise: "Session ids are random UUIDs; a missing id after init is 400, an unknown or deleted one 404; idle sessions expire.",
+    tests: [
+      "integration/foundation-http.test.ts :: gives a second client its own session at the same time",
+      "integration/foundation-http.test.ts :: answers a bad JSON body with a parse error and a request without session with 400",
+      "integration/foundation-http.test.ts :: ends a session on DELETE; the id is unknown afterwards",
+      "integration/foundation-http.test.ts :: expires idle sessions",
+    ],
+  },
+  {
+    id: "rel:stop:signals-5s",
+    source: "issue 2",
+    promise: "SIGTERM and SIGINT stop the server cleanly within 5 s.",
+    tests: ["integration/foundation-http.test.ts :: stops within 5 s on SIGTERM and on SIGINT"],
+  },
+  {
+    id: "rel:stdio:stdin-end",
+    source: "MCP spec basic/transports (stdio: the client closes stdin to end)",
+    promise: "The stdio server exits when its client closes stdin: no lingering process.",
+    tests: ["integration/foundation-stdio.test.ts :: exits when the client closes stdin"],
+  },
+  {
+    id: "sec:stdio:stdout-protocol",
+    source: "MCP spec basic/transports (stdio: nothing but MCP messages on stdout)",
+    promise: "Logs go to stderr; stdout carries only protocol messages.",
+    tests: ["integration/foundation-stdio.test.ts :: keeps stdout for the protocol: logs go to stderr"],
+  },
+  {
+    id: "sec:config:secrets-masked",
+    source: "CWE-532 (secrets in logs)",
+    promise: "The printed config masks the token, peer tokens and service env values.",
+    tests: ["integration/foundation-stdio.test.ts :: prints the config schema and the effective config with secrets masked and origins"],
+  },
+  {
+    id: "sec:config:unknown-keys",
+    source: "issue 2",
+    promise: "Unknown keys and wrong types in the config are refused with a message naming the key.",
+    tests: ["unit/config.test.ts :: refuses %j naming the key", "integration/foundation-stdio.test.ts :: names the key of a bad config file"],
+  },
+  {
+    id: "proto:unknown-tool",
+    source: "MCP spec server/tools (error handling: unknown tools are protocol errors)",
+    promise: "An unknown tool is a JSON-RPC error; the server answers the next request.",
+    tests: ["integration/foundation-stdio.test.ts :: answers an unknown tool with a JSON-RPC error and keeps serving"],
+  },
+  {
+    id: "proto:conformance",
+    source: "@modelcontextprotocol/conformance",
+    promise: "Every conformance scenario that applies passes; the others are listed with their reason.",
+    tests: ["integration/conformance.test.ts :: passes every scenario that applies; the rest are listed with reasons"],
+  },
+];
