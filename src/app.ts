@@ -1,5 +1,6 @@
 import type { Config } from "./config.js";
 import type { Logger } from "./log.js";
+import { createHub, type HostHub } from "./hosts/hub.js";
 import { ServiceRegistry, timingFromEnv } from "./services/registry.js";
 import { serviceToolProvider } from "./tools/services.js";
 import type { ToolProvider } from "./tools/define.js";
@@ -15,6 +16,8 @@ export interface App {
   readonly providers: ToolProvider[];
   /** Supervised MCP servers (services). */
   readonly services: ServiceRegistry;
+  /** The fleet hub: hosts, router, probe cache. */
+  readonly hosts: HostHub;
   /** Counts for /health and herd_status. */
   health(): { services: number; hosts: number };
   /** Registers a step to run at shutdown (last registered runs first). */
@@ -27,6 +30,7 @@ export function createApp(config: Config, log: Logger): App {
   const stops: Array<() => Promise<void> | void> = [];
   let stopping: Promise<void> | undefined;
   const services = new ServiceRegistry({ config, log: log.child("services"), timing: timingFromEnv(process.env) });
+  const hosts = createHub(config, log.child("hosts"));
   const app: App = {
     config,
     log,
@@ -34,7 +38,8 @@ export function createApp(config: Config, log: Logger): App {
     startedAt: Date.now(),
     providers: [serviceToolProvider(services, config)],
     services,
-    health: () => ({ services: services.list().length, hosts: config.local ? 1 : 0 }),
+    hosts,
+    health: () => ({ services: services.list().length, hosts: hosts.registry.size }),
     onShutdown: (fn) => void stops.push(fn),
     shutdown: () =>
       (stopping ??= (async () => {
@@ -48,6 +53,7 @@ export function createApp(config: Config, log: Logger): App {
       })()),
   };
   app.onShutdown(() => services.stopAll());
+  app.onShutdown(() => hosts.close());
   // Services from config and the state file start in the background: a slow or failing one never delays start-up.
   setImmediate(() => void services.startAll());
   return app;

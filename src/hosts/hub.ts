@@ -1,0 +1,77 @@
+import type { Backend } from "../backends/backend.js";
+import { TransportError } from "../backends/backend.js";
+import { LocalHostIO } from "../backends/local.js";
+import { PeerBackend } from "../backends/peer.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
+import { ProbeCache } from "./probe.js";
+import { HostRegistry, type BackendFactory, type SshPath } from "./registry.js";
+import { Router } from "./router.js";
+import { parseProxyJump, resolveSshTarget, type SshSpec } from "./sshconfig.js";
+import { hostBackend } from "./toolset.js";
+
+/** The fleet hub: hosts, the router that reaches them, and their probe cache. */
+export interface HostHub {
+  registry: HostRegistry;
+  router: Router;
+  probes: ProbeCache;
+  ttlSeconds: number;
+  close(): Promise<void>;
+}
+
+/** Builds the hub from config; nothing connects until a host is used. */
+export function createHub(config: Config, log: Logger, factory: BackendFactory = defaultFactory(config, log)): HostHub {
+  const registry = HostRegistry.load(config, log, factory);
+  const peerTimeoutMs = config.peerTimeoutSeconds * 1000;
+  return {
+    registry,
+    router: new Router(registry, { peerTimeoutMs, log }),
+    probes: new ProbeCache(registry, {
+      ttlMs: config.probeTtlSeconds * 1000,
+      peerTimeoutMs,
+      sshTimeoutMs: config.sshTimeoutSeconds * 1000,
+      log,
+    }),
+    ttlSeconds: config.probeTtlSeconds,
+    close: () => registry.close(),
+  };
+}
+
+/** Real backends: PeerBackend for peers, SshHostIO for SSH, LocalHostIO for this machine. */
+export function defaultFactory(config: Config, log: Logger): BackendFactory {
+  return {
+    peer: (p, host) =>
+      new PeerBackend({ url: p.url, token: p.token, timeoutMs: config.peerTimeoutSeconds * 1000, log: log.child(`peer:${host}`) }),
+    ssh: (s, host) => lazyBackend("ssh", host, () => sshBackend(s, config, log.child(`ssh:${host}`))),
+    local: () => hostBackend(new LocalHostIO(), "local"),
+  };
+}
+
+async function sshBackend(s: SshPath, config: Config, log: Logger): Promise<Backend> {
+  const spec: SshSpec = typeof s === "string" ? parseProxyJump(s)[0]! : { host: s.host, port: s.port, user: s.user, identityFile: s.identityFile, proxyJump: s.proxyJump };
+  const target = await resolveSshTarget(spec);
+  for (const w of target.warnings) log.warn("ssh config", { warning: w });
+  void config;
+  throw new TransportError(`ssh to ${target.user}@${target.hostName}:${target.port}: the SSH backend is not built yet`, "ssh");
+}
+
+/** A backend made on first use by an async step (ssh -G); a failure to make it is a transport failure, retried next time. */
+function lazyBackend(kind: "ssh", host: string, make: () => Promise<Backend>): Backend {
+  let made: Promise<Backend> | undefined;
+  const get = () => {
+    const p = (made ??= make().catch((e: unknown) => {
+      made = undefined;
+      throw e instanceof TransportError ? e : new TransportError(`cannot set up ${kind} for '${host}': ${(e as Error).message}`, kind, { cause: e });
+    }));
+    return p;
+  };
+  return {
+    kind,
+    listTools: async () => (await get()).listTools(),
+    callTool: async (name, args, opts) => (await get()).callTool(name, args, opts),
+    close: async () => {
+      const b = await made?.catch(() => undefined);
+      await b?.close();
+    },
+  };
+}
