@@ -27,6 +27,8 @@ const KILL_CONFIRM_MS = 2000;
 export class LocalHostIO implements HostIO {
   readonly kind = "local" as const;
   private readonly homeDir: string;
+  /** Process groups of commands still running, stopped by close(). */
+  private readonly running = new Set<() => void>();
 
   constructor(opts: { home?: string } = {}) {
     this.homeDir = opts.home ?? homedir();
@@ -88,6 +90,7 @@ export class LocalHostIO implements HostIO {
     const onAbort = () => stop();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     if (opts.signal?.aborted) stop();
+    this.running.add(onAbort);
 
     const exit = waitForExit(child);
     try {
@@ -109,6 +112,7 @@ export class LocalHostIO implements HostIO {
     } finally {
       if (timer) clearTimeout(timer);
       opts.signal?.removeEventListener("abort", onAbort);
+      this.running.delete(onAbort);
     }
   }
 
@@ -207,7 +211,12 @@ export class LocalHostIO implements HostIO {
     return this.homeDir;
   }
 
-  async close(): Promise<void> {}
+  /** Stops every command still running (background jobs from execBg are meant to outlive us and are left alone). */
+  async close(): Promise<void> {
+    for (const stop of this.running) stop();
+    const until = Date.now() + KILL_GRACE_MS + KILL_CONFIRM_MS + 1500;
+    while (this.running.size > 0 && Date.now() < until) await sleep(50);
+  }
 }
 
 function toFileStat(st: Stats): FileStat {

@@ -100,10 +100,16 @@ function myers(a: string[], b: string[]): Op[] {
     const prevK = k === -d || (k !== d && t[off + k - 1]! < t[off + k + 1]!) ? k + 1 : k - 1;
     const prevX = t[off + prevK]!;
     const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) ops.push({ t: " ", line: a[--x]! }), y--;
+    while (x > prevX && y > prevY) {
+      ops.push({ t: " ", line: a[--x]! });
+      y--;
+    }
     if (x === prevX) ops.push({ t: "+", line: b[--y]! });
     else ops.push({ t: "-", line: a[--x]! });
   }
-  while (x > 0 && y > 0) ops.push({ t: " ", line: a[--x]! }), y--;
+  while (x > 0 && y > 0) {
+    ops.push({ t: " ", line: a[--x]! });
+    y--;
+  }
   return ops.reverse();
 }

@@ -15,6 +15,7 @@ import { defineTool, type AnyToolDef } from "./define.js";
 export function hostTools(app: App): AnyToolDef[] {
   if (!app.config.peer) return [];
   const io = new LocalHostIO();
+  app.onShutdown(() => io.close());
   return HOST_TOOL_NAMES.map((name) =>
     defineTool({
       name,

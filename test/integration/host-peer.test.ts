@@ -5,7 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHerd, type Herd } from "../helpers/herd.js";
 
 const TOKEN = "peer-test-token-0123456789abcdef";
-type Result = { content: Array<{ type: string; text?: string }>; structuredContent?: Record<string, any>; isError?: boolean };
+type Result = {
+  content: Array<{ type: string; text?: string }>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test reads arbitrary result fields
+  structuredContent?: Record<string, any>;
+  isError?: boolean;
+};
 const text = (r: Result) => r.content.find((c) => c.type === "text")?.text ?? "";
 
 describe("mcp-herd --peer serves this machine's host tools over HTTP", () => {

@@ -156,3 +156,15 @@ describe("LocalHostIO files", () => {
     expect(await io.home()).toBe(dir);
   });
 });
+
+describe("LocalHostIO.close", () => {
+  it("stops commands still running", async () => {
+    const running = io.exec({ command: "sleep 30", maxOutputBytes: MiB });
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    await io.close();
+    const r = await running;
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(r).toMatchObject({ killed: true, exit_code: null });
+  });
+});

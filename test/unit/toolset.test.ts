@@ -20,6 +20,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const call = (name: string, args: Record<string, unknown>) => host.callTool(name, args);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary result fields
 const data = (r: ToolResult) => r.structuredContent as Record<string, any>;
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
@@ -248,6 +249,14 @@ describe("shell", () => {
     const ok = await call("shell", { command: "true" });
     expect(ok.isError).toBeFalsy();
     expect(resultText(ok)).toBe("[rc=0]\n");
+  });
+
+  it("reports progress while a command writes output", async () => {
+    const seen: string[] = [];
+    const r = await host.callTool("shell", { command: "echo first; sleep 1.2; echo second" }, { onProgress: (p) => seen.push(p.message ?? "") });
+    expect(r.isError).toBeFalsy();
+    expect(seen).toContain("first");
+    expect(seen).toContain("second");
   });
 
   it("cuts 10 MiB of output at 1 MiB with a marker on a character boundary", async () => {
