@@ -8,7 +8,6 @@ export class SpecError extends Error {
 }
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const SOURCES: readonly SourceKind[] = ["path", "git", "npm", "python", "command", "url"];
 
