@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, openSync, promises as fsp, type Stats } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, basename, join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { OutputCollector, resolveHostPath } from "../hosts/files.js";
 import type {
   BgRequest,
@@ -55,14 +56,13 @@ export class LocalHostIO implements HostIO {
     });
     const out = new OutputCollector(req.maxOutputBytes);
     const err = new OutputCollector(req.maxOutputBytes);
-    child.stdout!.on("data", (b: Buffer) => {
-      out.push(b);
-      opts.onOutput?.({ stream: "stdout", text: b.toString("utf8") });
-    });
-    child.stderr!.on("data", (b: Buffer) => {
-      err.push(b);
-      opts.onOutput?.({ stream: "stderr", text: b.toString("utf8") });
-    });
+    const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
+    const onData = (stream: "stdout" | "stderr", into: OutputCollector) => (b: Buffer) => {
+      into.push(b);
+      if (opts.onOutput) opts.onOutput({ stream, text: decoders[stream].write(b) });
+    };
+    child.stdout!.on("data", onData("stdout", out));
+    child.stderr!.on("data", onData("stderr", err));
     if (req.stdin) {
       child.stdin!.on("error", () => {});
       child.stdin!.end(req.stdin);

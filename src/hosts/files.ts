@@ -14,8 +14,16 @@ export function cutUtf8(buf: Buffer, max: number): Buffer {
 }
 
 /** The line appended where output was cut, so a reader knows text is missing. */
-export function truncationMarker(keptBytes: number, totalBytes: number): string {
-  return `\n[... output truncated: kept the first ${keptBytes} of ${totalBytes} bytes ...]\n`;
+export function truncationMarker(keptBytes: number, totalBytes?: number): string {
+  const of = totalBytes === undefined ? "" : ` of ${totalBytes}`;
+  return `\n[... output truncated: kept the first ${keptBytes}${of} bytes ...]\n`;
+}
+
+/** Adds the marker to a stream that was cut at `max` bytes by a backend that did not mark it. */
+export function ensureMarked(text: string, max: number): string {
+  if (/\n\[\.\.\. output truncated: [^\n]*\]\n$/.test(text)) return text;
+  const bytes = Buffer.byteLength(text);
+  return bytes >= max - 3 ? text + truncationMarker(bytes) : text;
 }
 
 /** Collects one output stream up to a byte bound; both host backends use it so cutting behaves the same. */

@@ -1,4 +1,5 @@
 import { errorResult, textResult, type ToolResult } from "../backends/backend.js";
+import { ensureMarked } from "./files.js";
 import type { ExecResult } from "./io.js";
 import { hostPath, type HostToolContext } from "./toolset-context.js";
 import { DEFAULT_SHELL_TIMEOUT_S } from "./toolset-schemas.js";
@@ -38,6 +39,9 @@ export async function runShell(args: ShellArgs, ctx: HostToolContext): Promise<T
     );
   } finally {
     if (heartbeat) clearInterval(heartbeat);
+  }
+  if (r.truncated) {
+    r = { ...r, stdout: ensureMarked(r.stdout, ctx.maxOutputBytes), stderr: ensureMarked(r.stderr, ctx.maxOutputBytes) };
   }
   const data: Record<string, unknown> = {
     exit_code: r.exit_code,

@@ -3,6 +3,7 @@ import {
   BinaryFileError,
   cutUtf8,
   decodeText,
+  ensureMarked,
   encodeText,
   findAll,
   lineNumbersAt,
@@ -124,5 +125,15 @@ describe("unifiedDiff", () => {
       "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n a\n-b\n\\ No newline at end of file\n+c\n\\ No newline at end of file\n",
     );
     expect(unifiedDiff("", "new\n", "f")).toBe("--- a/f\n+++ b/f\n@@ -0,0 +1,1 @@\n+new\n");
+  });
+});
+
+describe("ensureMarked", () => {
+  it("marks a stream cut by a backend that did not, once", () => {
+    const cut = "x".repeat(100);
+    const marked = ensureMarked(cut, 100);
+    expect(marked).toBe(cut + "\n[... output truncated: kept the first 100 bytes ...]\n");
+    expect(ensureMarked(marked, 100)).toBe(marked);
+    expect(ensureMarked("short", 100)).toBe("short");
   });
 });
