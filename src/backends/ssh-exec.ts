@@ -1,0 +1,226 @@
+import { constants } from "node:os";
+import { StringDecoder } from "node:string_decoder";
+import type { ClientChannel } from "ssh2";
+import type { BgRequest, BgResult, ExecOptions, ExecRequest, ExecResult } from "../hosts/io.js";
+import type { Logger } from "../log.js";
+import type { SshConnection } from "./ssh-conn.js";
+import { bgScript, execScript, killScript, PGID_MARK, REMOTE_COMMAND } from "./ssh-script.js";
+
+const MARK = Buffer.from(PGID_MARK, "latin1");
+/** How long to wait for the pgid line or for the channel to close once the group is gone. */
+const SETTLE_MS = 3000;
+
+// Why: one command on a host over a fresh exec channel of the pooled connection, with a timeout that really kills.
+export async function sshExec(conn: SshConnection, req: ExecRequest, opts: ExecOptions, log: Logger): Promise<ExecResult> {
+  const script = execScript(req);
+  const started = Date.now();
+  const { channel, release } = await conn.exec(REMOTE_COMMAND);
+  try {
+    return await runChannel(conn, channel, script, req, opts, started, log);
+  } finally {
+    release();
+  }
+}
+
+// Why: `setsid nohup` job whose stdio goes to a log and whose exit code lands in `<log>.rc`; it outlives the connection.
+export async function sshExecBg(conn: SshConnection, req: BgRequest): Promise<BgResult> {
+  const { channel, release } = await conn.exec(REMOTE_COMMAND);
+  try {
+    const out = await collect(channel, bgScript(req), 64 * 1024);
+    const m = /^(\d+)\n([\s\S]+)$/.exec(out.stdout);
+    if (out.code !== 0 || !m) {
+      throw new Error(`shell_bg on ${conn.where} failed (rc=${out.code ?? "none"}): ${out.stderr.trim() || out.stdout.trim() || "no output"}`);
+    }
+    const pid = Number(m[1]);
+    return { pid, pgid: pid, log: m[2]!, rc_file: `${m[2]!}.rc` };
+  } finally {
+    release();
+  }
+}
+
+/** Bounded capture of one stream: bytes beyond the cap are dropped, never buffered. */
+class Capture {
+  private readonly chunks: Buffer[] = [];
+  private bytes = 0;
+  truncated = false;
+  private readonly decoder = new StringDecoder("utf8");
+
+  constructor(
+    private readonly cap: number,
+    private readonly onText?: (text: string) => void,
+  ) {}
+
+  push(buf: Buffer): void {
+    const room = this.cap - this.bytes;
+    if (room <= 0) {
+      if (buf.length) this.truncated = true;
+      return;
+    }
+    const kept = buf.length > room ? buf.subarray(0, room) : buf;
+    if (kept.length < buf.length) this.truncated = true;
+    this.chunks.push(kept);
+    this.bytes += kept.length;
+    if (this.onText) {
+      const text = this.decoder.write(kept);
+      if (text) this.onText(text);
+    }
+  }
+
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    return (this.truncated ? utf8Prefix(all) : all).toString("utf8");
+  }
+}
+
+// Why: a cut output must not end inside a UTF-8 character.
+export function utf8Prefix(buf: Buffer): Buffer {
+  let i = buf.length - 1;
+  while (i >= 0 && buf.length - i < 4 && (buf[i]! & 0xc0) === 0x80) i--;
+  if (i < 0) return buf;
+  const lead = buf[i]!;
+  const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return buf.length - i < need ? buf.subarray(0, i) : buf;
+}
+
+async function runChannel(
+  conn: SshConnection,
+  channel: ClientChannel,
+  script: string,
+  req: ExecRequest,
+  opts: ExecOptions,
+  started: number,
+  log: Logger,
+): Promise<ExecResult> {
+  const emit = opts.onOutput;
+  const stdout = new Capture(req.maxOutputBytes, emit && ((text) => emit({ stream: "stdout", text })));
+  const stderr = new Capture(req.maxOutputBytes, emit && ((text) => emit({ stream: "stderr", text })));
+  let head: Buffer | null = Buffer.alloc(0);
+  let pgid: number | undefined;
+  let pgidSeen: () => void = () => {};
+  const pgidKnown = new Promise<void>((r) => (pgidSeen = r));
+
+  const onStderr = (buf: Buffer) => {
+    if (head === null) return stderr.push(buf);
+    head = Buffer.concat([head, buf]);
+    if (head.length < MARK.length && MARK.subarray(0, head.length).equals(head)) return;
+    if (head.subarray(0, MARK.length).equals(MARK)) {
+      const nl = head.indexOf(10);
+      if (nl < 0 && head.length < 64) return;
+      const id = Number(head.subarray(MARK.length, nl < 0 ? head.length : nl).toString("latin1"));
+      if (Number.isInteger(id) && id > 1) pgid = id;
+      pgidSeen();
+      const rest = nl < 0 ? Buffer.alloc(0) : head.subarray(nl + 1);
+      head = null;
+      if (rest.length) stderr.push(rest);
+      return;
+    }
+    const all = head;
+    head = null;
+    stderr.push(all);
+  };
+
+  let exitCode: number | null = null;
+  let exitSignal: string | null = null;
+  let gotExit = false;
+  channel.on("data", (d: Buffer) => stdout.push(d));
+  channel.stderr.on("data", onStderr);
+  channel.on("exit", (code: number | null, signal?: string) => {
+    gotExit = true;
+    exitCode = typeof code === "number" ? code : null;
+    if (signal) exitSignal = signal.startsWith("SIG") ? signal : `SIG${signal}`;
+  });
+  const closed = new Promise<void>((resolve) => channel.once("close", () => resolve()));
+
+  channel.write(script);
+  if (req.stdin?.length) channel.write(req.stdin);
+  channel.end();
+
+  let stopReason: "timeout" | "abort" | undefined;
+  let stopRequested: () => void = () => {};
+  const stop = new Promise<void>((r) => (stopRequested = r));
+  const timer = req.timeoutMs !== undefined ? setTimeout(() => ((stopReason ??= "timeout"), stopRequested()), req.timeoutMs) : undefined;
+  const onAbort = () => ((stopReason ??= "abort"), stopRequested());
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+
+  let killed: boolean | undefined;
+  try {
+    await Promise.race([closed, stop]);
+    if (stopReason && !gotExit) {
+      await Promise.race([pgidKnown, closed, delay(SETTLE_MS)]);
+      killed = pgid !== undefined ? await killGroup(conn, pgid, log) : false;
+      if (!gotExit) await Promise.race([closed, delay(SETTLE_MS)]);
+    }
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener("abort", onAbort);
+    if (head !== null) stderr.push(head);
+  }
+  const stillOpen = await Promise.race([closed.then(() => false), delay(killed === undefined ? 0 : 200).then(() => true)]);
+  if (stillOpen) channel.close();
+  if (!gotExit && stopReason === undefined) {
+    throw new Error(`ssh ${conn.where}: the connection was lost while the command ran; its outcome is unknown`);
+  }
+
+  const result: ExecResult = {
+    exit_code: exitCode,
+    signal: exitSignal,
+    stdout: stdout.text(),
+    stderr: stderr.text(),
+    truncated: stdout.truncated || stderr.truncated,
+    duration_ms: Date.now() - started,
+    timed_out: stopReason === "timeout",
+  };
+  if (stopReason) {
+    if (exitCode !== null && exitCode > 128) {
+      result.signal = signalName(exitCode - 128);
+      result.exit_code = null;
+    }
+    result.killed = killed === true;
+    if (killed !== true) result.stop_unconfirmed = true;
+  }
+  return result;
+}
+
+/** TERM the group, KILL after a grace period, confirm it is gone: through a second exec channel. */
+async function killGroup(conn: SshConnection, pgid: number, log: Logger): Promise<boolean> {
+  try {
+    const { channel, release } = await conn.exec(REMOTE_COMMAND, true);
+    try {
+      const out = await collect(channel, killScript(pgid), 4096, 10_000);
+      return out.stdout.trim() === "gone";
+    } finally {
+      release();
+    }
+  } catch (err) {
+    log.warn("could not stop a process group", { host: conn.where, pgid, error: (err as Error).message });
+    return false;
+  }
+}
+
+/** Run a small script to the end: its stdout, stderr and exit code (bounded in size and time). */
+function collect(channel: ClientChannel, script: string, cap: number, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const out = new Capture(cap);
+    const err = new Capture(cap);
+    let code: number | null = null;
+    channel.on("data", (d: Buffer) => out.push(d));
+    channel.stderr.on("data", (d: Buffer) => err.push(d));
+    channel.on("exit", (c: number | null) => (code = typeof c === "number" ? c : null));
+    const timer = setTimeout(() => channel.close(), timeoutMs);
+    channel.once("close", () => {
+      clearTimeout(timer);
+      resolve({ code, stdout: out.text(), stderr: err.text() });
+    });
+    channel.end(script);
+  });
+}
+
+function signalName(n: number): string | null {
+  for (const [name, num] of Object.entries(constants.signals)) if (num === n) return name;
+  return null;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
