@@ -187,14 +187,29 @@ export class PeerBackend implements Backend {
     client.onerror = (err) => {
       this.opts.log.debug("peer transport error", { url: this.where, error: err.message });
       // Errors of a POST are also thrown to its caller; only a broken response stream leaves calls hanging.
+      // The stream may be the optional GET stream of a live server: end the calls only if the peer is gone.
       if (!/SSE stream disconnected|reconnect/i.test(err.message) || conn.pending.size === 0) return;
-      const reason = new TransportError(`connection lost: ${err.message} (${this.where})`, "peer", { cause: err });
-      for (const ctrl of conn.pending) ctrl.abort(reason);
-      void this.drop(conn);
+      void this.unreachable().then((why) => {
+        if (!why) return;
+        const reason = new TransportError(`connection lost (${why}) (${this.where})`, "peer", { cause: err });
+        for (const ctrl of conn.pending) ctrl.abort(reason);
+        void this.drop(conn);
+      });
     };
     await client.connect(transport, { timeout: this.opts.timeoutMs });
     this.opts.log.debug("peer connected", { url: this.where, session: transport.sessionId ? "yes" : "none" });
     return conn;
+  }
+
+  /** Why the peer cannot be reached at all (refused, reset, silent), or undefined when it answers HTTP. */
+  private async unreachable(): Promise<string | undefined> {
+    try {
+      const res = await fetch(this.opts.url, { method: "HEAD", signal: AbortSignal.timeout(Math.min(this.opts.timeoutMs, 3000)) });
+      await res.body?.cancel();
+      return undefined;
+    } catch (e) {
+      return classify(e, Math.min(this.opts.timeoutMs, 3000)).message;
+    }
   }
 
   /** One plain JSON-RPC POST (lmcp hosts); every failure to get an answer is a TransportError. */
