@@ -69,6 +69,10 @@ describe("a host with an mcp-herd peer and a real sshd: every tool over the peer
             peer: { url: peer.url, token: PEER_TOKEN },
             ssh: { host: "127.0.0.1", port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
           },
+          {
+            name: "sshbox",
+            ssh: { host: "127.0.0.1", port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+          },
         ],
       }),
     );
@@ -79,6 +83,34 @@ describe("a host with an mcp-herd peer and a real sshd: every tool over the peer
     await peer?.stop();
     await sshd?.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("serves every remote tool over SSH for an SSH-only host, byte-exact with awkward names", async () => {
+    const sub = join(dir, "ssh only", "we'ird $(x) \"dq\"\nnl");
+    const mk = await call("remote_shell", { host: "sshbox", command: 'mkdir -p -- "$D" && printf ok', env: { D: sub } });
+    expect(mk.isError, text(mk)).toBeFalsy();
+    expect(mk.structuredContent).toMatchObject({ exit_code: 0, stdout: "ok", via: "ssh" });
+    const f = join(sub, "f i'l\"e $(rm -rf ~).txt");
+    const content = "x $(y) `z` 'q' \"dq\"\n\u00e9\r\nend";
+    const w = await call("remote_write_file", { host: "sshbox", path: f, content });
+    expect(w.isError, text(w)).toBeFalsy();
+    expect(readFileSync(f, "utf8")).toBe(content);
+    const r = await call("remote_read_file", { host: "sshbox", path: f });
+    expect(r.structuredContent).toMatchObject({ content, via: "ssh" });
+    const e = await call("remote_edit_file", { host: "sshbox", path: f, old_string: "`z`", new_string: "Z" });
+    expect(e.isError, text(e)).toBeFalsy();
+    expect(readFileSync(f, "utf8")).toBe(content.replace("`z`", "Z"));
+    const l = await call("remote_list_dir", { host: "sshbox", path: sub });
+    expect(via(l)).toBe("ssh");
+    expect(JSON.stringify(l.structuredContent)).toContain(JSON.stringify("f i'l\"e $(rm -rf ~).txt").slice(1, -1));
+    const s = await call("remote_search_files", { host: "sshbox", path: join(dir, "ssh only"), pattern: "*.txt" });
+    expect(via(s)).toBe("ssh");
+    expect((s.structuredContent as { matches: unknown[] }).matches).toHaveLength(1);
+    const log = join(dir, "ssh bg.log");
+    const bg = await call("remote_shell_bg", { host: "sshbox", command: "echo ssh-bg-done", log });
+    expect(bg.isError, text(bg)).toBeFalsy();
+    expect(via(bg)).toBe("ssh");
+    expect(await waitFor(() => readFileSafe(log).includes("ssh-bg-done"), 10_000)).toBe(true);
   });
 
   it("serves every remote tool through the peer", async () => {
