@@ -40,6 +40,8 @@ export class ChildTransport implements Transport {
   private closed = false;
   private exit?: ExitInfo;
   private killing?: Promise<boolean>;
+  private readonly queue: JSONRPCMessage[] = [];
+  private draining = false;
 
   constructor(private readonly opts: ChildTransportOptions) {}
 
@@ -147,16 +149,43 @@ export class ChildTransport implements Transport {
         msg = undefined;
       }
       if (msg) {
-        this.onmessage?.(msg);
+        this.deliver(msg);
         return;
       }
     }
     this.opts.onLog("stdout", text.length > 8192 ? `${text.slice(0, 8192)}… [${buf.length} bytes]` : text);
   }
 
+  // The SDK runs notification handlers a microtask later but responses at once: a response read in the same
+  // chunk as the last progress notification would otherwise drop it. After a notification, wait one turn.
+  private deliver(msg: JSONRPCMessage): void {
+    if (this.queue.length > 0 || this.draining) {
+      this.queue.push(msg);
+      return;
+    }
+    this.onmessage?.(msg);
+    if (!("id" in msg)) {
+      this.draining = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    this.draining = false;
+    while (this.queue.length > 0 && !this.draining) {
+      const msg = this.queue.shift()!;
+      this.onmessage?.(msg);
+      if (!("id" in msg) && this.queue.length > 0) {
+        this.draining = true;
+        setImmediate(() => this.drain());
+      }
+    }
+  }
+
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const msg of this.queue.splice(0)) this.onmessage?.(msg);
     const pid = this.proc?.pid;
     // A grandchild may outlive the child: the group goes when the child does.
     if (pid !== undefined) void this.kill();

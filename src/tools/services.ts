@@ -8,6 +8,7 @@ import { defineTool, type AnyToolDef, type RawTool, type ToolContext, type ToolP
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const PROXIED_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const MAX_DESCRIPTION = 4096;
+const PROGRESS_GAP_MS = 20;
 
 const nameField = z
   .string()
@@ -59,12 +60,18 @@ async function callThrough(
   ctx: ToolContext,
   timeoutMs?: number,
 ): Promise<ToolResult> {
+  let lastProgress = 0;
   try {
-    return await registry.call(name, tool, args, {
+    const result = await registry.call(name, tool, args, {
       signal: ctx.signal,
       timeoutMs,
-      onProgress: ctx.wantsProgress ? (p) => ctx.progress(p) : undefined,
+      onProgress: ctx.wantsProgress ? (p) => ((lastProgress = Date.now()), ctx.progress(p)) : undefined,
     });
+    // SDK clients (1.x) drop a progress notification read in the same chunk as its call's result:
+    // give the last one a moment of its own on the wire.
+    const wait = lastProgress ? PROGRESS_GAP_MS - (Date.now() - lastProgress) : 0;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    return result;
   } catch (e) {
     return errorResult(message(e));
   }
