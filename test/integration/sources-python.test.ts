@@ -7,6 +7,7 @@ import { silentLogger } from "../../src/log.js";
 import { createContext } from "../../src/services/sources/context.js";
 import { findOnPath } from "../../src/services/sources/fsutil.js";
 import { prepareSource } from "../../src/services/sources/index.js";
+import { resolveConsoleScript } from "../../src/services/sources/pyenv.js";
 import { preparePython } from "../../src/services/sources/python.js";
 import type { PrepareOptions } from "../../src/services/types.js";
 import { callOnce } from "../fixtures/sources/launch.js";
@@ -17,6 +18,7 @@ const python = findOnPath("python3") ?? "python3";
 let tmp: string;
 let wheels: string;
 const saved: Record<string, string | undefined> = {};
+let firstVenv: string | undefined;
 
 function makeWheel(dist: string, scripts: Record<string, string>): void {
   const r = spawnSync(python, [join(FIXTURES, "make_wheel.py"), wheels, dist, "0.1.0", JSON.stringify(scripts)], { encoding: "utf8" });
@@ -62,6 +64,7 @@ describe.skipIf(findOnPath("uvx") !== undefined)("python source without uv (venv
     const launch = p.launch as { command: string; env: Record<string, string> };
     expect(launch.command).toMatch(/venvs\/pkg-mcp-herd-fixture-py-0\.1\.0-[0-9a-f]{16}\/bin\/mcp-herd-fixture-py$/);
     expect(launch.env.VIRTUAL_ENV).toBeTruthy();
+    firstVenv = launch.env.VIRTUAL_ENV;
     const who = JSON.parse(await callOnce(p.launch, "whoami"));
     expect(who.label).toBe("wheel");
     expect(who.python.startsWith(launch.env.VIRTUAL_ENV!)).toBe(true);
@@ -74,8 +77,14 @@ describe.skipIf(findOnPath("uvx") !== undefined)("python source without uv (venv
   });
 
   it("refuses a distribution whose console scripts are ambiguous or absent, naming them", async () => {
-    await expect(prepareSource("two", { python: "fixture-two" }, options())).rejects.toThrow(/several console scripts \(tool-a, tool-b\)/);
-    await expect(prepareSource("none", { python: "fixture-none" }, options())).rejects.toThrow(/declares no console script/);
+    const venv = firstVenv!;
+    expect(venv).toBeTruthy();
+    const pip = spawnSync(join(venv, "bin", "python"), ["-m", "pip", "install", "-q", "fixture-two", "fixture-none"], { encoding: "utf8" });
+    expect(pip.stderr).not.toMatch(/ERROR/);
+    const ctx = createContext("two", { python: "fixture-two" }, options());
+    await expect(resolveConsoleScript(ctx, venv, "fixture-two")).rejects.toThrow(/several console scripts \(tool-a, tool-b\)/);
+    await expect(resolveConsoleScript(ctx, venv, "fixture-none")).rejects.toThrow(/declares no console script/);
+    await expect(resolveConsoleScript(ctx, venv, "mcp-herd-fixture-py")).resolves.toMatchObject({ script: "mcp-herd-fixture-py" });
   });
 
   it("fails a spec pip cannot find, with pip's last lines", async () => {
