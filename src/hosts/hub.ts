@@ -2,6 +2,7 @@ import type { Backend } from "../backends/backend.js";
 import { TransportError } from "../backends/backend.js";
 import { LocalHostIO } from "../backends/local.js";
 import { PeerBackend } from "../backends/peer.js";
+import { SshHostIO } from "../backends/ssh.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import { ProbeCache } from "./probe.js";
@@ -50,9 +51,14 @@ export function defaultFactory(config: Config, log: Logger): BackendFactory {
 async function sshBackend(s: SshPath, config: Config, log: Logger): Promise<Backend> {
   const spec: SshSpec = typeof s === "string" ? parseProxyJump(s)[0]! : { host: s.host, port: s.port, user: s.user, identityFile: s.identityFile, proxyJump: s.proxyJump };
   const target = await resolveSshTarget(spec);
-  for (const w of target.warnings) log.warn("ssh config", { warning: w });
-  void config;
-  throw new TransportError(`ssh to ${target.user}@${target.hostName}:${target.port}: the SSH backend is not built yet`, "ssh");
+  const io = new SshHostIO({
+    target,
+    connectTimeoutMs: config.sshTimeoutSeconds * 1000,
+    ...(typeof s === "object" && s.knownHostsFile ? { knownHostsFiles: [s.knownHostsFile] } : {}),
+    ...(typeof s === "object" && s.acceptNewHostKey ? { acceptNewHostKey: true } : {}),
+    log,
+  });
+  return hostBackend(io, "ssh");
 }
 
 /** A backend made on first use by an async step (ssh -G); a failure to make it is a transport failure, retried next time. */
