@@ -58,22 +58,28 @@ export async function readFileTool(args: ReadArgs, ctx: HostToolContext): Promis
   }
   const st = await regularFile(ctx, "read_file", path);
   const buf = await ctx.io.readFile(path, ctx.maxFileBytes);
-  const partialFile = st.size > buf.length;
+  let partialFile = st.size > buf.length;
   const dec = decodeOrRefuse("read_file", path, buf, st.size, partialFile);
-  const lines = splitLines(dec.text);
-  const total = lines.length;
+  const paging = args.tail !== undefined || args.offset !== undefined || args.limit !== undefined;
+  let lines = splitLines(dec.text);
+  let total = lines.length;
+  let base = 0;
+  if (partialFile && paging && dec.encoding === "utf-8") {
+    ({ lines, total, base } = await bigFileWindow(ctx, path, args));
+    partialFile = false;
+  }
   let start = args.tail !== undefined ? Math.max(0, total - args.tail) : (args.offset ?? 1) - 1;
   if (start > 0 && start >= total) {
     throw new ToolFailure(`read_file: offset ${start + 1} is past the end of ${path} (${total} lines)`);
   }
   start = Math.min(start, total);
-  const wanted = args.tail === undefined && args.limit !== undefined ? Math.min(total, start + args.limit) : total;
+  const wanted = Math.min(base + lines.length, args.tail === undefined && args.limit !== undefined ? start + args.limit : total);
   let content = "";
   let bytes = 0;
   let end = start;
   let cut = false;
   for (; end < wanted; end++) {
-    const line = lines[end]!;
+    const line = lines[end - base]!;
     const n = Buffer.byteLength(line);
     if (bytes + n > ctx.maxOutputBytes) {
       if (end === start) {
@@ -106,6 +112,38 @@ export async function readFileTool(args: ReadArgs, ctx: HostToolContext): Promis
   const more = end < total ? `; continue with offset=${end + 1}` : "";
   const note = `[${range} of ${of}; ${st.size} bytes${cut ? "; cut at " + formatSize(ctx.maxOutputBytes) : ""}${more}]`;
   return textResult(`${content}${content === "" || content.endsWith("\n") ? "" : "\n"}${note}`, data);
+}
+
+// Constant script; the path and line numbers arrive as positional arguments. Prints the line count (an unterminated
+// last line counts), then the window.
+const WINDOW_SCRIPT =
+  'n=$(wc -l < "$1") || exit; [ -n "$(tail -c 1 -- "$1")" ] && n=$((n + 1)); echo "$n"; if [ "$2" = tail ]; then tail -n "$3" -- "$1"; else tail -n "+$3" -- "$1" | head -n "$4"; fi';
+
+/** A window of a UTF-8 file too big to load, cut on the host with tail/head (the host streams, we do not). */
+async function bigFileWindow(
+  ctx: HostToolContext,
+  path: string,
+  args: ReadArgs,
+): Promise<{ lines: string[]; total: number; base: number }> {
+  const window =
+    args.tail !== undefined
+      ? ["tail", String(args.tail), ""]
+      : ["from", String(args.offset ?? 1), String(args.limit ?? 1_000_000_000)];
+  const r = await ctx.io.exec(
+    { argv: ["bash", "-c", WINDOW_SCRIPT, "read_file", path, ...window], timeoutMs: 60_000, maxOutputBytes: ctx.maxOutputBytes + 65536 },
+    { signal: ctx.signal },
+  );
+  if (r.exit_code !== 0 && !r.truncated) {
+    throw new ToolFailure(`read_file: cannot page through ${path}: ${r.stderr.trim() || `exit ${r.exit_code}`}`);
+  }
+  const out = r.truncated ? r.stdout.replace(/\n\[\.\.\. output truncated: [^\n]*\]\n$/, "") : r.stdout;
+  const nl = out.indexOf("\n");
+  const lines = splitLines(out.slice(nl + 1));
+  if (r.truncated) lines.pop();
+  const counted = Number(out.slice(0, nl));
+  const total = Math.max(counted, args.tail !== undefined ? lines.length : (args.offset ?? 1) - 1 + lines.length);
+  const base = args.tail !== undefined ? total - lines.length : (args.offset ?? 1) - 1;
+  return { lines, total, base };
 }
 
 /** write_file: atomic replace or append, with an optional SHA-256 precondition. */

@@ -81,6 +81,22 @@ describe("write_file / read_file", () => {
     expect((await call("read_file", { path: "n.txt", tail: 1, offset: 2 })).isError).toBe(true);
   });
 
+  it("pages through a file bigger than it loads, on the host", async () => {
+    const big = hostBackend(io, "local", { maxFileBytes: 1000, maxOutputBytes: 200 });
+    writeFileSync(join(dir, "big.log"), Array.from({ length: 1000 }, (_, i) => `entry ${i + 1}\n`).join("") + "last");
+    const tail = await big.callTool("read_file", { path: "big.log", tail: 3 });
+    expect(data(tail)).toMatchObject({ content: "entry 999\nentry 1000\nlast", line_start: 999, line_end: 1001, total_lines: 1001 });
+    const mid = await big.callTool("read_file", { path: "big.log", offset: 500, limit: 2 });
+    expect(data(mid)).toMatchObject({ content: "entry 500\nentry 501\n", line_start: 500, line_end: 501, total_lines: 1001 });
+    expect(resultText(mid)).toMatch(/\[lines 500-501 of 1001; \d+ bytes; continue with offset=502\]$/);
+    const long = await big.callTool("read_file", { path: "big.log", offset: 10 });
+    expect(data(long).content).toMatch(/^entry 10\n(entry \d+\n)+$/);
+    expect(Buffer.byteLength(data(long).content)).toBeLessThanOrEqual(200);
+    expect(data(long).truncated).toBe(true);
+    const head = await big.callTool("read_file", { path: "big.log" });
+    expect(resultText(head)).toMatch(/of at least \d+ \(only the first 1000 B read\)/);
+  });
+
   it("refuses binary files with their size and reports missing files", async () => {
     writeFileSync(join(dir, "bin"), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3, 0xff, 0]));
     const r = await call("read_file", { path: "bin" });
