@@ -134,6 +134,7 @@ export class SshConnection {
       this.opts.connectTimeoutMs,
       `ssh ${this.where}: opening the SFTP session timed out`,
     );
+    sftp.on("error", (err: Error) => this.opts.log.debug("sftp session error", { host: this.where, error: err.message }));
     sftp.on("close", () => {
       if (this.currentSftp === sftp) {
         this.currentSftp = undefined;
@@ -170,7 +171,6 @@ export class SshConnection {
       if (this.live) void this.live.then((l) => l === live && this.drop(), () => undefined);
       this.opts.log.debug("ssh connection closed", { host: this.where });
     });
-    live.client.on("error", (err) => this.opts.log.debug("ssh connection error", { host: this.where, error: err.message }));
     return live;
   }
 
@@ -229,7 +229,9 @@ export class SshConnection {
         settled = true;
         resolve(client);
       });
-      client.once("error", (err: Error & { level?: string }) => {
+      // A permanent listener: ssh2 may emit more errors after the first (an unhandled one would crash the process).
+      client.on("error", (err: Error & { level?: string }) => {
+        if (settled) return this.opts.log.debug("ssh client error", { host: where, error: err.message });
         if (refusal) return fail(refusal, err);
         if (err.level === "client-authentication") {
           return fail(`authentication refused (tried: ${auth.tried.join(", ") || "nothing: no agent and no usable key file"}${auth.skipped.length ? `; skipped: ${auth.skipped.join(", ")}` : ""})`, err);

@@ -123,6 +123,7 @@ async function runChannel(
   let exitSignal: string | null = null;
   let gotExit = false;
   channel.on("data", (d: Buffer) => stdout.push(d));
+  channel.on("error", (err: Error) => log.debug("exec channel error", { host: conn.where, error: err.message }));
   channel.stderr.on("data", onStderr);
   channel.on("exit", (code: number | null, signal?: string) => {
     gotExit = true;
@@ -205,6 +206,7 @@ function collect(channel: ClientChannel, script: string, cap: number, timeoutMs 
     const err = new Capture(cap);
     let code: number | null = null;
     channel.on("data", (d: Buffer) => out.push(d));
+    channel.on("error", () => channel.close());
     channel.stderr.on("data", (d: Buffer) => err.push(d));
     channel.on("exit", (c: number | null) => (code = typeof c === "number" ? c : null));
     const timer = setTimeout(() => channel.close(), timeoutMs);

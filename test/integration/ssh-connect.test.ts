@@ -1,0 +1,153 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SshHostIO, type SshHostOptions } from "../../src/backends/ssh.js";
+import { HostUnreachableError } from "../../src/hosts/io.js";
+import { resolveSshTarget, type SshTarget } from "../../src/hosts/sshconfig.js";
+import { silentLogger } from "../../src/log.js";
+import { startSshd, type Sshd } from "../helpers/sshd.js";
+
+let sshd: Sshd;
+let dir: string;
+const opened: SshHostIO[] = [];
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  dir = mkdtempSync(join(tmpdir(), "herd-ssh-connect-"));
+});
+
+afterAll(async () => {
+  await Promise.all(opened.map((io) => io.close()));
+  await sshd?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function target(over: Partial<{ identityFile: string; port: number }> = {}): Promise<SshTarget> {
+  return resolveSshTarget(
+    { host: sshd.host, port: over.port ?? sshd.port, user: sshd.user, identityFile: over.identityFile ?? sshd.identityFile },
+    { env: { PATH: process.env.PATH } },
+  );
+}
+
+function hostIO(t: SshTarget, over: Partial<SshHostOptions> = {}): SshHostIO {
+  const io = new SshHostIO({ target: t, connectTimeoutMs: 5000, knownHostsFiles: [sshd.knownHostsFile], log: silentLogger, ...over });
+  opened.push(io);
+  return io;
+}
+
+const run = (io: SshHostIO, command: string) => io.exec({ command, maxOutputBytes: 65536 });
+const accepted = () => sshd.logs().match(/Accepted publickey/g)?.length ?? 0;
+
+function otherHostKeyLine(): string {
+  const f = join(dir, `other-${Date.now()}`);
+  spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", f]);
+  return readFileSync(f + ".pub", "utf8").split(" ").slice(0, 2).join(" ");
+}
+
+describe("the pooled connection", () => {
+  it("serves many calls over one connection and measures warm exec latency", async () => {
+    const io = hostIO(await target());
+    const before = accepted();
+    await run(io, "true");
+    await io.stat("/");
+    const times: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t0 = performance.now();
+      const r = await run(io, "true");
+      times.push(performance.now() - t0);
+      expect(r.exit_code).toBe(0);
+    }
+    times.sort((a, b) => a - b);
+    const median = times[25]!;
+    process.stderr.write(`[ssh-connect] warm exec 'true' over SSH: median ${median.toFixed(1)} ms, p90 ${times[45]!.toFixed(1)} ms (50 runs)\n`);
+    expect(median).toBeLessThan(5000);
+    expect(io.connectionCount).toBe(1);
+    expect(accepted() - before).toBe(1);
+  });
+
+  it("reconnects after sshd restarts", async () => {
+    const io = hostIO(await target());
+    expect((await run(io, "echo one")).stdout).toBe("one\n");
+    expect((await io.readFile("/etc/hostname", 100)).length).toBeGreaterThan(0);
+    await sshd.restart();
+    expect((await run(io, "echo two")).stdout).toBe("two\n");
+    expect((await io.readFile("/etc/hostname", 100)).length).toBeGreaterThan(0);
+    expect(io.connectionCount).toBe(2);
+  });
+
+  it("goes through a ProxyJump hop", async () => {
+    const t = await target();
+    const io = hostIO({ ...t, jumps: [{ ...t, knownHostsFiles: [sshd.knownHostsFile], jumps: [] }] });
+    const r = await run(io, "echo $SSH_CONNECTION");
+    expect(r.exit_code).toBe(0);
+    expect(r.stdout).toMatch(/^127\.0\.0\.1 \d+ 127\.0\.0\.1 \d+\n$/);
+  });
+});
+
+describe("refusals", () => {
+  it("a changed host key is refused, naming a possible man-in-the-middle", async () => {
+    const kh = join(dir, "known_hosts_changed");
+    writeFileSync(kh, `[127.0.0.1]:${sshd.port} ${otherHostKeyLine()}\n`);
+    const io = hostIO(await target(), { knownHostsFiles: [kh], acceptNewHostKey: true });
+    const err = await run(io, "true").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostUnreachableError);
+    expect((err as Error).message).toMatch(new RegExp(`host key for 127\\.0\\.0\\.1:${sshd.port} changed`));
+    expect((err as Error).message).toContain("man-in-the-middle");
+    expect((err as Error).message).toMatch(/SHA256:/);
+    expect(readFileSync(kh, "utf8").split("\n").filter(Boolean)).toHaveLength(1);
+  });
+
+  it("an unknown host is refused unless acceptNewHostKey, which records it", async () => {
+    const kh = join(dir, "known_hosts_empty");
+    writeFileSync(kh, "");
+    const strict = hostIO(await target(), { knownHostsFiles: [kh] });
+    await expect(run(strict, "true")).rejects.toThrow(/unknown host key .*set acceptNewHostKey to trust it/);
+    expect(readFileSync(kh, "utf8")).toBe("");
+
+    const trusting = hostIO(await target(), { knownHostsFiles: [kh], acceptNewHostKey: true });
+    expect((await run(trusting, "echo ok")).stdout).toBe("ok\n");
+    expect(readFileSync(kh, "utf8")).toBe(`[127.0.0.1]:${sshd.port} ${sshd.hostKeyPub}\n`);
+
+    const again = hostIO(await target(), { knownHostsFiles: [kh] });
+    expect((await run(again, "echo ok")).stdout).toBe("ok\n");
+  });
+
+  it("a key the server does not accept is an auth error", async () => {
+    const key = join(dir, "stranger");
+    spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+    const io = hostIO(await target({ identityFile: key }));
+    const err = await run(io, "true").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostUnreachableError);
+    expect((err as Error).message).toMatch(/authentication refused \(tried: key .*stranger/);
+  });
+
+  it("sshd down is HostUnreachableError, quickly", async () => {
+    const other = await startSshd();
+    const t = await resolveSshTarget({ host: other.host, port: other.port, user: other.user, identityFile: other.identityFile }, { env: {} });
+    await other.stop();
+    const io = hostIO(t, { knownHostsFiles: [sshd.knownHostsFile] });
+    const t0 = Date.now();
+    const err = await run(io, "true").catch((e: unknown) => e);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(err).toBeInstanceOf(HostUnreachableError);
+    expect((err as Error).message).toMatch(new RegExp(`^ssh ${other.user}@127\\.0\\.0\\.1:${other.port}: connection refused`));
+    await expect(io.stat("/")).rejects.toBeInstanceOf(HostUnreachableError);
+  });
+
+  it("a server that never answers hits the connect timeout", async () => {
+    const net = await import("node:net");
+    const silent = net.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const io = hostIO(await target({ port }), { connectTimeoutMs: 700 });
+      const t0 = Date.now();
+      await expect(run(io, "true")).rejects.toThrow(/timed out/);
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      silent.close();
+    }
+  });
+});
