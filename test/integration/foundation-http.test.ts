@@ -72,7 +72,8 @@ describe("streamable HTTP with a token", () => {
   });
 
   it("answers 401 without a token, with a wrong token of the same and of another length", async () => {
-    for (const headers of [{}, { authorization: `Bearer ${"x".repeat(TOKEN.length)}` }, { authorization: "Bearer short" }]) {
+    const wrong: Array<Record<string, string>> = [{}, { authorization: `Bearer ${"x".repeat(TOKEN.length)}` }, { authorization: "Bearer short" }];
+    for (const headers of wrong) {
       const r = await raw(herd.url!, { headers: { ...MCP_HEADERS, ...headers }, body: INIT });
       expect(r.status).toBe(401);
       expect(r.headers["www-authenticate"]).toMatch(/^Bearer/);
