@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   TransportError,
@@ -9,7 +12,9 @@ import {
   type CallOptions,
   type ToolResult,
 } from "../../src/backends/backend.js";
+import { loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/log.js";
+import { createHub } from "../../src/hosts/hub.js";
 import { HostUnreachableError } from "../../src/hosts/io.js";
 import { HostRegistry, type HostDecl } from "../../src/hosts/registry.js";
 import { Router } from "../../src/hosts/router.js";
@@ -135,5 +140,23 @@ describe("Router", () => {
     const { router } = setup(async () => textResult("[rc=3]\nsome output\n"), ok("ssh"));
     const r = await router.call("box", "shell", { command: "exit 3" });
     expect(r.structuredContent).toEqual({ via: "peer", exit_code: 3, stdout: "some output\n" });
+  });
+});
+
+describe("createHub with the real backend factory", () => {
+  it("an SSH path that cannot be set up (hostile host string) is a transport failure named in the result", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "herd-hub-"));
+    try {
+      const file = join(dir, "c.json");
+      writeFileSync(file, JSON.stringify({ local: false, hosts: [{ name: "bad", ssh: { host: "-oProxyCommand=touch /tmp/pwned" } }] }));
+      const hub = createHub(loadConfig({ file, env: {}, flags: {} }), silentLogger);
+      expect(hub.registry.names()).toEqual(["bad"]);
+      const r = await hub.router.call("bad", "shell", { command: "true" });
+      expect(r.isError).toBe(true);
+      expect(resultText(r)).toMatch(/^shell on host 'bad': every path failed: ssh: cannot set up ssh for 'bad': invalid ssh host/);
+      await hub.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
