@@ -142,6 +142,11 @@ describe("a host with an mcp-herd peer and a real sshd: every tool over the peer
     expect(tool.isError).toBe(true);
     expect(text(tool)).not.toMatch(/\[via/);
 
+    const started = Date.now();
+    const slow = await call("remote_shell", { host: "box", command: "sleep 30", timeout: 1 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(slow.structuredContent).toMatchObject({ timed_out: true, via: "peer" });
+
     const hosts = await call("remote_list_hosts", { force: true });
     const box = (hosts.structuredContent as { hosts: Array<Record<string, unknown>> }).hosts.find((h) => h.name === "box");
     expect(box).toMatchObject({ state: "UP", via: "peer" });
