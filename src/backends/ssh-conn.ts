@@ -72,7 +72,9 @@ export class SshConnection {
     try {
       const channel = await this.openExec(command).catch(async (err: unknown) => {
         if (err instanceof HostUnreachableError) throw err;
-        this.opts.log.debug("exec channel failed to open; reconnecting once", { host: this.where, error: String(err) });
+        // Only a dead connection is replaced: dropping a live one would kill the commands running on it.
+        if (!(await this.isDead())) throw new Error(`ssh ${this.where}: could not open an exec channel: ${(err as Error).message}`, { cause: err });
+        this.opts.log.debug("the connection died under us; reconnecting once", { host: this.where, error: String(err) });
         this.drop();
         return this.openExec(command);
       });
@@ -108,6 +110,13 @@ export class SshConnection {
     this.live = undefined;
     this.sftpSession = undefined;
     void live?.then(endLive, () => undefined);
+  }
+
+  private async isDead(): Promise<boolean> {
+    const live = await this.live?.catch(() => undefined);
+    if (!live || live.closed) return true;
+    const sock = (live.client as unknown as { _sock?: { writable?: boolean; destroyed?: boolean } })._sock;
+    return !sock || sock.destroyed === true || sock.writable === false;
   }
 
   private async acquire(): Promise<void> {

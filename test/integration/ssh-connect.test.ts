@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -77,6 +77,24 @@ describe("the pooled connection", () => {
     expect(io.connectionCount).toBe(2);
   });
 
+  it("authenticates through ssh-agent (SSH_AUTH_SOCK), with no key file given", async () => {
+    const sock = join(dir, "agent.sock");
+    const agent = spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore" });
+    try {
+      const deadline = Date.now() + 5000;
+      while (!existsSync(sock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const add = spawnSync("ssh-add", [sshd.identityFile], { env: { ...process.env, SSH_AUTH_SOCK: sock }, encoding: "utf8", timeout: 5000 });
+      expect(add.status, add.stderr).toBe(0);
+      const t = await resolveSshTarget({ host: sshd.host, port: sshd.port, user: sshd.user }, { env: { PATH: process.env.PATH, SSH_AUTH_SOCK: sock } });
+      expect(t.agent).toBe(sock);
+      const io = hostIO({ ...t, identityFiles: [] });
+      expect((await run(io, "echo via-agent")).stdout).toBe("via-agent\n");
+      await io.close();
+    } finally {
+      agent.kill();
+    }
+  });
+
   it("goes through a ProxyJump hop", async () => {
     const t = await target();
     const io = hostIO({ ...t, jumps: [{ ...t, knownHostsFiles: [sshd.knownHostsFile], jumps: [] }] });
@@ -117,10 +135,13 @@ describe("refusals", () => {
   it("a key the server does not accept is an auth error", async () => {
     const key = join(dir, "stranger");
     spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
-    const io = hostIO(await target({ identityFile: key }));
+    const locked = join(dir, "locked");
+    spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "secret passphrase", "-f", locked]);
+    const t = await target({ identityFile: key });
+    const io = hostIO({ ...t, identityFiles: [key, locked] });
     const err = await run(io, "true").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HostUnreachableError);
-    expect((err as Error).message).toMatch(/authentication refused \(tried: key .*stranger/);
+    expect((err as Error).message).toMatch(/authentication refused \(tried: key .*stranger; skipped: .*locked \(encrypted: load it into ssh-agent\)\)/);
   });
 
   it("sshd down is HostUnreachableError, quickly", async () => {
