@@ -147,7 +147,12 @@ async function runChannel(
   let killed: boolean | undefined;
   try {
     await Promise.race([closed, stop]);
-    if (stopReason && !gotExit) {
+    if (stopReason && gotExit) {
+      // It ended on its own as the timer fired: a normal result, nothing to kill.
+      stopReason = undefined;
+      await Promise.race([closed, delay(SETTLE_MS)]);
+    }
+    if (stopReason) {
       await Promise.race([pgidKnown, closed, delay(SETTLE_MS)]);
       killed = pgid !== undefined ? await killGroup(conn, pgid, log) : false;
       if (!gotExit) await Promise.race([closed, delay(SETTLE_MS)]);
