@@ -69,7 +69,11 @@ export class ServiceRegistry {
   }
 
   /** Starts a service (replacing one of the same name, whose tree is stopped first); throws with a clear message. */
-  async load(name: string, spec: ServiceSpec, opts: { persist?: boolean; keepOnFailure?: boolean } = {}): Promise<ServiceInfo> {
+  async load(
+    name: string,
+    spec: ServiceSpec,
+    opts: { persist?: boolean; keepOnFailure?: boolean; onPhase?: (message: string) => void } = {},
+  ): Promise<ServiceInfo> {
     validateName(name);
     return this.locked(name, async () => {
       if (this.closing) throw new ServiceError("mcp-herd is shutting down; no service can be loaded");
@@ -90,7 +94,7 @@ export class ServiceRegistry {
       this.services.set(name, svc);
       this.emit();
       try {
-        await svc.start();
+        await svc.start(opts.onPhase);
       } catch (e) {
         if (e instanceof SpecError) {
           this.services.delete(name);

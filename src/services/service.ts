@@ -1,4 +1,4 @@
-import type { Backend, CallOptions, ToolInfo, ToolResult } from "../backends/backend.js";
+import { TransportError, type Backend, type CallOptions, type ToolInfo, type ToolResult } from "../backends/backend.js";
 import { ChildBackend, describeExit, type ExitInfo } from "../backends/child.js";
 import { childEnv } from "../backends/child-env.js";
 import { PeerBackend } from "../backends/peer.js";
@@ -119,7 +119,7 @@ export class Service {
   }
 
   /** First start: prepare (install) then handshake; throws with a clear message and leaves the state `failed`. */
-  async start(): Promise<void> {
+  async start(onPhase?: (message: string) => void): Promise<void> {
     const epoch = this.epoch;
     this.setState("installing");
     try {
@@ -128,7 +128,11 @@ export class Service {
         stateDir: this.deps.stateDir,
         installTimeoutMs: t.installMs,
         signal: this.abort.signal,
-        onPhase: (phase, detail) => this.logs.push("herd", detail ? `${phase}: ${detail}` : phase),
+        onPhase: (phase, detail) => {
+          const line = detail ? `${phase}: ${detail}` : phase;
+          this.logs.push("herd", line);
+          onPhase?.(line);
+        },
         log: this.deps.log,
       });
       if (epoch !== this.epoch) throw new ServiceError(`service '${this.name}' was stopped while installing`);
@@ -174,6 +178,10 @@ export class Service {
     this.inFlight++;
     try {
       return await live.backend.callTool(tool, args, { timeoutMs: this.deps.timing.callMs, ...opts });
+    } catch (e) {
+      // A remote server that stopped answering is checked now rather than at the next ping.
+      if (e instanceof TransportError && !live.child && !opts.signal?.aborted) this.checkNow();
+      throw e;
     } finally {
       this.inFlight--;
     }
@@ -348,23 +356,31 @@ export class Service {
   }
 
   private schedulePing(gen: number): void {
-    const t = this.deps.timing;
     this.pingTimer = setInterval(() => {
-      const live = this.live;
-      if (gen !== this.gen || this.state !== "running" || !live || this.inFlight > 0 || this.pinging) return;
-      this.pinging = true;
-      const probe = live.child ? live.child.ping(t.pingTimeoutMs) : live.backend.listTools().then(() => undefined);
-      withDeadline(probe, t.pingTimeoutMs, `no answer to a ping within ${t.pingTimeoutMs} ms`)
-        .catch((e: Error) => {
-          if (gen !== this.gen || this.state !== "running") return;
-          const reason = `did not answer a ping within ${t.pingTimeoutMs} ms`;
-          this.lastExit = { code: null, signal: null, reason: "hung (no answer to ping): killed", at: new Date().toISOString() };
-          this.logs.push("herd", `${reason} (${e.message.split("\n")[0]}): killing it`);
-          this.crash(reason);
-        })
-        .finally(() => (this.pinging = false));
-    }, t.pingIntervalMs);
+      if (gen === this.gen && this.inFlight === 0) this.checkNow();
+    }, this.deps.timing.pingIntervalMs);
     this.pingTimer.unref?.();
+  }
+
+  /** Pings the server (a remote one: lists its tools); no answer within the deadline counts as a crash. */
+  private checkNow(): void {
+    const t = this.deps.timing;
+    const live = this.live;
+    const gen = this.gen;
+    if (this.state !== "running" || !live || this.pinging) return;
+    this.pinging = true;
+    const probe = live.child ? live.child.ping(t.pingTimeoutMs) : live.backend.listTools().then(() => undefined);
+    withDeadline(probe, t.pingTimeoutMs, `no answer to a ping within ${t.pingTimeoutMs} ms`)
+      .catch((e: Error) => {
+        if (gen !== this.gen || this.state !== "running") return;
+        const first = e.message.split("\n")[0]!;
+        const hung = live.child !== undefined;
+        const reason = hung ? `did not answer a ping within ${t.pingTimeoutMs} ms` : `unreachable (${first})`;
+        this.lastExit = { code: null, signal: null, reason: hung ? "hung (no answer to ping): killed" : reason, at: new Date().toISOString() };
+        this.logs.push("herd", hung ? `${reason} (${first}): killing it` : `${reason}: reconnecting`);
+        this.crash(reason);
+      })
+      .finally(() => (this.pinging = false));
   }
 
   private async refreshTools(gen: number): Promise<void> {

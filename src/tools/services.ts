@@ -110,10 +110,11 @@ export function serviceTools(registry: ServiceRegistry): AnyToolDef[] {
       },
       output: serviceShape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
-      async handler({ name, ...rest }) {
+      async handler({ name, ...rest }, ctx) {
         const spec = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as ServiceSpec;
+        let step = 0;
         try {
-          const info = await registry.load(name, spec);
+          const info = await registry.load(name, spec, { onPhase: (message) => ctx.progress({ progress: ++step, message }) });
           return textResult(describe(info), plain(info));
         } catch (e) {
           return errorResult(`service_load '${name}' failed: ${message(e)}`);

@@ -40,6 +40,17 @@ describe("service sources through an MCP client of mcp-herd", () => {
       arguments: { name: "peer", tool: "service_list", arguments: {} },
     });
     expect(nested.isError).toBeFalsy();
+
+    peer.proc!.kill("SIGKILL");
+    const down = await h.client.callTool({ name: "service_call", arguments: { name: "peer", tool: "herd_status", arguments: {} } });
+    expect(down.isError).toBe(true);
+    const status_ = async () => {
+      const l = await h.client.callTool({ name: "service_list", arguments: { name: "peer" } });
+      return (l.structuredContent as { services: { status: string }[] }).services[0]!.status;
+    };
+    expect(await until(async () => ["restarting", "crashed"].includes(await status_()), 10_000)).toBe(true);
+    expect((await h.client.listTools()).tools.some((t) => t.name.startsWith("peer__"))).toBe(false);
+    expect(text(await h.client.callTool({ name: "echo__echo", arguments: { message: "alive" } }))).toBe("alive");
   });
 
   it("loads a git repository at a branch (created here), and the python fixture runs from it", async () => {
