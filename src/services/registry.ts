@@ -75,6 +75,7 @@ export class ServiceRegistry {
     opts: { persist?: boolean; keepOnFailure?: boolean; onPhase?: (message: string) => void } = {},
   ): Promise<ServiceInfo> {
     validateName(name);
+    this.preempt(name);
     return this.locked(name, async () => {
       if (this.closing) throw new ServiceError("mcp-herd is shutting down; no service can be loaded");
       const old = this.services.get(name);
@@ -111,6 +112,7 @@ export class ServiceRegistry {
 
   /** Stops a service with its whole tree and forgets it (also in the state file). */
   unload(name: string): Promise<void> {
+    this.preempt(name);
     return this.locked(name, async () => {
       const svc = this.services.get(name);
       if (!svc) throw new ServiceError(`no service named '${name}' is loaded; service_list shows the loaded ones`);
@@ -165,6 +167,12 @@ export class ServiceRegistry {
     this.services.clear();
     await Promise.allSettled(all.map((s) => s.stop()));
     this.emit();
+  }
+
+  // A service still installing or in its first handshake is cancelled at once rather than waited for.
+  private preempt(name: string): void {
+    const svc = this.services.get(name);
+    if (svc?.preemptible) void svc.stop();
   }
 
   private secrets(): string[] {

@@ -108,6 +108,8 @@ export class Service {
   private pinging = false;
   private inFlight = 0;
   private abort = new AbortController();
+  private stopping?: Promise<void>;
+  private launchedOnce = false;
 
   constructor(
     readonly name: string,
@@ -142,7 +144,8 @@ export class Service {
       this.installMs = prepared.install_ms;
       await this.spawn("starting");
     } catch (e) {
-      if (epoch === this.epoch) this.fail(e);
+      if (epoch !== this.epoch) throw new ServiceError(`service '${this.name}' was stopped (unloaded or replaced) before it was running`);
+      this.fail(e);
       throw e;
     }
   }
@@ -165,10 +168,17 @@ export class Service {
   }
 
   /** Stops the service and its whole process tree. */
-  async stop(): Promise<void> {
-    this.abort.abort(new ServiceError(`service '${this.name}' was stopped`));
-    await this.halt();
-    this.setState("stopped");
+  stop(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      this.abort.abort(new ServiceError(`service '${this.name}' was stopped`));
+      await this.halt();
+      this.setState("stopped");
+    })());
+  }
+
+  /** True while installing or in its first handshake: a new load or an unload may cancel it. */
+  get preemptible(): boolean {
+    return this.state === "installing" || (this.state === "starting" && !this.launchedOnce);
   }
 
   /** Calls one of the service's tools; refuses at once with the reason when it is not running. */
@@ -192,7 +202,7 @@ export class Service {
   }
 
   get pid(): number | null {
-    return this.live?.child?.pid ?? null;
+    return this.live?.child?.pid ?? this.pending?.pid ?? null;
   }
 
   info(): ServiceInfo {
@@ -294,6 +304,7 @@ export class Service {
     this.tools = tools;
     this.handshakeMs = Date.now() - started;
     this.runningSince = Date.now();
+    this.launchedOnce = true;
     this.nextAttemptAt = undefined;
     this.logs.push("herd", `running: pid ${live.child?.pid ?? "-"}, ${tools.length} tool(s), handshake ${this.handshakeMs} ms`);
     this.setState("running");

@@ -124,6 +124,23 @@ describe("services across mcp-herd's life", () => {
     expect(await until(() => pids.every((p) => !alive(p)), 10_000)).toBe(true);
   });
 
+  it("SIGTERM stops every child (even one ignoring SIGTERM) and mcp-herd exits within 5 s", async () => {
+    const h = await herd({ http: true, env: { MCP_HERD_KILL_GRACE_MS: "1000" } });
+    const pids: number[] = [];
+    for (const [name, file] of [["stubborn", "ignores-sigterm.mjs"], ["echo", "echo-server.mjs"]] as const) {
+      const r = await h.client.callTool({ name: "service_load", arguments: { name, command: NODE, args: [fixture(file)] } });
+      expect(r.isError, text(r)).toBeFalsy();
+      pids.push((r.structuredContent as { pid: number }).pid);
+    }
+    const exited = new Promise<number | null>((r) => h.proc!.once("exit", (code) => r(code)));
+    const t0 = Date.now();
+    h.proc!.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(pids.every((p) => !alive(p))).toBe(true);
+    expect(h.stderr()).not.toMatch(/shutdown took longer/);
+  });
+
   it("remembers loaded services across a restart of mcp-herd", async () => {
     const first = await herd();
     const stateDir = first.stateDir;

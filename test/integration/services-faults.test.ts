@@ -132,6 +132,25 @@ describe("no orphans", () => {
     expect(await until(() => !alive(child!) && !alive(grand!), 5_000)).toBe(true);
   });
 
+  it("unload and a new load cancel a service still in its handshake instead of waiting for it", async () => {
+    h = harness({ handshakeMs: 30_000, killGraceMs: 500 });
+    const slow = h.registry.load("slow", node("never-initializes.mjs")).catch((e: Error) => e);
+    expect(await until(() => h!.registry.get("slow")?.pid !== null && h!.registry.get("slow")?.state === "starting", 5_000)).toBe(true);
+    const pid = h.registry.get("slow")!.pid!;
+    const t0 = Date.now();
+    await h.registry.unload("slow");
+    expect(alive(pid)).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(((await slow) as Error).message).toMatch(/was stopped \(unloaded or replaced\) before it was running/);
+    expect(h.registry.get("slow")).toBeUndefined();
+
+    const again = h.registry.load("slow", node("never-initializes.mjs")).catch((e: Error) => e);
+    expect(await until(() => h!.registry.get("slow")?.state === "starting", 5_000)).toBe(true);
+    const replaced = await h.registry.load("slow", node("echo-server.mjs"));
+    expect(((await again) as Error).message).toMatch(/was stopped/);
+    expect(replaced.status).toBe("running");
+  });
+
   it("20 parallel load/unload/restart operations on one name never leave two live children", async () => {
     h = harness({ killGraceMs: 500 });
     const spec = node("echo-server.mjs", { FIXTURE_PID_FILE: h.pidFile });
