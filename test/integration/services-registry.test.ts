@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { fixture, harness, NODE, text, until, alive, type Harness } from "../fixtures/services-helpers.js";
+import { fixture, harness, NODE, text, until, type Harness } from "../fixtures/services-helpers.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
