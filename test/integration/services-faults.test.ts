@@ -54,6 +54,13 @@ describe("service faults", () => {
     expect(after.status).toBe("running");
   });
 
+  it("a run longer than the stable period resets the crash count and backoff", async () => {
+    h = harness({ backoffStartMs: 50, backoffMaxMs: 50, maxCrashes: 2, stableMs: 300 });
+    await h.registry.load("svc", node("echo-server.mjs", { FIXTURE_EXIT_AFTER_MS: "700" }));
+    expect(await until(() => h!.registry.get("svc")!.restarts >= 4, 15_000)).toBe(true);
+    expect(h.registry.get("svc")!.state).not.toBe("crashed");
+  });
+
   it("a hung child (no answer to pings) is killed and restarted", async () => {
     h = harness({ pingIntervalMs: 150, pingTimeoutMs: 300 });
     await h.registry.load("other", node("echo-server.mjs"));
