@@ -1,4 +1,5 @@
 import type { Config } from "./config.js";
+import { EventBus } from "./events.js";
 import type { Logger } from "./log.js";
 import { createHub, type HostHub } from "./hosts/hub.js";
 import { ServiceRegistry, timingFromEnv } from "./services/registry.js";
@@ -18,6 +19,8 @@ export interface App {
   readonly services: ServiceRegistry;
   /** The fleet hub: hosts, router, probe cache. */
   readonly hosts: HostHub;
+  /** Operator events (service crashed, host down, ...): sent to every session as MCP log messages and logged. */
+  readonly events: EventBus;
   /** Counts for /health and herd_status. */
   health(): { services: number; hosts: number };
   /** Registers a step to run at shutdown (last registered runs first). */
@@ -29,6 +32,11 @@ export interface App {
 export function createApp(config: Config, log: Logger): App {
   const stops: Array<() => Promise<void> | void> = [];
   let stopping: Promise<void> | undefined;
+  const events = new EventBus();
+  events.on((e) => {
+    const level = e.level === "debug" ? "debug" : e.level === "info" || e.level === "notice" ? "info" : e.level === "warning" ? "warn" : "error";
+    log[level](`${e.logger}: ${e.message}`);
+  });
   const services = new ServiceRegistry({ config, log: log.child("services"), timing: timingFromEnv(process.env) });
   const hosts = createHub(config, log.child("hosts"));
   const app: App = {
@@ -39,6 +47,7 @@ export function createApp(config: Config, log: Logger): App {
     providers: [serviceToolProvider(services, config)],
     services,
     hosts,
+    events,
     health: () => ({ services: services.list().length, hosts: hosts.registry.size }),
     onShutdown: (fn) => void stops.push(fn),
     shutdown: () =>

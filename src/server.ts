@@ -134,6 +134,16 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
       server.sendToolListChanged().catch(() => undefined);
     }),
   );
+  // Operator events reach every session as notifications/message; the SDK drops those below the
+  // level the client chose with logging/setLevel.
+  unsubscribe.push(
+    app.events.on((e) => {
+      if (!server.transport) return;
+      server
+        .sendLoggingMessage({ level: e.level, logger: e.logger, data: { message: e.message, ...e.data } }, server.transport.sessionId)
+        .catch(() => undefined);
+    }),
+  );
   const prevClose = server.onclose;
   server.onclose = () => {
     for (const u of unsubscribe) u();
