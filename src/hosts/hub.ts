@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { Backend } from "../backends/backend.js";
 import { TransportError } from "../backends/backend.js";
 import { LocalHostIO } from "../backends/local.js";
@@ -5,6 +6,9 @@ import { PeerBackend } from "../backends/peer.js";
 import { SshHostIO } from "../backends/ssh.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
+import { checkGroups } from "./fanout-select.js";
+import { JobManager } from "./jobs.js";
+import { JobStore } from "./jobs-store.js";
 import { ProbeCache } from "./probe.js";
 import { HostRegistry, type BackendFactory, type SshPath } from "./registry.js";
 import { Router } from "./router.js";
@@ -17,6 +21,12 @@ export interface HostHub {
   router: Router;
   probes: ProbeCache;
   ttlSeconds: number;
+  /** Named sets of hosts (config `groups`), usable wherever a host name is. */
+  groups: Record<string, string[]>;
+  /** Background jobs started through the hub, recorded in `<stateDir>/jobs.json`. */
+  jobs: JobManager;
+  /** Worst case to reach a host over every path (peer, then SSH), before a command starts. */
+  connectTimeoutMs: number;
   close(): Promise<void>;
 }
 
@@ -24,9 +34,17 @@ export interface HostHub {
 export function createHub(config: Config, log: Logger, factory: BackendFactory = defaultFactory(config, log)): HostHub {
   const registry = HostRegistry.load(config, log, factory);
   const peerTimeoutMs = config.peerTimeoutSeconds * 1000;
+  for (const message of checkGroups(config.groups, registry.names())) {
+    registry.problems.push({ where: "config groups", message });
+    log.warn("host group problem", { problem: message });
+  }
+  const router = new Router(registry, { peerTimeoutMs, log });
   return {
     registry,
-    router: new Router(registry, { peerTimeoutMs, log }),
+    router,
+    groups: config.groups,
+    connectTimeoutMs: (config.peerTimeoutSeconds + config.sshTimeoutSeconds) * 1000,
+    jobs: new JobManager(router, new JobStore(join(config.stateDir, "jobs.json"), log.child("jobs"))),
     probes: new ProbeCache(registry, {
       ttlMs: config.probeTtlSeconds * 1000,
       peerTimeoutMs,

@@ -43,22 +43,35 @@ export interface HostStatus {
 export class ProbeCache {
   private readonly cache = new Map<string, { status: HostStatus; at: number }>();
   private readonly inflight = new Map<string, Promise<HostStatus>>();
+  private readonly changeListeners = new Set<(status: HostStatus, previous: HostStatus) => void>();
 
   constructor(
     private readonly registry: HostRegistry,
     private readonly opts: ProbeOptions,
   ) {}
 
-  /** Every host's status: fresh entries from the cache, the rest (or all, with force) probed in parallel. */
-  async statuses(force = false): Promise<HostStatus[]> {
+  /** Every host's (or the named hosts') status: fresh entries from the cache, the rest (or all, with force) probed in parallel. */
+  async statuses(force = false, names?: string[]): Promise<HostStatus[]> {
     const now = this.now();
+    const wanted = names ? new Set(names) : undefined;
     return Promise.all(
-      this.registry.names().map((name) => {
+      this.registry.names().filter((n) => !wanted || wanted.has(n)).map((name) => {
         const hit = this.cache.get(name);
         if (!force && hit && now - hit.at < this.opts.ttlMs) return hit.status;
         return this.probe(name);
       }),
     );
+  }
+
+  /** The last known status of every probed host, without probing (hosts never probed are absent). */
+  cached(): HostStatus[] {
+    return this.registry.names().flatMap((n) => this.cache.get(n)?.status ?? []);
+  }
+
+  /** Calls `listener` when a probed host goes DOWN or comes back UP; returns an unsubscribe. */
+  onStateChange(listener: (status: HostStatus, previous: HostStatus) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /** Probes one host now (joining a probe already under way). */
@@ -92,8 +105,17 @@ export class ProbeCache {
       failures,
       origin: host.origin,
     };
-    if (prev && prev.state !== state) this.opts.log.info(`host ${state}`, { host: host.name, via: status.via, error: status.error });
+    if (prev && prev.state !== state) this.opts.log.debug(`host ${state}`, { host: host.name, via: status.via, error: status.error });
     this.cache.set(host.name, { status, at });
+    if (prev && prev.state !== state) {
+      for (const l of this.changeListeners) {
+        try {
+          l(status, prev);
+        } catch (e) {
+          this.opts.log.warn("host state listener failed", { error: (e as Error).message });
+        }
+      }
+    }
     return status;
   }
 

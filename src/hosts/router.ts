@@ -16,6 +16,13 @@ export interface RouterOptions {
   log: Logger;
 }
 
+/** A call's result, whether every path was unreachable, and the path that answered. */
+export interface Attempt {
+  result: ToolResult;
+  down: boolean;
+  via?: BackendKind;
+}
+
 /** True for failures that mean "this path is down", the only ones the router falls back on. */
 export function isTransportFailure(e: unknown): boolean {
   return e instanceof TransportError || e instanceof HostUnreachableError;
@@ -40,8 +47,13 @@ export class Router {
   }
 
   async call(hostName: string, tool: string, args: Record<string, unknown>, opts: CallOptions = {}): Promise<ToolResult> {
+    return (await this.attempt(hostName, tool, args, opts)).result;
+  }
+
+  /** Like call, and also says whether the host was down (no path reached it) and which path served it. */
+  async attempt(hostName: string, tool: string, args: Record<string, unknown>, opts: CallOptions = {}): Promise<Attempt> {
     const found = this.resolve(hostName);
-    if ("error" in found) return found.error;
+    if ("error" in found) return { result: found.error, down: false };
     const host = found.host;
     const failures: string[] = [];
     for (const backend of host.backends()) {
@@ -49,19 +61,19 @@ export class Router {
       try {
         const result = await backend.callTool(tool, args, this.callOptions(backend, tool, args, opts));
         if (failures.length) this.opts.log.info("served by fallback path", { host: hostName, tool, via: backend.kind, failed: failures.join(" | ") });
-        return withVia(result, { via: backend.kind, host: host.name, tool, failures });
+        return { result: withVia(result, { via: backend.kind, host: host.name, tool, failures }), down: false, via: backend.kind };
       } catch (e) {
         if (opts.signal?.aborted) break;
         if (!isTransportFailure(e)) {
           this.opts.log.warn("host tool threw", { host: hostName, tool, via: backend.kind, error: (e as Error).message });
-          return errorResult(`${tool} on host '${host.name}' failed (via ${backend.kind}): ${(e as Error).message}`);
+          return { result: errorResult(`${tool} on host '${host.name}' failed (via ${backend.kind}): ${(e as Error).message}`), down: false, via: backend.kind };
         }
         failures.push(`${backend.kind}: ${(e as Error).message}`);
         this.opts.log.debug("path down", { host: hostName, tool, via: backend.kind, error: (e as Error).message });
       }
     }
-    if (opts.signal?.aborted) return errorResult(`${tool} on host '${host.name}' was cancelled`);
-    return errorResult(`${tool} on host '${host.name}': every path failed: ${failures.join(" | ")}`);
+    if (opts.signal?.aborted) return { result: errorResult(`${tool} on host '${host.name}' was cancelled`), down: false };
+    return { result: errorResult(`${tool} on host '${host.name}': every path failed: ${failures.join(" | ")}`), down: true };
   }
 
   private callOptions(backend: Backend, tool: string, args: Record<string, unknown>, opts: CallOptions): CallOptions {

@@ -46,6 +46,10 @@ export const hostToolShapes = {
     command: z.string().min(1).describe("Bash script to start in the background, detached from this call."),
     cwd: path("Working folder (default: the home folder)").optional(),
     log: path("File that receives stdout+stderr, appended (default: a new file in the host's temp folder)").optional(),
+    env: z
+      .record(z.string().regex(ENV_NAME, "environment variable names are letters, digits and '_'"), z.string())
+      .optional()
+      .describe("Extra environment variables for the command, e.g. {\"LANG\": \"C\"}."),
   },
   read_file: {
     path: path("File to read"),

@@ -3,42 +3,24 @@ import { ensureMarked } from "./files.js";
 import type { ExecResult } from "./io.js";
 import { hostPath, type HostToolContext } from "./toolset-context.js";
 import { DEFAULT_SHELL_TIMEOUT_S } from "./toolset-schemas.js";
+import { ProgressLines } from "./toolset-progress.js";
 
 type ShellArgs = { command: string; cwd?: string; timeout?: number; env?: Record<string, string> };
-type BgArgs = { command: string; cwd?: string; log?: string };
-
-const PROGRESS_EVERY_MS = 1000;
+type BgArgs = { command: string; cwd?: string; log?: string; env?: Record<string, string> };
 
 /** shell: runs the command under the host's process-group control and prints it lmcp-style. */
 export async function runShell(args: ShellArgs, ctx: HostToolContext): Promise<ToolResult> {
   const timeoutS = args.timeout ?? DEFAULT_SHELL_TIMEOUT_S;
   const cwd = await hostPath(ctx, args.cwd);
-  const started = Date.now();
-  let bytes = 0;
-  let lastSent = 0;
-  const report = ctx.onProgress;
-  const heartbeat = report
-    ? setInterval(() => report({ progress: Date.now() - started, message: `running, ${bytes} bytes of output` }), 5000)
-    : undefined;
+  const progress = ctx.onProgress ? new ProgressLines(ctx.onProgress) : undefined;
   let r: ExecResult;
   try {
     r = await ctx.io.exec(
       { command: args.command, cwd, env: args.env, timeoutMs: timeoutS * 1000, maxOutputBytes: ctx.maxOutputBytes },
-      {
-        signal: ctx.signal,
-        onOutput: report
-          ? (chunk) => {
-              bytes += Buffer.byteLength(chunk.text);
-              const now = Date.now();
-              if (now - lastSent < PROGRESS_EVERY_MS) return;
-              lastSent = now;
-              report({ progress: now - started, message: lastLine(chunk.text) });
-            }
-          : undefined,
-      },
+      { signal: ctx.signal, onOutput: progress ? (chunk) => progress.push(chunk.text) : undefined },
     );
   } finally {
-    if (heartbeat) clearInterval(heartbeat);
+    progress?.finish();
   }
   if (r.truncated) {
     r = { ...r, stdout: ensureMarked(r.stdout, ctx.maxOutputBytes), stderr: ensureMarked(r.stderr, ctx.maxOutputBytes) };
@@ -76,14 +58,9 @@ export function shellText(r: ExecResult, timeoutS: number, aborted = false): str
 export async function runShellBg(args: BgArgs, ctx: HostToolContext): Promise<ToolResult> {
   const cwd = await hostPath(ctx, args.cwd);
   const log = args.log === undefined ? undefined : await hostPath(ctx, args.log);
-  const r = await ctx.io.execBg({ command: args.command, cwd, log });
+  const r = await ctx.io.execBg({ command: args.command, cwd, log, ...(args.env ? { env: args.env } : {}) });
   const text =
     `Started PID ${r.pid} (process group ${r.pgid}) in the background.\n` +
     `log: ${r.log}\nexit code: written to ${r.rc_file} when it ends`;
   return textResult(text, { pid: r.pid, pgid: r.pgid, log: r.log, rc_file: r.rc_file, via: ctx.via });
-}
-
-function lastLine(text: string): string {
-  const lines = text.trimEnd().split("\n");
-  return (lines[lines.length - 1] ?? "").slice(0, 200);
 }

@@ -1,0 +1,49 @@
+/**
+ * Fixed bash scripts that inspect, wait for and stop a background job on any host through the `shell`
+ * host tool. They never contain user text: the job's pid, pgid, log path and the limits reach them as
+ * environment variables (HERD_*), checked before the call (numbers, an absolute path, a signal name).
+ */
+
+/** Is any live (non-zombie) process left in group $HERD_PGID? */
+const ALIVE =
+  `alive() { kill -0 -- "-$HERD_PGID" 2>/dev/null || return 1; [ -d /proc/self ] || return 0; local s l r; ` +
+  `for s in /proc/[0-9]*/stat; do read -r l < "$s" 2>/dev/null || continue; r=\${l##*) }; set -- $r; ` +
+  `[ "$3" = "$HERD_PGID" ] && [ "$1" != Z ] && return 0; done; return 1; }`;
+
+// Why: one round trip answers state, exit code and a slice of the log (base64, so bytes and offsets stay exact).
+export const INSPECT_SCRIPT = [
+  ALIVE,
+  `rc=; [ -f "$HERD_RC" ] && rc=$(head -c 32 -- "$HERD_RC" | tr -dc '0-9-')`,
+  `if [ -n "$rc" ]; then state="exited $rc"; elif alive; then state=running; else state=gone; fi`,
+  `if alive; then group=alive; else group=gone; fi`,
+  `if [ ! -e "$HERD_LOG" ]; then printf '%s %s\\nnolog\\n' "$state" "$group"; exit 0; fi`,
+  `size=$(wc -c < "$HERD_LOG" | tr -d ' ')`,
+  `off=$HERD_OFF; max=$HERD_MAX`,
+  `if [ "$off" = tail ]; then off=$(( size > max ? size - max : 0 )); fi`,
+  `if [ "$off" -gt "$size" ]; then off=$size; fi`,
+  `n=$(( size - off )); if [ "$n" -gt "$max" ]; then n=$max; fi`,
+  `printf '%s %s\\n%s %s %s\\n' "$state" "$group" "$size" "$off" "$n"`,
+  `if [ "$n" -gt 0 ]; then tail -c +"$((off + 1))" -- "$HERD_LOG" | head -c "$n" | base64 | tr -d '\\n'; fi`,
+  "",
+].join("\n");
+
+// Why: ends the whole process group: the chosen signal, then KILL after the grace period, then confirms it is gone.
+export const KILL_SCRIPT = [
+  ALIVE,
+  `if ! alive; then echo already-gone; exit 0; fi`,
+  `kill -s "$HERD_SIG" -- "-$HERD_PGID" 2>/dev/null`,
+  `for ((i=0; i<HERD_GRACE_POLLS; i++)); do alive || { echo gone; exit 0; }; sleep 0.05; done`,
+  `if [ "$HERD_SIG" != KILL ]; then kill -s KILL -- "-$HERD_PGID" 2>/dev/null;`,
+  `  for ((i=0; i<40; i++)); do alive || { echo gone-after-kill; exit 0; }; sleep 0.05; done; fi`,
+  `echo alive`,
+  "",
+].join("\n");
+
+// Why: waits (bounded by the shell call's own timeout) for a job to end; with HERD_FOLLOW=1 its log streams as output.
+export const WAIT_SCRIPT = [
+  `t=; if [ "$HERD_FOLLOW" = 1 ]; then tail -c +1 -f -- "$HERD_LOG" 2>/dev/null & t=$!; fi`,
+  `while [ ! -s "$HERD_RC" ] && kill -0 "$HERD_PID" 2>/dev/null; do sleep 0.1; done`,
+  `if [ -n "$t" ]; then sleep 0.2; kill "$t" 2>/dev/null; wait "$t" 2>/dev/null; fi`,
+  `exit 0`,
+  "",
+].join("\n");

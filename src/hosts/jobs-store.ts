@@ -1,0 +1,95 @@
+import { randomBytes } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Logger } from "../log.js";
+
+/** What mcp-herd remembers of a background job it started. */
+export interface JobRecord {
+  id: string;
+  host: string;
+  pid: number;
+  pgid: number;
+  log: string;
+  rc_file: string;
+  /** The command (first 2000 characters). */
+  command: string;
+  via?: string;
+  started_at: string;
+  /** Set by remote_job_kill. */
+  killed_at?: string;
+  kill_signal?: string;
+  /** Last state seen by remote_job_status. */
+  exit_code?: number;
+  ended_at?: string;
+}
+
+/** Most records kept; the oldest are dropped first. */
+const MAX_RECORDS = 1000;
+
+// Why: jobs outlive mcp-herd, so their records live in `<stateDir>/jobs.json` (atomic write, mode 0600).
+export class JobStore {
+  private records?: Map<string, JobRecord>;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly file: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Records one job (or replaces the record with the same id). */
+  async add(rec: JobRecord): Promise<void> {
+    const all = await this.load();
+    all.delete(rec.id);
+    all.set(rec.id, rec);
+    while (all.size > MAX_RECORDS) all.delete(all.keys().next().value!);
+    await this.save();
+  }
+
+  /** Merges fields into a known record; unknown ids are ignored. */
+  async update(id: string, patch: Partial<JobRecord>): Promise<void> {
+    const all = await this.load();
+    const rec = all.get(id);
+    if (!rec) return;
+    all.set(id, { ...rec, ...patch });
+    await this.save();
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    return (await this.load()).get(id);
+  }
+
+  /** Every record, newest first. */
+  async list(): Promise<JobRecord[]> {
+    return [...(await this.load()).values()].reverse();
+  }
+
+  private async load(): Promise<Map<string, JobRecord>> {
+    if (this.records) return this.records;
+    let parsed: { jobs?: JobRecord[] } = {};
+    try {
+      parsed = JSON.parse(await fsp.readFile(this.file, "utf8")) as { jobs?: JobRecord[] };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT") this.log.warn("cannot read the job records; starting with none", { file: this.file, error: (e as Error).message });
+    }
+    this.records ??= new Map((Array.isArray(parsed.jobs) ? parsed.jobs : []).filter((j) => j && typeof j.id === "string").map((j) => [j.id, j]));
+    return this.records;
+  }
+
+  private save(): Promise<void> {
+    const run = async () => {
+      const body = JSON.stringify({ version: 1, jobs: [...(this.records ?? new Map()).values()] }, null, 2);
+      await fsp.mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
+      const tmp = join(dirname(this.file), `.jobs.json.${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
+      try {
+        await fsp.writeFile(tmp, body, { mode: 0o600, flag: "wx" });
+        await fsp.rename(tmp, this.file);
+      } catch (e) {
+        await fsp.rm(tmp, { force: true }).catch(() => {});
+        this.log.warn("cannot write the job records", { file: this.file, error: (e as Error).message });
+      }
+    };
+    this.writing = this.writing.then(run, run);
+    return this.writing;
+  }
+}
