@@ -1,5 +1,6 @@
 import type { Config } from "./config.js";
-import { EventBus } from "./events.js";
+import { AuditLog } from "./audit.js";
+import { EventBus, hostEvent } from "./events.js";
 import type { Logger } from "./log.js";
 import { createHub, type HostHub } from "./hosts/hub.js";
 import { ServiceRegistry, timingFromEnv } from "./services/registry.js";
@@ -21,6 +22,8 @@ export interface App {
   readonly hosts: HostHub;
   /** Operator events (service crashed, host down, ...): sent to every session as MCP log messages and logged. */
   readonly events: EventBus;
+  /** The opt-in audit log (config `auditLog`) of every call that can change something. */
+  readonly audit?: AuditLog;
   /** Counts for /health and herd_status. */
   health(): { services: number; hosts: number };
   /** Registers a step to run at shutdown (last registered runs first). */
@@ -39,6 +42,7 @@ export function createApp(config: Config, log: Logger): App {
   });
   const services = new ServiceRegistry({ config, log: log.child("services"), timing: timingFromEnv(process.env) });
   const hosts = createHub(config, log.child("hosts"));
+  hosts.probes.onStateChange((now, before) => events.emit(hostEvent(now, before)));
   const app: App = {
     config,
     log,
@@ -48,6 +52,7 @@ export function createApp(config: Config, log: Logger): App {
     services,
     hosts,
     events,
+    audit: config.auditLog ? new AuditLog(config.auditLog, log.child("audit")) : undefined,
     health: () => ({ services: services.list().length, hosts: hosts.registry.size }),
     onShutdown: (fn) => void stops.push(fn),
     shutdown: () =>
@@ -62,6 +67,14 @@ export function createApp(config: Config, log: Logger): App {
       })()),
   };
   app.onShutdown(() => services.stopAll());
+  if (app.audit) {
+    const audit = app.audit;
+    // Spawns the supervisor makes on its own (restarts, start-up) are audited too.
+    events.on((e) => {
+      if (e.logger.startsWith("service:")) audit.record({ who: "supervisor", what: `${e.logger} ${e.message}`, ok: e.level !== "error" });
+    });
+    app.onShutdown(() => audit.flush());
+  }
   app.onShutdown(() => hosts.close());
   // Services from config and the state file start in the background: a slow or failing one never delays start-up.
   setImmediate(() => void services.startAll());

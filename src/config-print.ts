@@ -27,6 +27,7 @@ export function maskedConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     token: config.token === undefined ? undefined : MASK,
+    tokens: config.tokens.map((t) => ({ name: t.name, token: MASK })),
     services,
     hosts,
   };

@@ -68,6 +68,14 @@ export const configFileSchema = z.strictObject({
     })
     .optional(),
   token: z.string().min(16, "use at least 16 characters").optional(),
+  tokens: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "token names are letters, digits, '.', '_' and '-'"),
+        token: z.string().min(16, "use at least 16 characters"),
+      }),
+    )
+    .optional(),
   stateDir: z.string().optional(),
   logLevel: z.enum(["debug", "info", "warn", "error"]).optional(),
   logFormat: z.enum(["text", "json"]).optional(),
@@ -99,6 +107,8 @@ export interface Config {
     allowedOrigins: string[];
   };
   token?: string;
+  /** Named tokens; the name identifies the caller in the audit log and binds its sessions. */
+  tokens: Array<{ name: string; token: string }>;
   stateDir: string;
   logLevel: "debug" | "info" | "warn" | "error";
   logFormat: "text" | "json";
@@ -246,6 +256,7 @@ export function loadConfig(src: ConfigSources): Config {
       allowedOrigins: pick<string[]>("http.allowedOrigins", [], [file.http?.allowedOrigins, "file"]),
     },
     token,
+    tokens: pick<Array<{ name: string; token: string }>>("tokens", [], [file.tokens, "file"]),
     stateDir: pick("stateDir", join(stateHome, "mcp-herd"), [flags.stateDir, "flag"], [env.MCP_HERD_STATE_DIR || undefined, "env"], [file.stateDir, "file"]),
     logLevel: logLevel as Config["logLevel"],
     logFormat: logFormat as Config["logFormat"],

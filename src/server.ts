@@ -2,14 +2,19 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
   CallToolRequestSchema,
   ErrorCode,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   McpError,
+  ReadResourceRequestSchema,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { App } from "./app.js";
-import { errorResult, type ToolResult } from "./backends/backend.js";
+import { redactArgs } from "./audit.js";
+import { errorResult, resultText, type ToolResult } from "./backends/backend.js";
 import { formatIssues } from "./config.js";
+import { listResources, listResourceTemplates, readResource, ResourceNotFound } from "./resources.js";
 import type { AnyToolDef, RawTool, ToolContext } from "./tools/define.js";
 import { buildTools } from "./tools/index.js";
 
@@ -17,6 +22,9 @@ const INSTRUCTIONS =
   "mcp-herd supervises MCP servers (service_* tools; a loaded service's tools appear as <service>__<tool>) " +
   "and reaches every host of a fleet (remote_* tools, host 'local' is this machine). " +
   "Failures come back as results with isError and a message saying what failed and where.";
+
+/** JSON-RPC code for an unknown resource (MCP spec, server/resources: error handling). */
+const RESOURCE_NOT_FOUND = -32002;
 
 interface Entry {
   tool: Tool;
@@ -100,10 +108,20 @@ export interface SessionInfo {
 export function createServer(app: App, catalog: ToolCatalog, session: SessionInfo): Server {
   const server = new Server(
     { name: "mcp-herd", title: "mcp-herd", version: app.version },
-    { capabilities: { tools: { listChanged: true }, logging: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, logging: {} }, instructions: INSTRUCTIONS },
   );
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: catalog.list() }));
+  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: listResources(app) }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: listResourceTemplates() }));
+  server.setRequestHandler(ReadResourceRequestSchema, (request) => {
+    try {
+      return { contents: [readResource(app, request.params.uri)] };
+    } catch (e) {
+      if (e instanceof ResourceNotFound) throw new McpError(RESOURCE_NOT_FOUND, e.message, { uri: request.params.uri });
+      throw e;
+    }
+  });
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name } = request.params;
@@ -121,12 +139,29 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
           .catch(() => undefined);
       },
     };
+    const args = request.params.arguments ?? {};
+    const started = Date.now();
+    let result: ToolResult;
     try {
-      return await entry.call(request.params.arguments ?? {}, ctx);
+      result = await entry.call(args, ctx);
     } catch (e) {
       app.log.warn("tool failed unexpectedly", { tool: name, error: (e as Error).message });
-      return errorResult(`${name} failed: ${(e as Error).message}`);
+      result = errorResult(`${name} failed: ${(e as Error).message}`);
     }
+    // Everything that can change something is audited: spawns, remote commands, file writes, proxied calls.
+    if (app.audit && entry.tool.annotations?.readOnlyHint !== true) {
+      const where = ["host", "name", "path"].map((k) => args[k]).find((v) => typeof v === "string") as string | undefined;
+      app.audit.record({
+        who: session.caller,
+        what: name,
+        where,
+        args: redactArgs(args),
+        ok: !result.isError,
+        error: result.isError ? resultText(result).slice(0, 500) : undefined,
+        duration_ms: Date.now() - started,
+      });
+    }
+    return result;
   });
 
   const unsubscribe = app.providers.map((p) =>
@@ -142,6 +177,16 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
       server
         .sendLoggingMessage({ level: e.level, logger: e.logger, data: { message: e.message, ...e.data } }, server.transport.sessionId)
         .catch(() => undefined);
+    }),
+  );
+  // One log resource per service: the resource list changes when a service is loaded or unloaded.
+  let serviceNames = app.services.list().map((s) => s.name).join("\n");
+  unsubscribe.push(
+    app.services.onChange(() => {
+      const now = app.services.list().map((s) => s.name).join("\n");
+      if (now === serviceNames) return;
+      serviceNames = now;
+      if (server.transport) server.sendResourceListChanged().catch(() => undefined);
     }),
   );
   const prevClose = server.onclose;

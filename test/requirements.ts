@@ -106,4 +106,16 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "Every conformance scenario that applies passes; the others are listed with their reason.",
     tests: ["integration/conformance.test.ts :: passes every scenario that applies; the rest are listed with reasons"],
   },
+  {
+    id: "sec:http:session-bound-to-token",
+    source: "MCP spec basic/security_best_practices (session hijacking)",
+    promise: "A session opened with one token cannot be used with another (403).",
+    tests: ["integration/audit-tokens.test.ts :: accepts each named token and refuses a session opened with one token when used with another"],
+  },
+  {
+    id: "sec:audit:who-what-where",
+    source: "issue 6 (audit log)",
+    promise: "With auditLog set, every call that can change something is recorded as a JSON line (who, what, where, result, duration), mode 0600, with secrets and contents reduced to their size.",
+    tests: ["integration/audit-tokens.test.ts :: records who did what, where, with secrets and contents reduced to their size (file mode 0600)"],
+  },
 ];

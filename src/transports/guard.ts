@@ -54,6 +54,13 @@ export function tokenMatches(authorization: string | undefined, expected: string
   return timingSafeEqual(a, b);
 }
 
+/** Which of the accepted tokens was presented (every one is compared, in constant time); undefined for none. */
+export function matchToken(authorization: string | undefined, accepted: Array<{ id: string; token: string }>): string | undefined {
+  let found: string | undefined;
+  for (const t of accepted) if (tokenMatches(authorization, t.token) && found === undefined) found = t.id;
+  return found;
+}
+
 /** A short, non-reversible id for a token, for logs and session binding. */
 export function tokenId(token: string): string {
   return "tok-" + createHash("sha256").update(token).digest("hex").slice(0, 8);

@@ -7,7 +7,7 @@ import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { App } from "../app.js";
 import { isLoopback } from "../config.js";
 import { createServer, type ToolCatalog } from "../server.js";
-import { FailureThrottle, hostAllowed, originAllowed, tokenId, tokenMatches, type GuardOptions } from "./guard.js";
+import { FailureThrottle, hostAllowed, originAllowed, matchToken, tokenId, type GuardOptions } from "./guard.js";
 
 interface Session {
   transport: StreamableHTTPServerTransport;
@@ -35,7 +35,12 @@ class HttpError extends Error {
 /** Serves streamable HTTP at /mcp and a health probe at /health, with auth, Host/Origin checks and body caps. */
 export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHandle> {
   const cfg = app.config.http;
-  const token = app.config.token;
+  // Named tokens first: when the same secret is also MCP_HERD_TOKEN, the caller keeps its name.
+  const accepted = [
+    ...app.config.tokens.map((t) => ({ id: `token:${t.name}`, token: t.token })),
+    ...(app.config.token ? [{ id: tokenId(app.config.token), token: app.config.token }] : []),
+  ];
+  const token = accepted.length > 0;
   if (!token && !isLoopback(cfg.host)) {
     throw new Error(
       `refusing to listen on ${cfg.host} without a token: anyone who can reach that address could run commands on this machine. ` +
@@ -134,14 +139,15 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
         if (path !== "/mcp") throw new HttpError(404, "Not found: the MCP endpoint is /mcp.");
         let caller = "http";
         if (token) {
-          if (!tokenMatches(header(req, "authorization"), token)) {
+          const who = matchToken(header(req, "authorization"), accepted);
+          if (who === undefined) {
             const wait = throttle.fail(address);
             if (wait > 0) await delay(wait);
             res.setHeader("WWW-Authenticate", 'Bearer realm="mcp-herd"');
             throw new HttpError(401, "Unauthorized: send Authorization: Bearer <token>.");
           }
           throttle.succeed(address);
-          caller = tokenId(token);
+          caller = who;
         }
         await handleMcp(req, res, caller);
       } catch (e) {
