@@ -29,3 +29,32 @@ export class EventBus {
     }
   }
 }
+
+/** The parts of a probed host's status an event tells about. */
+export interface HostStateChange {
+  name: string;
+  state: "UP" | "DOWN";
+  via?: string;
+  error?: string;
+  since: string;
+}
+
+/** A host went DOWN (warning, with why) or came back UP (info, with how long it was down). */
+export function hostEvent(now: HostStateChange, before?: HostStateChange): HerdEvent {
+  const logger = `host:${now.name}`;
+  if (now.state === "DOWN") {
+    return {
+      level: "warning",
+      logger,
+      message: `host '${now.name}' is DOWN: ${now.error ?? "no path answered"}; remote_* calls to it fail until it answers again`,
+      data: { host: now.name, state: now.state, since: now.since, ...(now.error ? { error: now.error } : {}) },
+    };
+  }
+  const down = before ? ` (down since ${before.since})` : "";
+  return {
+    level: "info",
+    logger,
+    message: `host '${now.name}' is back UP${now.via ? ` via ${now.via}` : ""}${down}`,
+    data: { host: now.name, state: now.state, since: now.since, ...(now.via ? { via: now.via } : {}) },
+  };
+}
