@@ -21,7 +21,7 @@ export function formatJobId(ref: JobRef): string {
 // Why: user-supplied ids reach host scripts only as checked numbers and a checked absolute path.
 export function parseJobId(id: string): JobRef | { error: string } {
   const m = /^([^:]+):(\d{1,10}):(\d{1,10}):(\/[\s\S]*)$/.exec(id);
-  const usage = `job id '${id.slice(0, 200)}' is not of the form host:pid:pgid:/path/to/log (as remote_shell_bg returns it)`;
+  const usage = `job id ${JSON.stringify(id.slice(0, 200))} is not of the form host:pid:pgid:/path/to/log (as remote_shell_bg returns it)`;
   if (!m) return { error: usage };
   const ref = { host: m[1]!, pid: Number(m[2]), pgid: Number(m[3]), log: m[4]! };
   const bad = jobRefProblem(ref);
