@@ -39,6 +39,8 @@ export class SshConnection {
   private readonly waiters: (() => void)[] = [];
   /** How many SSH connections (TCP + handshake) were opened so far. */
   connects = 0;
+  /** How many SFTP sessions were opened so far. */
+  sftpOpens = 0;
   private closing = false;
 
   constructor(private readonly opts: SshConnOptions) {}
@@ -151,6 +153,7 @@ export class SshConnection {
       }
     });
     this.currentSftp = sftp;
+    this.sftpOpens++;
     return sftp;
   }
 

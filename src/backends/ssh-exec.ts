@@ -38,8 +38,8 @@ export async function sshExecBg(conn: SshConnection, req: BgRequest): Promise<Bg
   }
 }
 
-/** Bounded capture of one stream: bytes beyond the cap are dropped, never buffered. */
-class Capture {
+// Why: bounded capture of one stream: bytes beyond the cap are dropped, never buffered.
+export class Capture {
   private readonly chunks: Buffer[] = [];
   private bytes = 0;
   truncated = false;
@@ -223,7 +223,8 @@ function collect(channel: ClientChannel, script: string, cap: number, timeoutMs 
   });
 }
 
-function signalName(n: number): string | null {
+// Why: a shell's 128+N exit code of a stopped command, as a signal name.
+export function signalName(n: number): string | null {
   for (const [name, num] of Object.entries(constants.signals)) if (num === n) return name;
   return null;
 }

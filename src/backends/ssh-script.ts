@@ -82,6 +82,14 @@ export function packFields(fields: string[]): string {
   return Buffer.from(fields.map((f) => f + "\0").join(""), "utf8").toString("base64");
 }
 
+// Why: the agent path checks a request exactly as the plain path does (same errors, before anything runs).
+export function checkedRequest(req: ScriptRequest): { argv: string[]; env: [string, string][] } {
+  const argv = commandArgv(req);
+  const envList = envFields(req.env);
+  packFields([req.cwd ?? "", ...envList, ...argv]);
+  return { argv, env: Object.entries(req.env ?? {}) };
+}
+
 function commandArgv(req: ScriptRequest): string[] {
   if ((req.command === undefined) === (req.argv === undefined)) throw new Error("give exactly one of command or argv");
   if (req.argv) {

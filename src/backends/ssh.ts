@@ -12,6 +12,7 @@ import {
   type WriteOptions,
 } from "../hosts/io.js";
 import type { Logger } from "../log.js";
+import { AgentGoneError, SshAgent } from "./ssh-agent.js";
 import { SshConnection } from "./ssh-conn.js";
 import { sshExec, sshExecBg } from "./ssh-exec.js";
 import { isSftpStatus, SftpFiles } from "./ssh-sftp.js";
@@ -26,19 +27,51 @@ export interface SshHostOptions {
   acceptNewHostKey?: boolean;
   log: Logger;
   keepaliveIntervalMs?: number;
+  /**
+   * "auto" (default): commands go through the host's agent (python3) when it can run there, else a new
+   * exec channel each; "plain": always a new exec channel. MCP_HERD_SSH_EXEC=plain forces "plain".
+   */
+  execMode?: "auto" | "plain";
+  /** The interpreter that runs the agent on the host (tests point it at a missing one). */
+  agentInterpreter?: string;
 }
 
-// Why: the host primitives over SSH: exec channels for commands (`bash -s`), the one SFTP session for files.
+// Why: the host primitives over SSH: commands through the host's agent (or `bash -s` exec channels), files over one SFTP session.
 export class SshHostIO implements HostIO {
   readonly kind = "ssh" as const;
   private readonly conn: SshConnection;
   private readonly log: Logger;
   private homeDir: string | undefined;
+  private readonly plainOnly: boolean;
+  private agentOpening: Promise<SshAgent | null> | undefined;
+  /** The connection (by its number) on which the agent could not start: no new attempt until a reconnect. */
+  private noAgentOn = -1;
+  /** How many times the agent was started (1 while its channel stays up). */
+  agentStarts = 0;
 
-  constructor(opts: SshHostOptions) {
+  constructor(private readonly opts: SshHostOptions) {
     this.log = opts.log.child(`ssh:${opts.target.alias}`);
     this.conn = new SshConnection({ ...opts, log: this.log });
+    this.plainOnly = opts.execMode === "plain" || process.env.MCP_HERD_SSH_EXEC === "plain";
     for (const w of opts.target.warnings) this.log.warn(w);
+  }
+
+  /** SFTP sessions opened so far (1 while the pooled connection stays up). */
+  get sftpSessionCount(): number {
+    return this.conn.sftpOpens;
+  }
+
+  /** The live agent, or null when commands take the plain path (for tests and diagnostics). */
+  async agent(): Promise<SshAgent | null> {
+    if (this.plainOnly) return null;
+    const opening = this.agentOpening;
+    const current = await opening?.catch(() => null);
+    if (current?.alive) return current;
+    if (this.noAgentOn === this.conn.connects && opening) return null;
+    if (this.agentOpening !== opening) return this.agent();
+    const next = this.startAgent();
+    this.agentOpening = next;
+    return next;
   }
 
   /** Connections opened so far (1 while the pooled connection stays up). */
@@ -51,7 +84,15 @@ export class SshHostIO implements HostIO {
     await this.conn.client();
   }
 
-  exec(req: ExecRequest, opts: ExecOptions = {}): Promise<ExecResult> {
+  async exec(req: ExecRequest, opts: ExecOptions = {}): Promise<ExecResult> {
+    const agent = await this.agent();
+    if (agent) {
+      try {
+        return await agent.run(req, opts);
+      } catch (err) {
+        if (!(err instanceof AgentGoneError)) throw err;
+      }
+    }
     return sshExec(this.conn, req, opts, this.log);
   }
 
@@ -84,8 +125,29 @@ export class SshHostIO implements HostIO {
     return this.homeDir;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    const agent = await this.agentOpening?.catch(() => null);
+    agent?.close();
     return this.conn.close();
+  }
+
+  private async startAgent(): Promise<SshAgent | null> {
+    await this.conn.client();
+    const on = this.conn.connects;
+    try {
+      const agent = await SshAgent.open(this.conn, this.log, { timeoutMs: this.opts.connectTimeoutMs, interpreter: this.opts.agentInterpreter });
+      if (agent) this.agentStarts++;
+      else this.noAgentOn = on;
+      return agent;
+    } catch (err) {
+      if (err instanceof HostUnreachableError) {
+        this.agentOpening = undefined;
+        throw err;
+      }
+      this.log.warn("could not start the SSH agent; using a new exec channel per command", { error: (err as Error).message });
+      this.noAgentOn = on;
+      return null;
+    }
   }
 
   /** Runs an SFTP operation; a read-only one is retried once on a fresh connection if the old one died under it. */
