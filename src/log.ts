@@ -7,6 +7,8 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** A line shown whatever the level (the start line a person waits for). */
+  always(msg: string, fields?: Record<string, unknown>): void;
   child(scope: string): Logger;
 }
 
@@ -19,8 +21,8 @@ export interface LogOptions {
 /** A logger writing one line per event to stderr, as text or JSON lines. */
 export function createLogger(opts: LogOptions, scope = "herd"): Logger {
   const write = opts.write ?? ((line: string) => void process.stderr.write(line + "\n"));
-  const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[level] < ORDER[opts.level]) return;
+  const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>, force = false) => {
+    if (!force && ORDER[level] < ORDER[opts.level]) return;
     const time = new Date().toISOString();
     if (opts.format === "json") {
       write(JSON.stringify({ time, level, scope, msg, ...fields }));
@@ -34,6 +36,7 @@ export function createLogger(opts: LogOptions, scope = "herd"): Logger {
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
+    always: (m, f) => emit("info", m, f, true),
     child: (s) => createLogger({ ...opts, write }, `${scope}:${s}`),
   };
 }
@@ -50,5 +53,6 @@ export const silentLogger: Logger = {
   info() {},
   warn() {},
   error() {},
+  always() {},
   child: () => silentLogger,
 };

@@ -61,7 +61,7 @@ async function main(): Promise<number | undefined> {
 
   if (config.mode === "http") {
     const handle = await serveHttp(app, catalog);
-    log.info(
+    log.always(
       `mcp-herd ${app.version} listening on ${handle.url} (${config.token || config.tokens.length ? "token required" : "no token: loopback only"})` +
         (config.peer ? ", peer mode" : ""),
     );

@@ -118,4 +118,10 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "With auditLog set, every call that can change something is recorded as a JSON line (who, what, where, result, duration), mode 0600, with secrets and contents reduced to their size.",
     tests: ["integration/audit-tokens.test.ts :: records who did what, where, with secrets and contents reduced to their size (file mode 0600)"],
   },
+  {
+    id: "rel:load:endurance",
+    source: "issue 6 (load and endurance)",
+    promise: "64 concurrent HTTP clients and 10,000 calls while the child is killed 5 times: every call succeeds or fails naming the service, none hangs; RSS within 20% of warm-up; no leaked fds, processes or sessions.",
+    tests: ["integration/endurance.test.ts :: answers every call or fails it clearly, never hangs, and leaks no memory, fds, processes or sessions"],
+  },
 ];

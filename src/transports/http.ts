@@ -133,7 +133,7 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
         if (!originAllowed(header(req, "origin"), guard)) throw new HttpError(403, "Forbidden: Origin not allowed.");
         if (path === "/health" && (req.method === "GET" || req.method === "HEAD")) {
           const h = app.health();
-          sendJson(res, 200, { ok: true, version: app.version, services: h.services, hosts: h.hosts });
+          sendJson(res, 200, { ok: true, version: app.version, services: h.services, hosts: h.hosts, sessions: sessions.size });
           return;
         }
         if (path !== "/mcp") throw new HttpError(404, "Not found: the MCP endpoint is /mcp.");

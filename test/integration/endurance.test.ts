@@ -1,0 +1,101 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, alive, startHerd, waitFor, type Herd } from "../helpers/herd.js";
+
+const ECHO = join(ROOT, "test", "fixtures", "echo-server.mjs");
+const CLIENTS = 64;
+const CALLS = Number(process.env.ENDURANCE_CALLS ?? 10_000);
+const KILLS = 5;
+
+const rss = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+const text = (r: { content?: unknown }) => ((r.content as Array<{ text?: string }>)?.[0]?.text ?? "") as string;
+
+async function childPid(c: Client): Promise<number | null> {
+  const r = await c.callTool({ name: "service_list", arguments: { name: "echo" } });
+  return ((r.structuredContent as { services: Array<{ pid: number | null }> }).services[0]?.pid ?? null) as number | null;
+}
+
+describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times", () => {
+  let herd: Herd;
+  beforeAll(async () => {
+    herd = await startHerd({
+      http: true,
+      token: "endurance-token-0123456789",
+      env: { MCP_HERD_BACKOFF_START_MS: "50", MCP_HERD_LOG_LEVEL: "warn" },
+    });
+    const r = await herd.client.callTool({ name: "service_load", arguments: { name: "echo", command: process.execPath, args: [ECHO] } });
+    expect(r.isError, text(r)).toBeFalsy();
+  });
+  afterAll(async () => herd?.close());
+
+  it("answers every call or fails it clearly, never hangs, and leaks no memory, fds, processes or sessions", async () => {
+    const clients = await Promise.all(Array.from({ length: CLIENTS }, () => herd.connect()));
+    const run = async (total: number, onProgress?: (done: number) => Promise<void>) => {
+      let next = 0;
+      let done = 0;
+      const failures: string[] = [];
+      await Promise.all(
+        clients.map(async (c) => {
+          while (next < total) {
+            const i = next++;
+            try {
+              const r = await c.callTool({ name: "echo__echo", arguments: { message: `m${i}` } }, undefined, { timeout: 30_000 });
+              if (r.isError) failures.push(text(r));
+              else expect(text(r)).toBe(`m${i}`);
+            } catch (e) {
+              failures.push(`threw: ${(e as Error).message}`);
+            }
+            done++;
+            if (onProgress) await onProgress(done);
+          }
+        }),
+      );
+      return failures;
+    };
+
+    expect(await run(2_000)).toEqual([]);
+    const rssWarm = rss(herd.pid);
+    const fdsWarm = fds(herd.pid);
+
+    const killAt = new Set(Array.from({ length: KILLS }, (_, k) => Math.floor(((k + 1) * CALLS) / (KILLS + 2) + Math.random() * 300)));
+    const killed: number[] = [];
+    let killing = false;
+    const failures = await run(CALLS, async (done) => {
+      if (!killAt.has(done) || killing) return;
+      killing = true;
+      killAt.delete(done);
+      const pid = await childPid(herd.client);
+      if (pid) {
+        process.kill(pid, "SIGKILL");
+        killed.push(pid);
+      }
+      killing = false;
+    });
+    expect(killed.length).toBeGreaterThanOrEqual(KILLS - 1);
+    // Every failure names the service and says what happened; none is a client-side timeout.
+    for (const f of failures) {
+      expect(f).not.toMatch(/threw: .*timed out/i);
+      expect(f).toMatch(/echo/);
+    }
+    // While the child restarts, calls fail fast (that is the promise), so most calls still succeed.
+    expect(failures.length).toBeLessThan(CALLS / 2);
+    if (process.env.ENDURANCE_VERBOSE) process.stderr.write(`${failures.length} failures, e.g. ${[...new Set(failures.map((f) => f.slice(0, 110)))].join("\n")}\n`);
+
+    expect(await waitFor(async () => (await childPid(herd.client)) !== null, 15_000)).toBe(true);
+    for (const pid of killed) expect(await waitFor(() => !alive(pid), 5_000)).toBe(true);
+    const after = await Promise.all(clients.map((c) => c.callTool({ name: "echo__echo", arguments: { message: "after" } })));
+    expect(after.every((r) => text(r) === "after")).toBe(true);
+
+    await Promise.all(clients.map((c) => (c.transport as { terminateSession?: () => Promise<void> }).terminateSession?.()));
+    await Promise.all(clients.map((c) => c.close()));
+    const health = await (await fetch(`${herd.base}/health`)).json();
+    expect(health.sessions).toBe(1);
+
+    if (global.gc) global.gc();
+    expect(rss(herd.pid)).toBeLessThan(rssWarm * 1.2 + 8);
+    expect(fds(herd.pid)).toBeLessThanOrEqual(fdsWarm + 4);
+  }, 300_000);
+});
