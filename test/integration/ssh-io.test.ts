@@ -30,6 +30,7 @@ afterAll(async () => {
 });
 
 const MiB = 1024 * 1024;
+const envListings = new Map<string, string>();
 const HOSTILE = ["a b", "it's", 'say "hi"', "$(touch /tmp/pwned)", "`id`", "line1\nline2\n", "\n", "", "-n", "*", "\\", "é ü 😀", "a\tb;c|d&e>f"];
 
 function running(marker: string): string {
@@ -46,11 +47,34 @@ async function until(cond: () => Promise<boolean>, boundMs: number): Promise<boo
   return cond();
 }
 
-describe("exec over SSH", () => {
+describe.each(["agent", "plain"] as const)("exec over SSH (%s path)", (mode) => {
+  let io: SshHostIO;
+  beforeAll(async () => {
+    const target = await resolveSshTarget({ host: sshd.host, port: sshd.port, user: sshd.user, identityFile: sshd.identityFile }, { env: {} });
+    io = new SshHostIO({ target, connectTimeoutMs: 5000, knownHostsFiles: [sshd.knownHostsFile], log: silentLogger, execMode: mode === "plain" ? "plain" : "auto" });
+    expect((await io.agent()) !== null).toBe(mode === "agent");
+  });
+  afterAll(() => io?.close());
+
   it("returns stdout, stderr and the exit code", async () => {
     const r = await io.exec({ command: "echo out; echo err >&2; exit 3", maxOutputBytes: MiB });
     expect(r).toMatchObject({ exit_code: 3, signal: null, stdout: "out\n", stderr: "err\n", truncated: false, timed_out: false });
     expect(r.killed).toBeUndefined();
+    expect(await io.exec({ command: "kill -9 $$", maxOutputBytes: 100 })).toMatchObject({ exit_code: 137, signal: null });
+    expect(await io.exec({ argv: ["no-such-command-herd"], maxOutputBytes: 1000 })).toMatchObject({ exit_code: 127 });
+  });
+
+  it("gives the command the login environment, a logical cwd and SHLVL as the plain path does", async () => {
+    await io.exec({ argv: ["mkdir", "-p", join(dir, "real")], maxOutputBytes: 100 });
+    await io.exec({ argv: ["ln", "-sfn", join(dir, "real"), join(dir, "link")], maxOutputBytes: 100 });
+    const r = await io.exec({ command: 'env | grep -v "^SSH_\\|^_=" | sort; pwd; pwd -P', cwd: join(dir, "link"), maxOutputBytes: MiB });
+    expect(r.stdout).toContain(`\nPWD=${join(dir, "link")}\n`);
+    expect(r.stdout).toContain("\nSHLVL=2\n");
+    expect(r.stdout).toMatch(/^HOME=/m);
+    expect(r.stdout).not.toMatch(/^(PYENV_VERSION|LC_CTYPE)=/m);
+    expect(r.stdout.endsWith(`${join(dir, "link")}\n${join(dir, "real")}\n`)).toBe(true);
+    envListings.set(mode, r.stdout);
+    if (envListings.size === 2) expect(envListings.get("agent")).toBe(envListings.get("plain"));
   });
 
   it("runs in cwd with env, byte-exact", async () => {
@@ -118,6 +142,7 @@ describe("exec over SSH", () => {
   it("runs more commands at once than sshd allows sessions, on one connection", async () => {
     const rs = await Promise.all(Array.from({ length: 14 }, (_, i) => io.exec({ command: `sleep 0.2; echo ${i}`, maxOutputBytes: 1000 })));
     expect(rs.map((r) => r.stdout)).toEqual(Array.from({ length: 14 }, (_, i) => `${i}\n`));
+    expect(io.connectionCount).toBe(1);
   });
 
   it("refuses bad requests before running anything", async () => {
