@@ -124,4 +124,85 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "64 concurrent HTTP clients and 10,000 calls while the child is killed 5 times: every call succeeds or fails naming the service, none hangs; RSS within 20% of warm-up; no leaked fds, processes or sessions.",
     tests: ["integration/endurance.test.ts :: answers every call or fails it clearly, never hangs, and leaks no memory, fds, processes or sessions"],
   },
+  {
+    id: "fleet:fanout:all-results",
+    source: "issue 5 (fan-out)",
+    promise: "A host list, glob or group runs the call on every match in parallel; every host's result is returned, one failing or down host never hides another's.",
+    tests: [
+      "integration/fleet-fanout.test.ts :: runs on every host in parallel: all results, the stopped sshd down, about the time of the slowest host",
+      "unit/fanout.test.ts :: runs at most `parallel` at once, keeps order, and turns a throw into that host's failure",
+    ],
+  },
+  {
+    id: "fleet:fanout:down-host-bounded",
+    source: "issue 5 (fan-out: a down host costs only its connect timeout)",
+    promise: "A fan-out call takes about the time of its slowest host, not the sum; a down host is reported as down.",
+    tests: ["integration/fleet-fanout.test.ts :: runs on every host in parallel: all results, the stopped sshd down, about the time of the slowest host"],
+  },
+  {
+    id: "fleet:fanout:folded-summary",
+    source: "issue 5 (fan-out: summary line, worst exit status, dshbak -c)",
+    promise: "The text starts with 'N ok, N failed, N down' and the worst exit status; identical outputs are shown once with the hosts that produced them.",
+    tests: [
+      "integration/fleet-fanout.test.ts :: keeps distinct outputs apart, reports failures and the worst exit status",
+      "unit/fanout.test.ts :: shows identical outputs once with every host that produced them (dshbak -c)",
+    ],
+  },
+  {
+    id: "fleet:fanout:groups-globs",
+    source: "issue 5 (groups)",
+    promise: "Groups from the config and globs work wherever a host name does; a group naming an unknown host is a clear error naming both.",
+    tests: [
+      "integration/fleet-fanout.test.ts :: takes groups and globs; a group naming an unknown host is a clear error",
+      "unit/fanout.test.ts :: names the group and the member when a group names no host",
+    ],
+  },
+  {
+    id: "fleet:fanout:single-host-compatible",
+    source: "issue 5 (backward compatibility)",
+    promise: "A call naming one host returns exactly the result it returned before fan-out existed.",
+    tests: ["integration/fleet-fanout.test.ts :: keeps a single-host call's result as before"],
+  },
+  {
+    id: "fleet:jobs:follow-and-kill",
+    source: "issue 5 (background jobs)",
+    promise: "remote_shell_bg returns a job id within 2 s; remote_job_output follows the log by byte offset; remote_job_kill ends the whole process group and confirms it, over local and SSH.",
+    tests: ["integration/fleet-jobs.test.ts :: starts a job on %s, follows it with advancing offsets, kills its whole group"],
+  },
+  {
+    id: "fleet:jobs:no-injection",
+    source: "CWE-78 (OS command injection)",
+    promise: "Job ids reach host scripts only as checked numbers and an absolute path without control characters or '..', passed as environment values, never spliced into a script.",
+    tests: ["integration/fleet-jobs.test.ts :: refuses job ids that are not host:pid:pgid:/absolute/path", "unit/jobs.test.ts :: refuses %j"],
+  },
+  {
+    id: "fleet:jobs:survive-restart",
+    source: "issue 5 (jobs recorded in the state folder)",
+    promise: "Jobs are recorded in <stateDir>/jobs.json (atomic, 0600) and remain listable and inspectable after mcp-herd restarts.",
+    tests: [
+      "integration/fleet-jobs.test.ts :: a job survives a restart of mcp-herd: jobs.json (0600) keeps it and status still answers",
+      "unit/jobs.test.ts :: writes jobs.json atomically with mode 0600 and reads it back in a new store",
+    ],
+  },
+  {
+    id: "fleet:jobs:on-timeout-background",
+    source: "issue 5 (on_timeout background: long work must not die with the client's call)",
+    promise: "remote_shell with on_timeout 'background' returns a job handle and the output so far when the command outruns its timeout; the job finishes later and its exit code is read back.",
+    tests: ["integration/fleet-jobs.test.ts :: on_timeout background returns the handle and the output so far, and the job finishes later with its rc"],
+  },
+  {
+    id: "fleet:progress:lines",
+    source: "issue 5 (live progress)",
+    promise: "A remote_shell running over 1 s streams its output lines as progress notifications over local, SSH and a peer; progress resets the caller's timeout.",
+    tests: [
+      "integration/fleet-progress.test.ts :: streams the output of a 3 s command on %s as progress, which also resets the call timeout",
+      "unit/jobs.test.ts :: holds output for the first second, then sends whole lines with increasing progress",
+    ],
+  },
+  {
+    id: "fleet:cancel:no-leftovers",
+    source: "issue 5 (cancellation); MCP spec basic/utilities/cancellation",
+    promise: "A caller's cancellation ends the remote command's process group over local, SSH and a peer; no process is left.",
+    tests: ["integration/fleet-progress.test.ts :: a cancelled 30 s command on %s leaves no process behind"],
+  },
 ];
