@@ -36,7 +36,7 @@ export function stats(samples: number[]): { median: number; p99: number; mean: n
 }
 
 /** Times `n` sequential runs of `fn` (after `warmup` untimed ones), in milliseconds. */
-export async function timeSeq(n: number, fn: (i: number) => Promise<unknown>, warmup = 50): Promise<number[]> {
+export async function timeSeq(n: number, fn: (i: number) => Promise<unknown>, warmup = 500): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn(i);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
