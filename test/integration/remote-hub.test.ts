@@ -59,6 +59,10 @@ describe("remote_* tools end to end (stdio): local host, an lmcp peer, a registr
     const names = tools.map((t) => t.name).filter((n) => n.startsWith("remote_")).sort();
     expect(names).toEqual([
       "remote_edit_file",
+      "remote_job_kill",
+      "remote_job_list",
+      "remote_job_output",
+      "remote_job_status",
       "remote_list_dir",
       "remote_list_hosts",
       "remote_read_file",
