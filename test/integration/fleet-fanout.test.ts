@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
@@ -16,6 +17,7 @@ describe("fan-out over 3 real sshd, local and a stopped sshd: lists, globs, grou
   let dir: string;
   const sshds: Sshd[] = [];
   let hub: Herd;
+  let silent: net.Server;
   const call = async (name: string, args: Data) =>
     (await hub.client.callTool({ name, arguments: args }, undefined, { timeout: 60_000 })) as CallToolResult;
 
@@ -23,6 +25,10 @@ describe("fan-out over 3 real sshd, local and a stopped sshd: lists, globs, grou
     dir = mkdtempSync(join(tmpdir(), "herd-fanout-"));
     for (let i = 0; i < 4; i++) sshds.push(await startSshd());
     await sshds[3]!.stop({ keepFiles: true });
+    // Accepts TCP and never speaks: only the SSH connect timeout ends a call to it.
+    silent = net.createServer((sock) => sock.on("error", () => {}));
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const silentPort = (silent.address() as net.AddressInfo).port;
     const ssh = (s: Sshd) => ({ host: "127.0.0.1", port: s.port, user: s.user, identityFile: s.identityFile, knownHostsFile: s.knownHostsFile });
     const config = join(dir, "hub.json");
     writeFileSync(
@@ -33,35 +39,38 @@ describe("fan-out over 3 real sshd, local and a stopped sshd: lists, globs, grou
           { name: "web-2", ssh: ssh(sshds[1]!) },
           { name: "db-1", ssh: ssh(sshds[2]!) },
           { name: "web-down", ssh: ssh(sshds[3]!) },
+          { name: "hang-1", ssh: { ...ssh(sshds[3]!), port: silentPort } },
         ],
         groups: { web: ["web-1", "web-2"], fleet: ["web-*", "db-1", "local"], broken: ["web-1", "nope"] },
       }),
     );
-    hub = await startHerd({ args: ["--config", config], env: { LMCP_HUB_SSH_TIMEOUT: "5" } });
+    hub = await startHerd({ args: ["--config", config], env: { LMCP_HUB_SSH_TIMEOUT: "3" } });
   });
   afterAll(async () => {
     await hub?.close();
     for (const s of sshds) await s.stop();
+    silent?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it("runs on every host in parallel: all results, the stopped sshd down, about the time of the slowest host", async () => {
+    // 2 s per live host, and a host that never answers SSH (3 s connect timeout): one after the other, 11 s or more.
     const t0 = Date.now();
     const r = await call("remote_shell", { host: "*", command: "sleep 2; echo same-everywhere" });
     const took = Date.now() - t0;
     const byHost = Object.fromEntries(rows(r).map((x) => [x.host, x]));
-    expect(Object.keys(byHost).sort()).toEqual(["db-1", "local", "web-1", "web-2", "web-down"]);
+    expect(Object.keys(byHost).sort()).toEqual(["db-1", "hang-1", "local", "web-1", "web-2", "web-down"]);
     for (const h of ["db-1", "local", "web-1", "web-2"]) expect(byHost[h], h).toMatchObject({ ok: true, status: "ok", exit_code: 0, stdout: "same-everywhere\n" });
     expect(byHost["web-down"]).toMatchObject({ ok: false, status: "down" });
     expect(byHost["web-down"]!.error).toMatch(/ssh/i);
+    expect(byHost["hang-1"]).toMatchObject({ ok: false, status: "down" });
     expect(byHost["web-1"]!.via).toBe("ssh");
     expect(byHost.local!.via).toBe("local");
-    // Five hosts of 2 s each would take 8 s or more one after the other.
     expect(took).toBeGreaterThanOrEqual(2000);
     expect(took).toBeLessThan(6500);
-    expect(data(r)).toMatchObject({ summary: "4 ok, 0 failed, 1 down", host_count: 5, ok_count: 4, down_count: 1, worst_exit_code: 0 });
+    expect(data(r)).toMatchObject({ summary: "4 ok, 0 failed, 2 down", host_count: 6, ok_count: 4, down_count: 2, worst_exit_code: 0 });
     const t = text(r);
-    expect(t.split("\n")[0]).toBe("4 ok, 0 failed, 1 down (5 hosts)");
+    expect(t.split("\n")[0]).toBe("4 ok, 0 failed, 2 down (6 hosts)");
     expect(t.split("\n")[1]).toBe("worst exit status: 0");
     expect(t).toContain("db-1,local,web-1,web-2 [rc=0]");
     expect(t.match(/same-everywhere/g)).toHaveLength(1);
