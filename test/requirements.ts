@@ -167,7 +167,10 @@ export const REQUIREMENTS: Requirement[] = [
     id: "fleet:jobs:follow-and-kill",
     source: "issue 5 (background jobs)",
     promise: "remote_shell_bg returns a job id within 2 s; remote_job_output follows the log by byte offset; remote_job_kill ends the whole process group and confirms it, over local and SSH.",
-    tests: ["integration/fleet-jobs.test.ts :: starts a job on %s, follows it with advancing offsets, kills its whole group"],
+    tests: [
+      "integration/fleet-jobs.test.ts :: starts a job on %s, follows it with advancing offsets, kills its whole group",
+      "integration/fleet-progress.test.ts :: runs a background job over the peer: start, output, status, kill",
+    ],
   },
   {
     id: "fleet:jobs:no-injection",

@@ -86,6 +86,21 @@ describe("live progress and cancellation over local, ssh and an mcp-herd peer", 
     expect(seen.length).toBeGreaterThanOrEqual(2);
   });
 
+  it("runs a background job over the peer: start, output, status, kill", async () => {
+    const call = async (name: string, args: Record<string, unknown>) =>
+      (await hub.client.callTool({ name, arguments: args }, undefined, { timeout: 30_000 })) as CallToolResult;
+    const data = (r: CallToolResult) => (r.structuredContent ?? {}) as Record<string, unknown>;
+    const bg = await call("remote_shell_bg", { host: "p1", command: "echo peer-job; exec sleep 60" });
+    expect(bg.isError, text(bg)).toBeFalsy();
+    expect(data(bg).via).toBe("peer");
+    const job = data(bg).job as string;
+    expect(job.startsWith("p1:")).toBe(true);
+    expect(await waitFor(async () => data(await call("remote_job_output", { job })).output === "peer-job\n", 10_000, 200)).toBe(true);
+    expect(data(await call("remote_job_status", { job })).state).toBe("running");
+    const k = await call("remote_job_kill", { job, signal: "KILL" });
+    expect(data(k)).toMatchObject({ gone: true, state: "killed" });
+  });
+
   it.each(["local", "s1", "p1"])("a cancelled 30 s command on %s leaves no process behind", async (host) => {
     const marker = `30.${Date.now() % 100000}${Math.floor(Math.random() * 1e6)}`;
     const ctrl = new AbortController();
