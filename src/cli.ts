@@ -5,6 +5,10 @@ export const HELP = `mcp-herd: one MCP server for a whole fleet.
 Usage:
   mcp-herd [options]                 serve MCP on stdio (what an MCP client config runs)
   mcp-herd --http [HOST:]PORT        serve streamable HTTP at /mcp (default 127.0.0.1:8090)
+  mcp-herd doctor [--config FILE] [--hosts FILE]
+                                     check Node, git, npm, uv/python, bun, the config, every host
+                                     (peer, token, ssh key, known_hosts, login) and every service;
+                                     prints what to do for each problem; exit 1 when something is broken
 
 Options:
   --http [HOST:]PORT     serve HTTP instead of stdio; GET /health answers for probes
@@ -33,10 +37,15 @@ export type CliAction =
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "schema" }
-  | { kind: "serve" | "print-config"; sources: Omit<ConfigSources, "env">; tokenFile?: string };
+  | { kind: "serve" | "print-config" | "doctor"; sources: Omit<ConfigSources, "env">; tokenFile?: string };
 
 /** Parses argv (without node and script); every mistake is a ConfigError naming the flag. */
 export function parseCli(argv: string[]): CliAction {
+  if (argv[0] === "doctor") {
+    const rest = parseCli(argv.slice(1));
+    if (rest.kind !== "serve") throw new ConfigError(`mcp-herd doctor takes only config options (--config, --hosts, ...), not ${argv.slice(1).join(" ")}`);
+    return { ...rest, kind: "doctor" };
+  }
   const flags: ConfigSources["flags"] = {};
   let file: string | undefined;
   let tokenFile: string | undefined;

@@ -4,6 +4,8 @@ import { createApp } from "./app.js";
 import { HELP, parseCli } from "./cli.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { configJsonSchema, maskedConfig } from "./config-print.js";
+import { runDoctor } from "./doctor.js";
+import { doctorExitCode, renderTable } from "./doctor-table.js";
 import { createLogger } from "./log.js";
 import { ToolCatalog } from "./server.js";
 import { serveHttp } from "./transports/http.js";
@@ -33,6 +35,11 @@ async function main(): Promise<number | undefined> {
     } catch (e) {
       throw new ConfigError(`--token-file ${action.tokenFile}: cannot read (${(e as NodeJS.ErrnoException).code})`);
     }
+  }
+  if (action.kind === "doctor") {
+    const checks = await runDoctor(() => loadConfig({ file: action.sources.file, flags, env: process.env }));
+    process.stdout.write(renderTable(checks));
+    return doctorExitCode(checks);
   }
   const config = loadConfig({ file: action.sources.file, flags, env: process.env });
   if (action.kind === "print-config") {
