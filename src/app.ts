@@ -4,6 +4,7 @@ import { EventBus, hostEvent } from "./events.js";
 import type { Logger } from "./log.js";
 import { createHub, type HostHub } from "./hosts/hub.js";
 import { ServiceRegistry, timingFromEnv } from "./services/registry.js";
+import { peerOfHost } from "./services/host-peer.js";
 import { serviceToolProvider } from "./tools/services.js";
 import type { ToolProvider } from "./tools/define.js";
 import { VERSION } from "./version.js";
@@ -40,7 +41,13 @@ export function createApp(config: Config, log: Logger): App {
     const level = e.level === "debug" ? "debug" : e.level === "info" || e.level === "notice" ? "info" : e.level === "warning" ? "warn" : "error";
     log[level](`${e.logger}: ${e.message}`);
   });
-  const services = new ServiceRegistry({ config, log: log.child("services"), timing: timingFromEnv(process.env) });
+  const services = new ServiceRegistry({
+    config,
+    log: log.child("services"),
+    timing: timingFromEnv(process.env),
+    events,
+    peerFor: (host) => peerOfHost(hosts, host),
+  });
   const hosts = createHub(config, log.child("hosts"));
   hosts.probes.onStateChange((now, before) => events.emit(hostEvent(now, before)));
   const app: App = {

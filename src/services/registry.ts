@@ -1,14 +1,17 @@
-import type { CallOptions, ToolResult } from "../backends/backend.js";
+import type { Backend, CallOptions, ToolResult } from "../backends/backend.js";
 import type { Config, ServiceSpec } from "../config.js";
+import type { EventLevel, HerdEvent } from "../events.js";
 import type { Logger } from "../log.js";
 import { readState, writeState } from "./state.js";
-import { DEFAULT_TIMING, Service, ServiceError, type ServiceInfo, type SupervisorTiming } from "./service.js";
+import { RemoteService } from "./remote.js";
+import { Service } from "./service.js";
+import { DEFAULT_TIMING, ServiceError, type EmitEvent, type ServiceInfo, type Supervised, type SupervisorTiming } from "./service-types.js";
 import type { PrepareSource } from "./types.js";
 import { prepareSource } from "./sources/index.js";
 import { SpecError, validateName } from "./validate.js";
 import type { LogLine } from "./logs.js";
 
-export { ServiceError } from "./service.js";
+export { ServiceError } from "./service-types.js";
 
 export interface RegistryOptions {
   config: Pick<Config, "stateDir" | "services" | "token" | "hosts">;
@@ -16,6 +19,10 @@ export interface RegistryOptions {
   prepare?: PrepareSource;
   timing?: Partial<SupervisorTiming>;
   baseEnv?: NodeJS.ProcessEnv;
+  /** Operator events (started, crashed, unloaded, ...); without it they go to the log. */
+  events?: { emit(e: HerdEvent): void };
+  /** The mcp-herd peer of a host, for services loaded with `host`; a string says why there is none. */
+  peerFor?: (host: string) => Backend | string;
 }
 
 /** Test and tuning knobs from the environment (MCP_HERD_PING_INTERVAL_MS, ...), all in milliseconds. */
@@ -37,7 +44,7 @@ export function timingFromEnv(env: NodeJS.ProcessEnv): Partial<SupervisorTiming>
 
 /** name -> Service: the only place that starts, restarts and stops services; remembers them in the state file. */
 export class ServiceRegistry {
-  private readonly services = new Map<string, Service>();
+  private readonly services = new Map<string, Supervised>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly persisted = new Map<string, ServiceSpec>();
   private readonly listeners = new Set<() => void>();
@@ -58,12 +65,12 @@ export class ServiceRegistry {
     const jobs: Promise<unknown>[] = [];
     for (const [name, spec] of Object.entries(fromConfig)) {
       if (spec.disabled) continue;
-      jobs.push(this.load(name, spec, { persist: false }).catch((e: Error) => this.opts.log.warn(`service '${name}' (config) did not start`, { error: firstLine(e) })));
+      jobs.push(this.load(name, spec, { persist: false, adopt: true }).catch((e: Error) => this.opts.log.warn(`service '${name}' (config) did not start`, { error: firstLine(e) })));
     }
     for (const [name, spec] of Object.entries(fromState)) {
       if (name in fromConfig) continue;
       this.persisted.set(name, spec);
-      jobs.push(this.load(name, spec, { persist: true, keepOnFailure: true }).catch((e: Error) => this.opts.log.warn(`service '${name}' (state) did not start`, { error: firstLine(e) })));
+      jobs.push(this.load(name, spec, { persist: true, keepOnFailure: true, adopt: true }).catch((e: Error) => this.opts.log.warn(`service '${name}' (state) did not start`, { error: firstLine(e) })));
     }
     await Promise.allSettled(jobs);
   }
@@ -72,30 +79,23 @@ export class ServiceRegistry {
   async load(
     name: string,
     spec: ServiceSpec,
-    opts: { persist?: boolean; keepOnFailure?: boolean; onPhase?: (message: string) => void } = {},
+    opts: { persist?: boolean; keepOnFailure?: boolean; adopt?: boolean; onPhase?: (message: string) => void } = {},
   ): Promise<ServiceInfo> {
     validateName(name);
+    const peer = this.peerOf(spec.host);
     this.preempt(name);
     return this.locked(name, async () => {
       if (this.closing) throw new ServiceError("mcp-herd is shutting down; no service can be loaded");
       const old = this.services.get(name);
       if (old) {
         this.services.delete(name);
-        await old.stop();
+        await this.letGo(old, spec);
       }
-      const svc = new Service(name, spec, {
-        prepare: this.prepare,
-        stateDir: this.opts.config.stateDir,
-        log: this.opts.log.child(`svc:${name}`),
-        timing: this.timing,
-        secrets: this.secrets(),
-        baseEnv: this.opts.baseEnv ?? process.env,
-        onChange: () => this.emit(),
-      });
+      const svc = this.create(name, spec, peer);
       this.services.set(name, svc);
       this.emit();
       try {
-        await svc.start(opts.onPhase);
+        await svc.start(opts.onPhase, { adopt: opts.adopt });
       } catch (e) {
         if (e instanceof SpecError) {
           this.services.delete(name);
@@ -105,7 +105,7 @@ export class ServiceRegistry {
         throw e;
       }
       if (opts.persist !== false && !(name in this.opts.config.services)) await this.remember(name, spec);
-      this.opts.log.info("service loaded", { service: name, tools: svc.tools.length, pid: svc.pid });
+      this.opts.log.debug("service loaded", { service: name, host: svc.host, tools: svc.tools.length, pid: svc.pid });
       return svc.info();
     });
   }
@@ -116,10 +116,18 @@ export class ServiceRegistry {
     return this.locked(name, async () => {
       const svc = this.services.get(name);
       if (!svc) throw new ServiceError(`no service named '${name}' is loaded; service_list shows the loaded ones`);
-      this.services.delete(name);
-      this.emit();
-      await svc.stop();
+      if (svc.host === "local") {
+        this.services.delete(name);
+        this.emit();
+        await svc.remove();
+      } else {
+        // A remote one stays listed until its host confirms, so an unreachable host does not lose it.
+        await svc.remove();
+        if (this.services.get(name) === svc) this.services.delete(name);
+        this.emit();
+      }
       await this.forget(name);
+      this.event(name, "info", svc.host === "local" ? "unloaded" : `unloaded on host '${svc.host}'`, { host: svc.host });
     });
   }
 
@@ -140,18 +148,27 @@ export class ServiceRegistry {
     return svc.call(tool, args, opts);
   }
 
-  get(name: string): Service | undefined {
+  get(name: string): Supervised | undefined {
     return this.services.get(name);
   }
 
-  list(): Service[] {
+  list(): Supervised[] {
     return [...this.services.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** The last log lines of a service on this machine (synchronous; readLogs also reaches other hosts). */
   logs(name: string, lines: number, since?: string): LogLine[] {
     const svc = this.services.get(name);
     if (!svc) throw new ServiceError(`no service named '${name}' is loaded; service_list shows the loaded ones`);
+    if (!(svc instanceof Service)) throw new ServiceError(`service '${name}' runs on host '${svc.host}'; use readLogs`);
     return svc.logs.tail(lines, since);
+  }
+
+  /** The last log lines of a service, wherever it runs. */
+  readLogs(name: string, lines: number, since?: string): Promise<LogLine[]> {
+    const svc = this.services.get(name);
+    if (!svc) return Promise.reject(new ServiceError(`no service named '${name}' is loaded; service_list shows the loaded ones`));
+    return svc.readLogs(lines, since);
   }
 
   /** Fires whenever a service's state or tool list changes. */
@@ -173,6 +190,47 @@ export class ServiceRegistry {
   private preempt(name: string): void {
     const svc = this.services.get(name);
     if (svc?.preemptible) void svc.stop();
+  }
+
+  private create(name: string, spec: ServiceSpec, peer: Backend | undefined): Supervised {
+    const onChange = () => this.emit();
+    const emit: EmitEvent = (level, message, data) => this.event(name, level, message, data);
+    const log = this.opts.log.child(`svc:${name}`);
+    if (peer) return new RemoteService(name, spec, { host: spec.host!, peer, timing: this.timing, log, onChange, emit });
+    return new Service(name, spec, {
+      prepare: this.prepare,
+      stateDir: this.opts.config.stateDir,
+      log,
+      timing: this.timing,
+      secrets: this.secrets(),
+      baseEnv: this.opts.baseEnv ?? process.env,
+      onChange,
+      emit,
+    });
+  }
+
+  // The new spec runs elsewhere: end the old one where it ran; same place: the new load replaces it there.
+  private async letGo(old: Supervised, spec: ServiceSpec): Promise<void> {
+    if (old.host === (isRemote(spec.host) ? spec.host : "local")) return old.stop();
+    await old.remove().catch((e: Error) => {
+      this.event(old.name, "warning", `could not be unloaded on host '${old.host}' while moving it: ${firstLine(e)}`, { host: old.host });
+      return old.stop();
+    });
+  }
+
+  /** The host's peer for a remote spec (undefined for this machine); refuses an unknown host or one without a peer. */
+  private peerOf(host: string | undefined): Backend | undefined {
+    if (!isRemote(host)) return undefined;
+    const peer = this.opts.peerFor?.(host);
+    if (peer === undefined) throw new SpecError(`host '${host}': services on other hosts need the fleet hub; this registry has none`);
+    if (typeof peer === "string") throw new SpecError(peer);
+    return peer;
+  }
+
+  private event(name: string, level: EventLevel, message: string, data: Record<string, unknown> = {}): void {
+    if (this.opts.events) return this.opts.events.emit({ level, logger: `service:${name}`, message, data: { service: name, ...data } });
+    const logLevel = level === "debug" ? "debug" : level === "info" || level === "notice" ? "info" : level === "warning" ? "warn" : "error";
+    this.opts.log[logLevel](`service '${name}': ${message}`, data);
   }
 
   private secrets(): string[] {
@@ -221,6 +279,10 @@ export class ServiceRegistry {
       .catch((e: Error) => this.opts.log.warn(`state file not written in ${this.opts.config.stateDir}: ${e.message}`));
     return this.stateWrite;
   }
+}
+
+function isRemote(host: string | undefined): host is string {
+  return host !== undefined && host !== "" && host !== "local";
 }
 
 function firstLine(e: Error): string {

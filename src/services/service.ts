@@ -1,42 +1,25 @@
-import { TransportError, type Backend, type CallOptions, type ToolInfo, type ToolResult } from "../backends/backend.js";
-import { ChildBackend, describeExit, type ExitInfo } from "../backends/child.js";
+import { TransportError, type CallOptions, type ToolInfo, type ToolResult } from "../backends/backend.js";
+import { describeExit, type ChildBackend, type ExitInfo } from "../backends/child.js";
 import { childEnv } from "../backends/child-env.js";
-import { PeerBackend } from "../backends/peer.js";
 import type { ServiceSpec } from "../config.js";
 import type { Logger } from "../log.js";
-import { LogRing } from "./logs.js";
+import { launchService, withDeadline, type Live } from "./launch.js";
+import { LogRing, type LogLine } from "./logs.js";
+import { RestartPolicy } from "./restart-policy.js";
+import { whyNotRunning } from "./service-status.js";
+import {
+  ServiceError,
+  type EmitEvent,
+  type LastExit,
+  type ServiceInfo,
+  type ServiceState,
+  type Supervised,
+  type SupervisorTiming,
+} from "./service-types.js";
 import type { Launch, PrepareSource, SourceKind } from "./types.js";
+import { SpecError } from "./validate.js";
 
-export type ServiceState = "installing" | "starting" | "running" | "restarting" | "crashed" | "failed" | "stopped";
-
-/** Every interval of the supervisor, configurable so tests can run it fast. */
-export interface SupervisorTiming {
-  installMs: number;
-  handshakeMs: number;
-  callMs: number;
-  pingIntervalMs: number;
-  pingTimeoutMs: number;
-  backoffStartMs: number;
-  backoffMaxMs: number;
-  crashWindowMs: number;
-  maxCrashes: number;
-  stableMs: number;
-  killGraceMs: number;
-}
-
-export const DEFAULT_TIMING: SupervisorTiming = {
-  installMs: 5 * 60_000,
-  handshakeMs: 30_000,
-  callMs: 60_000,
-  pingIntervalMs: 30_000,
-  pingTimeoutMs: 10_000,
-  backoffStartMs: 1_000,
-  backoffMaxMs: 30_000,
-  crashWindowMs: 2 * 60_000,
-  maxCrashes: 5,
-  stableMs: 60_000,
-  killGraceMs: 3_000,
-};
+export { DEFAULT_TIMING, ServiceError, type ServiceInfo, type ServiceState, type SupervisorTiming } from "./service-types.js";
 
 export interface ServiceDeps {
   prepare: PrepareSource;
@@ -48,41 +31,13 @@ export interface ServiceDeps {
   baseEnv: NodeJS.ProcessEnv;
   /** State or tool list changed. */
   onChange(): void;
+  /** Operator events: started, crashed, restarting, gave up, failed. */
+  emit: EmitEvent;
 }
 
-/** A call or operation refused because of the service's state; the message says what to do. */
-export class ServiceError extends Error {
-  override readonly name = "ServiceError";
-}
-
-interface LastExit {
-  code: number | null;
-  signal: string | null;
-  reason: string;
-  at: string;
-}
-
-/** What service_list shows for one service. */
-export interface ServiceInfo {
-  name: string;
-  status: ServiceState;
-  source?: SourceKind;
-  detail?: string;
-  pid: number | null;
-  uptime_s: number | null;
-  restarts: number;
-  last_exit: LastExit | null;
-  error: string | null;
-  install_ms: number | null;
-  handshake_ms: number | null;
-  tool_count: number;
-  tools: { name: string; description: string }[];
-}
-
-type Live = { backend: Backend; child?: ChildBackend };
-
-/** One supervised MCP server: prepare, handshake, serve calls, restart on crash or hang, stop. */
-export class Service {
+/** One supervised MCP server on this machine: prepare, handshake, serve calls, restart on crash or hang, stop. */
+export class Service implements Supervised {
+  readonly host = "local";
   state: ServiceState = "installing";
   readonly logs = new LogRing(1000);
   tools: ToolInfo[] = [];
@@ -100,8 +55,7 @@ export class Service {
   /** Bumped by every stop/halt: a start that began before it no longer owns the state. */
   private epoch = 0;
   private runningSince?: number;
-  private crashes: number[] = [];
-  private backoffMs: number;
+  private readonly policy: RestartPolicy;
   private nextAttemptAt?: number;
   private restartTimer?: NodeJS.Timeout;
   private pingTimer?: NodeJS.Timeout;
@@ -110,19 +64,21 @@ export class Service {
   private abort = new AbortController();
   private stopping?: Promise<void>;
   private launchedOnce = false;
+  private onPhase?: (message: string) => void;
 
   constructor(
     readonly name: string,
     readonly spec: ServiceSpec,
     private readonly deps: ServiceDeps,
   ) {
-    this.backoffMs = deps.timing.backoffStartMs;
+    this.policy = new RestartPolicy(deps.timing);
     this.logs.setSecrets(Object.values(spec.env ?? {}));
   }
 
   /** First start: prepare (install) then handshake; throws with a clear message and leaves the state `failed`. */
   async start(onPhase?: (message: string) => void): Promise<void> {
     const epoch = this.epoch;
+    this.onPhase = onPhase;
     this.setState("installing");
     try {
       const t = this.deps.timing;
@@ -130,11 +86,7 @@ export class Service {
         stateDir: this.deps.stateDir,
         installTimeoutMs: t.installMs,
         signal: this.abort.signal,
-        onPhase: (phase, detail) => {
-          const line = detail ? `${phase}: ${detail}` : phase;
-          this.logs.push("herd", line);
-          onPhase?.(line);
-        },
+        onPhase: (phase, detail) => this.phase(detail ? `${phase}: ${detail}` : phase),
         log: this.deps.log,
       });
       if (epoch !== this.epoch) throw new ServiceError(`service '${this.name}' was stopped while installing`);
@@ -147,14 +99,15 @@ export class Service {
       if (epoch !== this.epoch) throw new ServiceError(`service '${this.name}' was stopped (unloaded or replaced) before it was running`);
       this.fail(e);
       throw e;
+    } finally {
+      this.onPhase = undefined;
     }
   }
 
   /** Manual restart: stops what runs, forgets the crash history, starts again (re-installing only if it never installed). */
   async restart(): Promise<void> {
     await this.halt();
-    this.crashes = [];
-    this.backoffMs = this.deps.timing.backoffStartMs;
+    this.policy.reset();
     this.error = undefined;
     this.restarts++;
     if (!this.launch) return this.start();
@@ -176,7 +129,10 @@ export class Service {
     })());
   }
 
-  /** True while installing or in its first handshake: a new load or an unload may cancel it. */
+  remove(): Promise<void> {
+    return this.stop();
+  }
+
   get preemptible(): boolean {
     return this.state === "installing" || (this.state === "starting" && !this.launchedOnce);
   }
@@ -197,8 +153,8 @@ export class Service {
     }
   }
 
-  private get handshakeBound(): number {
-    return this.spec.timeout_ms ?? this.deps.timing.handshakeMs;
+  readLogs(lines: number, since?: string): Promise<LogLine[]> {
+    return Promise.resolve(this.logs.tail(lines, since));
   }
 
   get pid(): number | null {
@@ -208,6 +164,7 @@ export class Service {
   info(): ServiceInfo {
     return {
       name: this.name,
+      host: this.host,
       status: this.state,
       source: this.source,
       detail: this.detail,
@@ -223,90 +180,54 @@ export class Service {
     };
   }
 
-  /** The message a refused call gets: the state, why, and what to do. */
   whyNotRunning(): string {
-    const n = `service '${this.name}'`;
-    const last = this.lastExit ? ` (last: ${this.lastExit.reason})` : "";
-    switch (this.state) {
-      case "installing":
-        return `${n} is still installing; try again when service_list shows it running`;
-      case "starting":
-        return `${n} is starting (handshake in progress); try again in a moment`;
-      case "restarting": {
-        const s = this.nextAttemptAt ? Math.max(0, Math.ceil((this.nextAttemptAt - Date.now()) / 1000)) : 0;
-        return `${n} is restarting after a failure${last}; next attempt in ~${s} s. See service_logs for its output`;
-      }
-      case "crashed":
-        return `${n} is crashed: ${this.error ?? "too many crashes"}. See service_logs, then call service_restart`;
-      case "failed":
-        return `${n} failed to start: ${this.error ?? "unknown error"}. Fix the cause, then call service_restart or service_load`;
-      case "stopped":
-        return `${n} is stopped`;
-      default:
-        return `${n} is ${this.state}`;
-    }
+    return whyNotRunning({ name: this.name, host: this.host, state: this.state, error: this.error, lastExit: this.lastExit, nextAttemptAt: this.nextAttemptAt });
+  }
+
+  private get handshakeBound(): number {
+    return this.spec.timeout_ms ?? this.deps.timing.handshakeMs;
   }
 
   private async spawn(phase: "starting" | "restarting"): Promise<void> {
     const gen = ++this.gen;
     this.setState(phase);
-    const launch = this.launch!;
     const t = this.deps.timing;
     const started = Date.now();
-    let live: Live;
-    if (launch.kind === "stdio") {
-      const child = ChildBackend.create({
-        name: this.name,
-        command: launch.command,
-        args: launch.args,
-        cwd: launch.cwd,
-        env: childEnv(this.deps.baseEnv, { inherit: this.spec.inherit_env !== false, extra: launch.env, secrets: this.deps.secrets }),
-        log: this.deps.log,
-        onLog: (stream, line) => this.logs.push(stream, line),
-        stderrTail: () => this.logs.stderrTail(20),
-        onExit: (info) => this.onExit(gen, info),
-        onToolsChanged: () => void this.refreshTools(gen),
-        handshakeTimeoutMs: this.handshakeBound,
-        killGraceMs: t.killGraceMs,
-      });
-      this.pending = child;
-      try {
-        await child.connect();
-      } finally {
-        if (this.pending === child) this.pending = undefined;
-      }
-      live = { backend: child, child };
-    } else {
-      live = { backend: new PeerBackend({ url: launch.url, headers: launch.headers, timeoutMs: this.handshakeBound, callTimeoutMs: t.callMs, log: this.deps.log }) };
-    }
-    if (gen !== this.gen) {
-      await live.backend.close();
-      throw new ServiceError(`service '${this.name}' was stopped while starting`);
-    }
-    this.live = live;
-    let tools: ToolInfo[];
-    try {
-      const left = Math.max(1000, this.handshakeBound - (Date.now() - started));
-      tools = await withDeadline(
-        live.child ? live.child.listTools({ timeoutMs: left }) : live.backend.listTools(),
-        left,
-        `service '${this.name}' did not answer tools/list within ${this.handshakeBound} ms`,
-      );
-    } catch (e) {
-      if (this.live === live) this.live = undefined;
-      await live.backend.close();
+    this.phase(`starting${this.detail ? `: ${this.detail}` : ""}`);
+    const { live, tools } = await launchService({
+      name: this.name,
+      launch: this.launch!,
+      env: childEnv(this.deps.baseEnv, { inherit: this.spec.inherit_env !== false, extra: this.launch!.kind === "stdio" ? this.launch!.env : {}, secrets: this.deps.secrets }),
+      handshakeMs: this.handshakeBound,
+      callMs: t.callMs,
+      killGraceMs: t.killGraceMs,
+      log: this.deps.log,
+      onLog: (stream, line) => this.logs.push(stream, line),
+      stderrTail: () => this.logs.stderrTail(20),
+      onExit: (info) => this.onExit(gen, info),
+      onToolsChanged: () => void this.refreshTools(gen),
+      onPending: (child) => {
+        this.pending = child;
+        if (child) this.phase("handshake: initialize, then tools/list");
+      },
+      onLive: (live) => (this.live = live),
+      stillWanted: () => gen === this.gen,
+    }).catch((e: unknown) => {
+      if (this.gen === gen) this.live = undefined;
       throw e;
-    }
-    if (gen !== this.gen) {
-      await live.backend.close();
-      throw new ServiceError(`service '${this.name}' was stopped while starting`);
-    }
+    });
+    this.live = live;
     this.tools = tools;
     this.handshakeMs = Date.now() - started;
     this.runningSince = Date.now();
+    const again = this.launchedOnce;
     this.launchedOnce = true;
     this.nextAttemptAt = undefined;
-    this.logs.push("herd", `running: pid ${live.child?.pid ?? "-"}, ${tools.length} tool(s), handshake ${this.handshakeMs} ms`);
+    const pid = live.child?.pid;
+    const summary = `pid ${pid ?? "-"}, ${tools.length} tool(s), handshake ${this.handshakeMs} ms`;
+    this.logs.push("herd", `running: ${summary}`);
+    this.phase(`running: ${tools.length} tool(s)`);
+    this.deps.emit("info", `${again ? "restarted" : "started"}: ${summary}`, { pid: pid ?? null, tools: tools.length, restarts: this.restarts });
     this.setState("running");
     this.schedulePing(gen);
   }
@@ -320,7 +241,6 @@ export class Service {
   }
 
   private crash(reason: string): void {
-    const t = this.deps.timing;
     const old = this.live;
     this.gen++;
     this.live = undefined;
@@ -328,28 +248,26 @@ export class Service {
     if (old) void old.backend.close().catch(() => {});
     this.tools = [];
     const now = Date.now();
-    if (this.runningSince !== undefined && now - this.runningSince >= t.stableMs) {
-      this.crashes = [];
-      this.backoffMs = t.backoffStartMs;
-    }
+    const verdict = this.policy.failed(now, this.runningSince);
     this.runningSince = undefined;
-    this.crashes = this.crashes.filter((c) => now - c < t.crashWindowMs);
-    this.crashes.push(now);
-    if (this.crashes.length > t.maxCrashes) {
-      this.error = `${this.crashes.length} failures within ${Math.round(t.crashWindowMs / 1000)} s, last: ${reason}; restarts stopped`;
+    const lastErr = this.logs.stderrTail(1)[0];
+    const data = { reason, exit_code: this.lastExit?.code ?? null, signal: this.lastExit?.signal ?? null, ...(lastErr ? { last_stderr: lastErr } : {}) };
+    const tail = lastErr ? `; last stderr line: ${lastErr}` : "";
+    if (verdict.giveUp) {
+      const windowS = Math.round(this.deps.timing.crashWindowMs / 1000);
+      this.error = `${verdict.failures} failures within ${windowS} s, last: ${reason}; restarts stopped`;
       this.logs.push("herd", this.error);
-      this.deps.log.warn("service crashed for good", { service: this.name, reason });
+      this.deps.emit("error", `gave up: ${this.error}${tail}. See service_logs, fix the cause, then call service_restart`, data);
       this.setState("crashed");
       return;
     }
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, t.backoffMaxMs);
-    this.nextAttemptAt = now + delay;
-    this.logs.push("herd", `${reason}; restarting in ${delay} ms`);
-    this.deps.log.info("service failed, restarting", { service: this.name, reason, delay_ms: delay });
+    this.nextAttemptAt = now + verdict.delayMs;
+    this.logs.push("herd", `${reason}; restarting in ${verdict.delayMs} ms`);
+    this.deps.emit("warning", `crashed: ${reason}${tail}`, data);
+    this.deps.emit("info", `restarting in ${formatDelay(verdict.delayMs)}`, { delay_ms: verdict.delayMs });
     this.setState("restarting");
     const gen = this.gen;
-    this.restartTimer = setTimeout(() => void this.retry(gen), delay);
+    this.restartTimer = setTimeout(() => void this.retry(gen), verdict.delayMs);
     this.restartTimer.unref?.();
   }
 
@@ -423,7 +341,15 @@ export class Service {
   private fail(e: unknown): void {
     this.error = (e as Error).message ?? String(e);
     this.logs.push("herd", `start failed: ${this.error}`);
+    if (!(e instanceof SpecError)) this.deps.emit("error", `failed to start: ${this.error.split("\n")[0]}. See service_logs; fix the cause, then call service_restart or service_load`, {
+      error: this.error,
+    });
     this.setState("failed");
+  }
+
+  private phase(message: string): void {
+    this.logs.push("herd", message);
+    this.onPhase?.(message);
   }
 
   private clearTimers(): void {
@@ -439,10 +365,6 @@ export class Service {
   }
 }
 
-function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+function formatDelay(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
 }

@@ -1,14 +1,15 @@
 import { z } from "zod";
-import { errorResult, textResult, type ToolResult } from "../backends/backend.js";
+import { errorResult, textResult } from "../backends/backend.js";
 import type { Config, ServiceSpec } from "../config.js";
 import type { ServiceRegistry } from "../services/registry.js";
-import type { ServiceInfo } from "../services/service.js";
-import { defineTool, type AnyToolDef, type RawTool, type ToolContext, type ToolProvider } from "./define.js";
+import { SERVICE_STATES, type ServiceInfo } from "../services/service-types.js";
+import { defineTool, type AnyToolDef } from "./define.js";
+import { callThrough } from "./services-proxy.js";
+import { serviceSearchTool } from "./services-search.js";
+
+export { serviceToolProvider } from "./services-proxy.js";
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const PROXIED_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
-const MAX_DESCRIPTION = 4096;
-const PROGRESS_GAP_MS = 20;
 
 const nameField = z
   .string()
@@ -19,7 +20,8 @@ const exitShape = z.object({ code: z.number().nullable(), signal: z.string().nul
 
 const serviceShape = {
   name: z.string(),
-  status: z.enum(["installing", "starting", "running", "restarting", "crashed", "failed", "stopped"]),
+  host: z.string(),
+  status: z.enum(SERVICE_STATES),
   source: z.string().optional(),
   detail: z.string().optional(),
   pid: z.number().nullable(),
@@ -39,46 +41,46 @@ function message(e: unknown): string {
   return (e as Error)?.message ?? String(e);
 }
 
-function describe(info: ServiceInfo): string {
-  const head = `service '${info.name}': ${info.status}` + (info.pid ? `, pid ${info.pid}` : "") + `, ${info.tool_count} tool(s)`;
+/** A service as a person reads it: where, state, pid, timings, what went wrong and what to do, then its tools. */
+function describe(info: ServiceInfo, proxied = true): string {
+  const where = info.host === "local" ? `service '${info.name}'` : `service '${info.name}' on host '${info.host}'`;
+  const head = `${where}: ${info.status}` + (info.pid ? `, pid ${info.pid}` : "") + `, ${info.tool_count} tool(s)`;
   const timing = info.handshake_ms !== null ? ` (install ${info.install_ms ?? 0} ms, handshake ${info.handshake_ms} ms)` : "";
+  const extra = [
+    info.restarts ? `  restarts: ${info.restarts}` : "",
+    info.last_exit ? `  last exit: ${info.last_exit.reason} at ${info.last_exit.at}` : "",
+    info.error ? `  error: ${info.error}` : "",
+    nextStep(info, proxied),
+  ].filter(Boolean);
   const tools = info.tools.map((t) => `  ${t.name}${t.description ? `: ${t.description.split("\n")[0]!.slice(0, 120)}` : ""}`);
-  const err = info.error ? `\n  error: ${info.error}` : "";
-  return [head + timing + err, ...tools].join("\n");
+  return [head + timing, ...extra, ...tools].join("\n");
+}
+
+function nextStep(info: ServiceInfo, proxied: boolean): string {
+  const n = info.name;
+  switch (info.status) {
+    case "running":
+      return info.tool_count ? `  call: ${proxied ? `${n}__<tool>, or ` : ""}service_call { name: "${n}", tool, arguments }` : "";
+    case "failed":
+      return `  next: read service_logs { name: "${n}" }, fix the cause, then service_restart or service_load`;
+    case "crashed":
+      return `  next: read service_logs { name: "${n}" }, then service_restart { name: "${n}" }`;
+    case "restarting":
+      return `  restarting by itself after a failure; service_logs { name: "${n}" } shows why`;
+    case "unreachable":
+      return `  kept: it answers again when host '${info.host}' is back (remote_list_hosts shows its paths)`;
+    default:
+      return "";
+  }
 }
 
 function plain(info: ServiceInfo): Record<string, unknown> {
   return JSON.parse(JSON.stringify(info)) as Record<string, unknown>;
 }
 
-/** Calls a service's tool on behalf of our caller: progress and cancellation pass through, failures become isError. */
-async function callThrough(
-  registry: ServiceRegistry,
-  name: string,
-  tool: string,
-  args: Record<string, unknown>,
-  ctx: ToolContext,
-  timeoutMs?: number,
-): Promise<ToolResult> {
-  let lastProgress = 0;
-  try {
-    const result = await registry.call(name, tool, args, {
-      signal: ctx.signal,
-      timeoutMs,
-      onProgress: ctx.wantsProgress ? (p) => ((lastProgress = Date.now()), ctx.progress(p)) : undefined,
-    });
-    // SDK clients (1.x) drop a progress notification read in the same chunk as its call's result:
-    // give the last one a moment of its own on the wire.
-    const wait = lastProgress ? PROGRESS_GAP_MS - (Date.now() - lastProgress) : 0;
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    return result;
-  } catch (e) {
-    return errorResult(message(e));
-  }
-}
-
 /** The service_* tools: load, call, list, logs, unload and restart supervised MCP servers. */
-export function serviceTools(registry: ServiceRegistry): AnyToolDef[] {
+export function serviceTools(registry: ServiceRegistry, config: Pick<Config, "proxyTools"> = { proxyTools: true }): AnyToolDef[] {
+  const show = (info: ServiceInfo) => describe(info, config.proxyTools);
   return [
     defineTool({
       name: "service_load",
@@ -88,7 +90,9 @@ export function serviceTools(registry: ServiceRegistry): AnyToolDef[] {
         "Give exactly one source: path (local folder), git (+ ref), npm (package spec), python (package spec), " +
         "command (+ args, like a Claude Desktop mcpServers entry) or url (remote streamable HTTP server, + headers). " +
         "Loading a name that is loaded replaces it (the old process tree is stopped first). The service is remembered " +
-        "across restarts of mcp-herd until service_unload. Returns its status, pid, tools and install/handshake times.",
+        "across restarts of mcp-herd until service_unload. With host, it runs on that host's mcp-herd peer and is " +
+        "called, listed and unloaded here as if it were local. Progress reports each phase (resolving, cloning, " +
+        "installing, starting, handshake). Returns its status, pid, tools and install/handshake times.",
       input: {
         name: nameField,
         path: z.string().optional().describe("Absolute path of a local folder holding the server (runtime and entry are detected)."),
@@ -107,6 +111,7 @@ export function serviceTools(registry: ServiceRegistry): AnyToolDef[] {
         allow_scripts: z.boolean().optional().describe("Allow package install scripts (default false)."),
         inherit_env: z.boolean().optional().describe("Pass mcp-herd's environment (minus its secrets) to the server (default true); false gives only HOME, PATH, USER, SHELL, TERM, LOGNAME."),
         timeout_ms: z.number().int().positive().optional().describe("Bound on the handshake (initialize + tools/list) in ms; default 30000."),
+        host: z.string().optional().describe("Run it on this host's mcp-herd peer (a host from remote_list_hosts with a peer); default this machine."),
       },
       output: serviceShape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
@@ -115,7 +120,7 @@ export function serviceTools(registry: ServiceRegistry): AnyToolDef[] {
         let step = 0;
         try {
           const info = await registry.load(name, spec, { onPhase: (message) => ctx.progress({ progress: ++step, message }) });
-          return textResult(describe(info), plain(info));
+          return textResult(show(info), plain(info));
         } catch (e) {
           return errorResult(`service_load '${name}' failed: ${message(e)}`);
         }
@@ -150,7 +155,7 @@ export function serviceTools(registry: ServiceRegistry): AnyToolDef[] {
         const all = registry.list().filter((s) => name === undefined || s.name === name);
         if (name !== undefined && all.length === 0) return errorResult(`no service named '${name}' is loaded; service_list without a name shows all`);
         const infos = all.map((s) => s.info());
-        const text = infos.length ? infos.map(describe).join("\n") : "no services loaded; use service_load";
+        const text = infos.length ? infos.map(show).join("\n") : "no services loaded; use service_load";
         return textResult(text, { services: infos.map(plain) });
       },
     }),
@@ -175,7 +180,7 @@ export function serviceTools(registry: ServiceRegistry): AnyToolDef[] {
           return errorResult(`service_logs: since '${since}' is not an ISO 8601 time (e.g. 2025-01-31T12:00:00Z)`);
         }
         try {
-          const out = registry.logs(name, lines ?? 100, since);
+          const out = await registry.readLogs(name, lines ?? 100, since);
           const text = out.length ? out.map((l) => `${l.time} [${l.stream}] ${l.text}`).join("\n") : `no log lines for '${name}'`;
           return textResult(text, { name, lines: out.map((l) => ({ ...l })) });
         } catch (e) {
@@ -211,71 +216,12 @@ export function serviceTools(registry: ServiceRegistry): AnyToolDef[] {
       async handler({ name }) {
         try {
           const info = await registry.restart(name);
-          return textResult(describe(info), plain(info));
+          return textResult(show(info), plain(info));
         } catch (e) {
           return errorResult(`service_restart '${name}' failed: ${message(e)}`);
         }
       },
     }),
+      serviceSearchTool(registry),
   ];
-}
-
-/** Serves every running service's tools as <service>__<tool> with the service's own schemas. */
-export function serviceToolProvider(registry: ServiceRegistry, config: Pick<Config, "proxyTools">): ToolProvider {
-  const listeners = new Set<() => void>();
-  let last = "";
-  let unsubscribe: (() => void) | undefined;
-
-  const list = (): RawTool[] => {
-    if (!config.proxyTools) return [];
-    const out: RawTool[] = [];
-    for (const svc of registry.list()) {
-      if (svc.state !== "running") continue;
-      const service = svc.name;
-      for (const t of svc.tools) {
-        const name = `${service}__${t.name}`;
-        if (!PROXIED_NAME.test(name)) continue;
-        const desc = `[${service}] ${t.description ?? ""}`;
-        const raw: RawTool = {
-          name,
-          description: desc.length > MAX_DESCRIPTION ? desc.slice(0, MAX_DESCRIPTION - 1) + "…" : desc,
-          inputSchema: t.inputSchema as RawTool["inputSchema"],
-          call: (args, ctx) => callThrough(registry, service, t.name, args, ctx),
-        };
-        if (t.title) raw.title = t.title;
-        if (t.outputSchema) raw.outputSchema = t.outputSchema as RawTool["outputSchema"];
-        if (t.annotations) raw.annotations = t.annotations as RawTool["annotations"];
-        out.push(raw);
-      }
-    }
-    return out;
-  };
-
-  const signature = () =>
-    list()
-      .map((t) => `${t.name}\u0000${t.description}\u0000${JSON.stringify(t.inputSchema)}`)
-      .join("\u0001");
-
-  return {
-    list,
-    onChange(listener) {
-      listeners.add(listener);
-      if (!unsubscribe) {
-        last = signature();
-        unsubscribe = registry.onChange(() => {
-          const now = signature();
-          if (now === last) return;
-          last = now;
-          for (const l of listeners) l();
-        });
-      }
-      return () => {
-        listeners.delete(listener);
-        if (listeners.size === 0 && unsubscribe) {
-          unsubscribe();
-          unsubscribe = undefined;
-        }
-      };
-    },
-  };
 }

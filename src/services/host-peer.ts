@@ -1,0 +1,16 @@
+import type { Backend } from "../backends/backend.js";
+import type { HostHub } from "../hosts/hub.js";
+
+/** The mcp-herd peer of a host (through the hub's own backend for it), or why a service cannot run there. */
+export function peerOfHost(hub: Pick<HostHub, "registry">, name: string): Backend | string {
+  const host = hub.registry.get(name);
+  if (!host) {
+    const known = hub.registry.names();
+    return `unknown host '${name}': known hosts are ${known.length ? known.join(", ") : "(none)"}; add it to the config "hosts" or the host registry file`;
+  }
+  const peer = host.paths.includes("peer") ? host.backends().find((b) => b.kind === "peer") : undefined;
+  if (!peer) {
+    return `host '${name}' has no peer URL: a service on another host runs under that host's mcp-herd (--http --peer), reached through "peer": { "url", "token" } in its host entry`;
+  }
+  return peer;
+}

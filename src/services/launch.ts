@@ -1,0 +1,95 @@
+import type { Backend, ToolInfo } from "../backends/backend.js";
+import { ChildBackend, type ExitInfo } from "../backends/child.js";
+import { PeerBackend } from "../backends/peer.js";
+import type { Logger } from "../log.js";
+import { ServiceError } from "./service-types.js";
+import type { Launch } from "./types.js";
+
+/** A started service's connection: a child process, or a remote MCP server over HTTP. */
+export interface Live {
+  backend: Backend;
+  child?: ChildBackend;
+}
+
+export interface LaunchOptions {
+  name: string;
+  launch: Launch;
+  /** The child's complete environment. */
+  env: Record<string, string>;
+  handshakeMs: number;
+  callMs: number;
+  killGraceMs: number;
+  log: Logger;
+  onLog(stream: "stderr" | "stdout", line: string): void;
+  stderrTail(): string[];
+  onExit(info: ExitInfo): void;
+  onToolsChanged(): void;
+  /** The child exists (its pid can be shown, halt can kill it) or no longer does. */
+  onPending(child: ChildBackend | undefined): void;
+  /** The connection is up and tools/list is under way (halt must close it). */
+  onLive(live: Live): void;
+  /** False once a stop or a newer start took over: what was started is closed again. */
+  stillWanted(): boolean;
+}
+
+/** Starts one run of a service: spawn (or connect), initialize, tools/list, all within the handshake bound. */
+export async function launchService(o: LaunchOptions): Promise<{ live: Live; tools: ToolInfo[] }> {
+  const started = Date.now();
+  let live: Live;
+  if (o.launch.kind === "stdio") {
+    const child = ChildBackend.create({
+      name: o.name,
+      command: o.launch.command,
+      args: o.launch.args,
+      cwd: o.launch.cwd,
+      env: o.env,
+      log: o.log,
+      onLog: o.onLog,
+      stderrTail: o.stderrTail,
+      onExit: o.onExit,
+      onToolsChanged: o.onToolsChanged,
+      handshakeTimeoutMs: o.handshakeMs,
+      killGraceMs: o.killGraceMs,
+    });
+    o.onPending(child);
+    try {
+      await child.connect();
+    } finally {
+      o.onPending(undefined);
+    }
+    live = { backend: child, child };
+  } else {
+    live = { backend: new PeerBackend({ url: o.launch.url, headers: o.launch.headers, timeoutMs: o.handshakeMs, callTimeoutMs: o.callMs, log: o.log }) };
+  }
+  await unlessStopped(o, live);
+  o.onLive(live);
+  let tools: ToolInfo[];
+  try {
+    const left = Math.max(1000, o.handshakeMs - (Date.now() - started));
+    tools = await withDeadline(
+      live.child ? live.child.listTools({ timeoutMs: left }) : live.backend.listTools(),
+      left,
+      `service '${o.name}' did not answer tools/list within ${o.handshakeMs} ms`,
+    );
+  } catch (e) {
+    await live.backend.close();
+    throw e;
+  }
+  await unlessStopped(o, live);
+  return { live, tools };
+}
+
+async function unlessStopped(o: LaunchOptions, live: Live): Promise<void> {
+  if (o.stillWanted()) return;
+  await live.backend.close();
+  throw new ServiceError(`service '${o.name}' was stopped while starting`);
+}
+
+/** Rejects with `message` when `p` takes longer than `ms`. */
+export function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}

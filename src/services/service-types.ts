@@ -1,0 +1,97 @@
+import type { CallOptions, ToolInfo, ToolResult } from "../backends/backend.js";
+import type { ServiceSpec } from "../config.js";
+import type { EventLevel } from "../events.js";
+import type { LogLine } from "./logs.js";
+import type { SourceKind } from "./types.js";
+
+/** `unreachable`: a service on another host whose mcp-herd peer does not answer (kept, not lost). */
+export type ServiceState = "installing" | "starting" | "running" | "restarting" | "crashed" | "failed" | "stopped" | "unreachable";
+
+export const SERVICE_STATES = ["installing", "starting", "running", "restarting", "crashed", "failed", "stopped", "unreachable"] as const;
+
+/** Every interval of the supervisor, configurable so tests can run it fast. */
+export interface SupervisorTiming {
+  installMs: number;
+  handshakeMs: number;
+  callMs: number;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  backoffStartMs: number;
+  backoffMaxMs: number;
+  crashWindowMs: number;
+  maxCrashes: number;
+  stableMs: number;
+  killGraceMs: number;
+}
+
+export const DEFAULT_TIMING: SupervisorTiming = {
+  installMs: 5 * 60_000,
+  handshakeMs: 30_000,
+  callMs: 60_000,
+  pingIntervalMs: 30_000,
+  pingTimeoutMs: 10_000,
+  backoffStartMs: 1_000,
+  backoffMaxMs: 30_000,
+  crashWindowMs: 2 * 60_000,
+  maxCrashes: 5,
+  stableMs: 60_000,
+  killGraceMs: 3_000,
+};
+
+/** A call or operation refused because of the service's state; the message says what to do. */
+export class ServiceError extends Error {
+  override readonly name = "ServiceError";
+}
+
+export interface LastExit {
+  code: number | null;
+  signal: string | null;
+  reason: string;
+  at: string;
+}
+
+/** What service_list shows for one service. */
+export interface ServiceInfo {
+  name: string;
+  /** Where it runs: "local", or the host whose mcp-herd peer runs it. */
+  host: string;
+  status: ServiceState;
+  source?: SourceKind;
+  detail?: string;
+  pid: number | null;
+  uptime_s: number | null;
+  restarts: number;
+  last_exit: LastExit | null;
+  error: string | null;
+  install_ms: number | null;
+  handshake_ms: number | null;
+  tool_count: number;
+  tools: { name: string; description: string }[];
+}
+
+/** Reports an operator event about this service (sent as an MCP log message and logged). */
+export type EmitEvent = (level: EventLevel, message: string, data?: Record<string, unknown>) => void;
+
+/** What the registry and the tools need of a service, wherever it runs. */
+export interface Supervised {
+  readonly name: string;
+  readonly spec: ServiceSpec;
+  /** "local" or the host name. */
+  readonly host: string;
+  readonly state: ServiceState;
+  readonly tools: ToolInfo[];
+  readonly restarts: number;
+  readonly pid: number | null;
+  /** True while installing or in its first handshake: a new load or an unload may cancel it. */
+  readonly preemptible: boolean;
+  /** First start; `adopt` (start-up from config or state) keeps one already running on its host. */
+  start(onPhase?: (message: string) => void, opts?: { adopt?: boolean }): Promise<void>;
+  restart(): Promise<void>;
+  /** Lets go of the service here (a local one is stopped with its tree; a remote one keeps running there). */
+  stop(): Promise<void>;
+  /** Ends the service where it runs (service_unload). */
+  remove(): Promise<void>;
+  call(tool: string, args: Record<string, unknown>, opts?: CallOptions): Promise<ToolResult>;
+  info(): ServiceInfo;
+  readLogs(lines: number, since?: string): Promise<LogLine[]>;
+}
