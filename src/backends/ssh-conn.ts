@@ -114,7 +114,8 @@ export class SshConnection {
     void live?.then(endLive, () => undefined);
   }
 
-  private async isDead(): Promise<boolean> {
+  /** True when the connection is gone or its socket can no longer be written. */
+  async isDead(): Promise<boolean> {
     const live = await this.live?.catch(() => undefined);
     if (!live || live.closed) return true;
     const sock = (live.client as unknown as { _sock?: { writable?: boolean; destroyed?: boolean } })._sock;

@@ -86,7 +86,10 @@ export class SshHostIO implements HostIO {
 
   async exec(req: ExecRequest, opts: ExecOptions = {}): Promise<ExecResult> {
     const agent = await this.agent();
-    if (agent) {
+    // Let a pending socket close be seen first: a request written to a dead connection has an unknown outcome,
+    // while the plain path finds a dead connection when it opens its channel and reports it as unreachable.
+    if (agent) await new Promise<void>((r) => setImmediate(r));
+    if (agent?.alive && !(await this.conn.isDead())) {
       try {
         return await agent.run(req, opts);
       } catch (err) {
