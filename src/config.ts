@@ -9,88 +9,96 @@ const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** One supervised service; also accepts a Claude Desktop `mcpServers` entry (command/args/env). */
 export const serviceSpecSchema = z
   .strictObject({
-    path: z.string().min(1).optional(),
-    git: z.string().min(1).optional(),
-    ref: z.string().min(1).optional(),
-    npm: z.string().min(1).optional(),
-    python: z.string().min(1).optional(),
-    command: z.string().min(1).optional(),
-    args: z.array(z.string()).optional(),
-    url: z.string().min(1).optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    env: z.record(z.string(), z.string()).optional(),
-    cwd: z.string().optional(),
-    runtime: z.enum(["node", "bun", "python"]).optional(),
-    install: z.boolean().optional(),
-    allow_scripts: z.boolean().optional(),
-    inherit_env: z.boolean().optional(),
-    timeout_ms: z.number().int().positive().optional(),
-    host: z.string().optional(),
-    type: z.enum(["stdio", "http", "streamable-http"]).optional(),
-    disabled: z.boolean().optional(),
+    path: z.string().min(1).optional().describe("Absolute path of a local folder holding the server (runtime and entry are detected)."),
+    git: z.string().min(1).optional().describe("Git URL to clone (https, ssh, git, file or an absolute path)."),
+    ref: z.string().min(1).optional().describe("Branch, tag or commit of the git source."),
+    npm: z.string().min(1).optional().describe("npm package spec: name, name@range or @scope/name@version."),
+    python: z.string().min(1).optional().describe("Python package spec run with uvx or in a venv (e.g. mcp-server-time)."),
+    command: z.string().min(1).optional().describe("Program to run as given (no shell), e.g. node or /usr/bin/my-server."),
+    args: z.array(z.string()).optional().describe("Arguments for command (each one element; never split by a shell)."),
+    url: z.string().min(1).optional().describe("http(s) URL of a remote streamable HTTP MCP server."),
+    headers: z.record(z.string(), z.string()).optional().describe("HTTP headers for a url source (e.g. Authorization); values are masked in --print-config."),
+    env: z.record(z.string(), z.string()).optional().describe("Extra environment variables for the server; values never appear in logs, results or doctor output."),
+    cwd: z.string().optional().describe("Absolute working folder for the server process."),
+    runtime: z.enum(["node", "bun", "python"]).optional().describe("Force the runtime of a path/git source instead of detecting it."),
+    install: z.boolean().optional().describe("Install dependencies of a path/git source (default true)."),
+    allow_scripts: z.boolean().optional().describe("Allow package install scripts (default false)."),
+    inherit_env: z.boolean().optional().describe("Pass mcp-herd's environment (minus its secrets) to the server (default true); false gives only HOME, PATH, USER, SHELL, TERM, LOGNAME."),
+    timeout_ms: z.number().int().positive().optional().describe("Bound on the handshake (initialize + tools/list) in ms; default 30000."),
+    host: z.string().optional().describe("Run it on this host's mcp-herd peer (a host with a peer); default this machine."),
+    type: z.enum(["stdio", "http", "streamable-http"]).optional().describe("Transport as a Claude Desktop entry names it; a url implies http."),
+    disabled: z.boolean().optional().describe("Keep the entry but do not start it."),
   });
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
 
 export const sshSpecSchema = z.strictObject({
-  host: z.string().min(1),
-  port: z.number().int().min(1).max(65535).optional(),
-  user: z.string().min(1).optional(),
-  identityFile: z.string().min(1).optional(),
-  knownHostsFile: z.string().min(1).optional(),
-  acceptNewHostKey: z.boolean().optional(),
-  proxyJump: z.string().optional(),
+  host: z.string().min(1).describe("Host name or ssh_config alias (resolved like ssh -G)."),
+  port: z.number().int().min(1).max(65535).optional().describe("SSH port (default: ssh_config, then 22)."),
+  user: z.string().min(1).optional().describe("Login user (default: ssh_config, then the local user)."),
+  identityFile: z.string().min(1).optional().describe("Private key file (default: ssh_config IdentityFile, ~/.ssh/id_*, and ssh-agent)."),
+  knownHostsFile: z.string().min(1).optional().describe("known_hosts file to check the host key against instead of the user's."),
+  acceptNewHostKey: z.boolean().optional().describe("Trust and record an unknown host key on first connect (never a changed one); default false."),
+  proxyJump: z.string().optional().describe("Jump hosts, as OpenSSH's ProxyJump: [user@]host[:port], comma-separated."),
 });
 
 export const peerSpecSchema = z.strictObject({
-  url: z.string().url(),
-  token: z.string().optional(),
+  url: z.string().url().describe("The peer's MCP endpoint: another mcp-herd (--peer --http) or an lmcp host, e.g. http://10.0.0.5:8090/mcp."),
+  token: z.string().optional().describe("Bearer token the peer requires; masked in --print-config, never logged."),
 });
 
 export const hostSpecSchema = z.strictObject({
-  name: z.string().regex(HOST_NAME, "host names are letters, digits, '.', '_' and '-'"),
-  ssh: sshSpecSchema.optional(),
-  peer: peerSpecSchema.optional(),
+  name: z.string().regex(HOST_NAME, "host names are letters, digits, '.', '_' and '-'").describe("Host name used by remote_* tools ('local' is this machine)."),
+  ssh: sshSpecSchema.optional().describe("How to reach the host over SSH (the fallback when the peer is down)."),
+  peer: peerSpecSchema.optional().describe("The host's HTTP MCP peer, tried first."),
 });
 export type HostSpec = z.infer<typeof hostSpecSchema>;
 
 /** The config file: every key optional, unknown keys refused. */
 export const configFileSchema = z.strictObject({
-  $schema: z.string().optional(),
+  $schema: z.string().optional().describe("JSON Schema of this file, for editors (config.schema.json in the mcp-herd repository)."),
   http: z
     .strictObject({
-      host: z.string().optional(),
-      port: z.number().int().min(0).max(65535).optional(),
-      maxBodyBytes: z.number().int().positive().optional(),
-      sessionIdleSeconds: z.number().positive().optional(),
-      maxSessions: z.number().int().positive().optional(),
-      allowedHosts: z.array(z.string()).optional(),
-      allowedOrigins: z.array(z.string()).optional(),
+      host: z.string().optional().describe("Address to listen on with --http (default 127.0.0.1; a non-loopback one needs a token)."),
+      port: z.number().int().min(0).max(65535).optional().describe("Port to listen on with --http (default 8090; 0 picks a free one)."),
+      maxBodyBytes: z.number().int().positive().optional().describe("Largest request body accepted (default 4 MiB); bigger ones get 413."),
+      sessionIdleSeconds: z.number().positive().optional().describe("An HTTP session unused this long is closed (default 1800)."),
+      maxSessions: z.number().int().positive().optional().describe("Most HTTP sessions at once (default 256)."),
+      allowedHosts: z.array(z.string()).optional().describe("Extra Host header values accepted besides the listen address (DNS rebinding guard)."),
+      allowedOrigins: z.array(z.string()).optional().describe("Browser Origins allowed to call /mcp (none by default)."),
     })
-    .optional(),
-  token: z.string().min(16, "use at least 16 characters").optional(),
+    .optional()
+    .describe("The HTTP listener (with --http)."),
+  token: z.string().min(16, "use at least 16 characters").optional().describe("Bearer token required on /mcp (16+ characters); prefer MCP_HERD_TOKEN or --token-file."),
   tokens: z
     .array(
       z.strictObject({
-        name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "token names are letters, digits, '.', '_' and '-'"),
-        token: z.string().min(16, "use at least 16 characters"),
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "token names are letters, digits, '.', '_' and '-'")
+          .describe("Who holds the token: the caller's name in the audit log."),
+        token: z.string().min(16, "use at least 16 characters").describe("The bearer token (16+ characters)."),
       }),
     )
-    .optional(),
-  stateDir: z.string().optional(),
-  logLevel: z.enum(["debug", "info", "warn", "error"]).optional(),
-  logFormat: z.enum(["text", "json"]).optional(),
-  peer: z.boolean().optional(),
-  proxyTools: z.boolean().optional(),
-  services: z.record(z.string().regex(NAME, "service names match ^[a-z0-9][a-z0-9_-]{0,62}$"), serviceSpecSchema).optional(),
-  mcpServers: z.record(z.string(), serviceSpecSchema).optional(),
-  hosts: z.array(hostSpecSchema).optional(),
-  hostsFile: z.string().optional(),
-  local: z.boolean().optional(),
-  groups: z.record(z.string(), z.array(z.string())).optional(),
-  probeTtlSeconds: z.number().positive().optional(),
-  peerTimeoutSeconds: z.number().positive().optional(),
-  sshTimeoutSeconds: z.number().positive().optional(),
-  auditLog: z.string().optional(),
+    .optional()
+    .describe("Named bearer tokens accepted on /mcp besides token; each session stays bound to its token."),
+  stateDir: z.string().optional().describe("Where services, caches and state live (default $XDG_STATE_HOME/mcp-herd)."),
+  logLevel: z.enum(["debug", "info", "warn", "error"]).optional().describe("Least level written to stderr (default info)."),
+  logFormat: z.enum(["text", "json"]).optional().describe("Log lines as text or JSON objects (default text)."),
+  peer: z.boolean().optional().describe("Also serve this machine's host tools (shell, read_file, ...) so another mcp-herd or an lmcp hub can use it as a peer."),
+  proxyTools: z.boolean().optional().describe("Serve each running service's tools as <service>__<tool> (default true); false leaves only service_call."),
+  services: z
+    .record(z.string().regex(NAME, "service names match ^[a-z0-9][a-z0-9_-]{0,62}$"), serviceSpecSchema)
+    .optional()
+    .describe("MCP servers to start with mcp-herd, by name (one source each: path, git, npm, python, command or url)."),
+  mcpServers: z.record(z.string(), serviceSpecSchema).optional().describe("Services in Claude Desktop's format (command, args, env); merged with services."),
+  hosts: z.array(hostSpecSchema).optional().describe("Hosts of the fleet, each with a peer and/or SSH path."),
+  hostsFile: z.string().optional().describe("lmcp hub registry file (lines: name ssh_host lmcp_url token, - for none)."),
+  local: z.boolean().optional().describe("Serve this machine as host 'local' (default true)."),
+  groups: z.record(z.string(), z.array(z.string())).optional().describe("Named sets of hosts, usable wherever a host name is."),
+  probeTtlSeconds: z.number().positive().optional().describe("How long a host probe result is reused (default 30)."),
+  peerTimeoutSeconds: z.number().positive().optional().describe("Bound to reach a peer (connect + list) before falling back to SSH (default 6)."),
+  sshTimeoutSeconds: z.number().positive().optional().describe("Bound of an SSH connect + handshake + login (default 10)."),
+  auditLog: z.string().optional().describe("File to append a JSON line to for every call that can change something (off by default)."),
 });
 export type ConfigFile = z.infer<typeof configFileSchema>;
 
