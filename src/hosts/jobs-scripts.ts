@@ -42,7 +42,9 @@ export const KILL_SCRIPT = [
 // Why: waits (bounded by the shell call's own timeout) for a job to end; with HERD_FOLLOW=1 its log streams as output.
 export const WAIT_SCRIPT = [
   `t=; if [ "$HERD_FOLLOW" = 1 ]; then tail -c +1 -f -- "$HERD_LOG" 2>/dev/null & t=$!; fi`,
-  `while [ ! -s "$HERD_RC" ] && kill -0 "$HERD_PID" 2>/dev/null; do sleep 0.1; done`,
+  // A zombie leader (its parent gone and init not reaping) has ended too.
+  `leader() { kill -0 "$HERD_PID" 2>/dev/null || return 1; [ -r "/proc/$HERD_PID/stat" ] || return 0; local l; read -r l < "/proc/$HERD_PID/stat" || return 1; l=\${l##*) }; [ "\${l%% *}" != Z ]; }`,
+  `while [ ! -s "$HERD_RC" ] && leader; do sleep 0.1; done`,
   `if [ -n "$t" ]; then sleep 0.2; kill "$t" 2>/dev/null; wait "$t" 2>/dev/null; fi`,
   `exit 0`,
   "",
