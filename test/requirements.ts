@@ -208,4 +208,65 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A caller's cancellation ends the remote command's process group over local, SSH and a peer; no process is left.",
     tests: ["integration/fleet-progress.test.ts :: a cancelled 30 s command on %s leaves no process behind"],
   },
+  {
+    id: "ops:doctor:broken-config",
+    source: "issue 7 (mcp-herd doctor)",
+    promise: "doctor names each problem with what to do and exits 1: unreachable peer, refused token, unreadable key, missing known_hosts entry, failed login, bad registry line, missing service binary, invalid config.",
+    tests: [
+      "integration/doctor.test.ts :: names every failure of a broken config with its fix and exits 1",
+      "integration/doctor.test.ts :: reports a config that does not parse as a failed config row and exits 1",
+      "unit/doctor.test.ts :: resolves a service's command on the service's PATH, refuses a missing or non-executable one, masks env values",
+    ],
+  },
+  {
+    id: "ops:doctor:good-config",
+    source: "issue 7 (mcp-herd doctor)",
+    promise: "doctor passes a working fleet (an mcp-herd peer with its token, a real sshd with known_hosts) and exits 0.",
+    tests: ["integration/doctor.test.ts :: passes a good config (a real sshd with known_hosts, an mcp-herd peer with its token) and exits 0 without printing secrets"],
+  },
+  {
+    id: "ops:doctor:no-secrets",
+    source: "issue 7; CWE-532 (sensitive information in output)",
+    promise: "doctor never prints a token or a service env value; env shows keys with *** values.",
+    tests: [
+      "integration/doctor.test.ts :: passes a good config (a real sshd with known_hosts, an mcp-herd peer with its token) and exits 0 without printing secrets",
+      "integration/doctor.test.ts :: names every failure of a broken config with its fix and exits 1",
+    ],
+  },
+  {
+    id: "ops:events:host-down-up",
+    source: "issue 7 (events as MCP log messages); MCP spec server/utilities/logging",
+    promise: "A host going DOWN (after two failed probes) is a warning and its coming back an info notifications/message to every session; a session that set logging/setLevel error receives neither.",
+    tests: ["integration/events.test.ts :: a host going down reaches a client as notifications/message (warning) and its coming back as info; setLevel error filters the warning; the terminal shows the start line then one line per event"],
+  },
+  {
+    id: "ops:events:terminal",
+    source: "issue 7 (a clean terminal session)",
+    promise: "mcp-herd --http writes the start line first, then one stderr line per event; --log-format json writes JSON lines.",
+    tests: [
+      "integration/events.test.ts :: a host going down reaches a client as notifications/message (warning) and its coming back as info; setLevel error filters the warning; the terminal shows the start line then one line per event",
+      "integration/events.test.ts :: --log-format json writes the start line and each event as one JSON object per line",
+    ],
+  },
+  {
+    id: "ops:resources:read",
+    source: "issue 7 (resources); MCP spec server/resources",
+    promise: "herd://services, herd://hosts (probe cache, never probes) and herd://services/{name}/logs are listed and readable; the list changes with list_changed when a service is loaded or unloaded.",
+    tests: ["integration/resources.test.ts :: lists and reads herd://services, herd://hosts and a service's logs, with list_changed on load and unload"],
+  },
+  {
+    id: "ops:resources:unknown-uri",
+    source: "MCP spec server/resources (error handling: -32002 resource not found)",
+    promise: "An unknown URI, or the logs of a service that is not loaded, is a -32002 JSON-RPC error saying what exists.",
+    tests: ["integration/resources.test.ts :: answers an unknown URI and the logs of an unknown service with a resource-not-found error naming what exists"],
+  },
+  {
+    id: "ops:config:schema",
+    source: "issue 7 (config with a schema)",
+    promise: "config.schema.json equals --print-config-schema, every key has a description, and the README example config carries $schema and is valid.",
+    tests: [
+      "integration/config-schema.test.ts :: config.schema.json equals --print-config-schema (run `npm run docs` when this fails), and every key has a description",
+      "integration/config-schema.test.ts :: the README's example config carries $schema and is a valid config",
+    ],
+  },
 ];
