@@ -1,4 +1,5 @@
 import type { App } from "./app.js";
+import type { LogLine } from "./services/logs.js";
 
 /** A resource a client can read, as resources/list shows it. */
 export interface ResourceEntry {
@@ -28,6 +29,12 @@ export interface ResourceText {
 /** An unknown or unreadable URI; server.ts turns it into a JSON-RPC error (-32002, resource not found). */
 export class ResourceNotFound extends Error {
   override readonly name = "ResourceNotFound";
+}
+
+/** A service's logs: read where it runs (readLogs, also remote services), or its local ring. */
+interface LogSource {
+  readLogs?: (lines: number) => Promise<LogLine[]>;
+  logs?: { tail(lines: number): LogLine[] };
 }
 
 const LOGS = /^herd:\/\/services\/([^/]+)\/logs$/;
@@ -77,7 +84,7 @@ export function listResourceTemplates(): ResourceTemplateEntry[] {
 }
 
 /** Reads one resource now; throws ResourceNotFound with what to do for an unknown URI or service. */
-export function readResource(app: App, uri: string): ResourceText {
+export async function readResource(app: App, uri: string): Promise<ResourceText> {
   if (uri === "herd://services") {
     const services = app.services.list().map((s) => {
       const { tools: _tools, ...info } = s.info();
@@ -89,14 +96,12 @@ export function readResource(app: App, uri: string): ResourceText {
   const m = LOGS.exec(uri);
   if (m) {
     const name = m[1]!;
-    const svc = app.services.get(name);
+    const svc = app.services.get(name) as LogSource | undefined;
     if (!svc) {
       throw new ResourceNotFound(`no service named '${name}' is loaded, so ${uri} does not exist; read herd://services for the loaded ones`);
     }
-    const text = svc.logs
-      .tail(LOG_LINES)
-      .map((l) => `${l.time} ${l.stream} ${l.text}`)
-      .join("\n");
+    const lines = svc.readLogs ? await svc.readLogs(LOG_LINES) : (svc.logs?.tail(LOG_LINES) ?? []);
+    const text = lines.map((l) => `${l.time} ${l.stream} ${l.text}`).join("\n");
     return { uri, mimeType: "text/plain", text };
   }
   throw new ResourceNotFound(

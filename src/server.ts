@@ -114,9 +114,9 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: catalog.list() }));
   server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: listResources(app) }));
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: listResourceTemplates() }));
-  server.setRequestHandler(ReadResourceRequestSchema, (request) => {
+  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
     try {
-      return { contents: [readResource(app, request.params.uri)] };
+      return { contents: [await readResource(app, request.params.uri)] };
     } catch (e) {
       if (e instanceof ResourceNotFound) throw new McpError(RESOURCE_NOT_FOUND, e.message, { uri: request.params.uri });
       throw e;
