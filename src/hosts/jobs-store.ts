@@ -29,6 +29,7 @@ const MAX_RECORDS = 1000;
 // Why: jobs outlive mcp-herd, so their records live in `<stateDir>/jobs.json` (atomic write, mode 0600).
 export class JobStore {
   private records?: Map<string, JobRecord>;
+  private loading?: Promise<Map<string, JobRecord>>;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -63,8 +64,13 @@ export class JobStore {
     return [...(await this.load()).values()].reverse();
   }
 
-  private async load(): Promise<Map<string, JobRecord>> {
-    if (this.records) return this.records;
+  /** Reads jobs.json once; every caller shares the same read, so records keep the order they were added in. */
+  private load(): Promise<Map<string, JobRecord>> {
+    this.loading ??= this.read();
+    return this.loading;
+  }
+
+  private async read(): Promise<Map<string, JobRecord>> {
     let parsed: { jobs?: JobRecord[] } = {};
     try {
       parsed = JSON.parse(await fsp.readFile(this.file, "utf8")) as { jobs?: JobRecord[] };
@@ -72,7 +78,7 @@ export class JobStore {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== "ENOENT") this.log.warn("cannot read the job records; starting with none", { file: this.file, error: (e as Error).message });
     }
-    this.records ??= new Map((Array.isArray(parsed.jobs) ? parsed.jobs : []).filter((j) => j && typeof j.id === "string").map((j) => [j.id, j]));
+    this.records = new Map((Array.isArray(parsed.jobs) ? parsed.jobs : []).filter((j) => j && typeof j.id === "string").map((j) => [j.id, j]));
     return this.records;
   }
 
