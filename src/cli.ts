@@ -43,6 +43,7 @@ export type CliAction =
 export function parseCli(argv: string[]): CliAction {
   if (argv[0] === "doctor") {
     const rest = parseCli(argv.slice(1));
+    if (rest.kind === "help") return rest;
     if (rest.kind !== "serve") throw new ConfigError(`mcp-herd doctor takes only config options (--config, --hosts, ...), not ${argv.slice(1).join(" ")}`);
     return { ...rest, kind: "doctor" };
   }
