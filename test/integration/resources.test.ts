@@ -8,7 +8,7 @@ afterEach(async () => {
   await Promise.all(herds.splice(0).map((h) => h.close()));
 });
 
-const textOf = (r: { contents: Array<{ text?: unknown }> }) => String(r.contents[0]?.text ?? "");
+const textOf = (r: { contents: unknown[] }) => String((r.contents[0] as { text?: unknown } | undefined)?.text ?? "");
 
 describe("herd:// resources through an MCP client", () => {
   it("lists and reads herd://services, herd://hosts and a service's logs, with list_changed on load and unload", async () => {
