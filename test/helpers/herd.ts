@@ -75,7 +75,10 @@ export async function startHerd(opts: HerdOptions = {}): Promise<Herd> {
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mcp-herd did not start within 15 s:\n${err}`)), 15_000);
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`mcp-herd did not start within 15 s:\n${err}`));
+    }, 15_000);
     proc.stderr!.on("data", (d: Buffer) => {
       err += d.toString();
       const m = /listening on (http:\/\/\S+\/mcp)/.exec(err);

@@ -11,7 +11,7 @@ const KILLS = 5;
 
 const rss = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
-const text = (r: { content?: unknown }) => ((r.content as Array<{ text?: string }>)?.[0]?.text ?? "") as string;
+const text = (r: unknown) => ((r as { content?: Array<{ text?: string }> }).content?.[0]?.text ?? "") as string;
 
 async function childPid(c: Client): Promise<number | null> {
   const r = await c.callTool({ name: "service_list", arguments: { name: "echo" } });
@@ -91,7 +91,7 @@ describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times", (
 
     await Promise.all(clients.map((c) => (c.transport as { terminateSession?: () => Promise<void> }).terminateSession?.()));
     await Promise.all(clients.map((c) => c.close()));
-    const health = await (await fetch(`${herd.base}/health`)).json();
+    const health = (await (await fetch(`${herd.base}/health`)).json()) as { sessions: number };
     expect(health.sessions).toBe(1);
 
     if (global.gc) global.gc();
