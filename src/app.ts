@@ -39,7 +39,7 @@ export function createApp(config: Config, log: Logger): App {
   const events = new EventBus();
   events.on((e) => {
     const level = e.level === "debug" ? "debug" : e.level === "info" || e.level === "notice" ? "info" : e.level === "warning" ? "warn" : "error";
-    log[level](`${e.logger}: ${e.message}`);
+    log[level](`${e.logger}: ${e.message}`, e.data);
   });
   const services = new ServiceRegistry({
     config,
