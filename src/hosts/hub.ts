@@ -3,7 +3,6 @@ import type { Backend } from "../backends/backend.js";
 import { TransportError } from "../backends/backend.js";
 import { LocalHostIO } from "../backends/local.js";
 import { PeerBackend } from "../backends/peer.js";
-import { SshHostIO } from "../backends/ssh.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
 import { checkGroups } from "./fanout-select.js";
@@ -69,6 +68,8 @@ export function defaultFactory(config: Config, log: Logger): BackendFactory {
 async function sshBackend(s: SshPath, config: Config, log: Logger): Promise<Backend> {
   const spec: SshSpec = typeof s === "string" ? parseProxyJump(s)[0]! : { host: s.host, port: s.port, user: s.user, identityFile: s.identityFile, proxyJump: s.proxyJump };
   const target = await resolveSshTarget(spec);
+  // ssh2 costs ~10 MB of memory: loaded only when a host is first reached over SSH.
+  const { SshHostIO } = await import("../backends/ssh.js");
   const io = new SshHostIO({
     target,
     connectTimeoutMs: config.sshTimeoutSeconds * 1000,
