@@ -16,14 +16,11 @@ export const AGENT_VERSION = 1;
 
 // Why: the agent program itself (no backticks, no template placeholders: it is a raw string).
 export const AGENT_SOURCE = String.raw`
-import base64, json, os, signal, subprocess, sys, threading, time
+import base64, json, os, select, selectors, signal, subprocess, sys, time
 
 B64D = base64.b64decode
-OUT = sys.stdout.buffer
-OUT_LOCK = threading.Lock()
-JOBS = {}
-JOBS_LOCK = threading.Lock()
 BASE = os.getcwd().encode("utf-8", "surrogateescape")
+TERM_S, KILL_S, POLL_S, SETTLE_S = 2.0, 1.0, 0.05, 3.0
 
 
 def pristine_env():
@@ -55,14 +52,19 @@ except ValueError:
     BASE_ENV[b"SHLVL"] = b"1"
 
 
-def send(msg):
-    data = (json.dumps(msg, separators=(",", ":")) + "\n").encode("ascii")
-    with OUT_LOCK:
+def write_all(data):
+    while data:
         try:
-            OUT.write(data)
-            OUT.flush()
-        except Exception:
-            pass
+            data = data[os.write(1, data):]
+        except BlockingIOError:
+            select.select([], [1], [], 1.0)
+
+
+def send(msg):
+    try:
+        write_all((json.dumps(msg, separators=(",", ":")) + "\n").encode("ascii"))
+    except OSError:
+        pass
 
 
 def b64(data):
@@ -92,45 +94,41 @@ def group_alive(pg):
     return False
 
 
-def stop_group(pg):
-    for sig, polls in ((signal.SIGTERM, 40), (signal.SIGKILL, 20)):
-        try:
-            os.killpg(pg, sig)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            pass
-        for _ in range(polls):
-            if not group_alive(pg):
-                return True
-            time.sleep(0.05)
-    return False
+def signal_group(pg, sig):
+    try:
+        os.killpg(pg, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+SEL = selectors.DefaultSelector()
+JOBS = {}
 
 
 class Job(object):
     def __init__(self, msg):
-        self.msg = msg
         self.id = msg["id"]
         self.cap = int(msg.get("cap") or 0)
-        self.cond = threading.Condition()
-        self.open_streams = 2
+        to = msg.get("to")
+        self.deadline = None if to is None else time.monotonic() + float(to)
+        self.proc = None
+        self.streams = 0
+        self.code = None
         self.exited = False
         self.stop = None
+        self.phase = None
+        self.phase_end = 0.0
+        self.next_poll = 0.0
+        self.killed = None
+        self.sent = [0, 0]
         self.trunc = [False, False]
-        self.proc = None
-
-    def request_stop(self, why):
-        with self.cond:
-            if self.stop is None:
-                self.stop = why
-            self.cond.notify_all()
+        self.pending_in = b""
 
     def fail(self, code, text):
         send({"t": "o", "id": self.id, "s": 2, "d": b64(("mcp-herd: " + text + "\n").encode("utf-8", "surrogateescape"))})
         send({"t": "x", "id": self.id, "c": code, "st": None, "k": None, "tr": [False, False]})
 
-    def spawn(self):
-        m = self.msg
+    def spawn(self, m):
         argv = [B64D(a) for a in m["argv"]]
         env = dict(BASE_ENV)
         for k, v in m.get("env") or []:
@@ -144,7 +142,7 @@ class Job(object):
                 return False
             env[b"PWD"] = os.path.normpath(os.path.join(BASE, cwd))
             env[b"OLDPWD"] = BASE
-        data = B64D(m["in"]) if m.get("in") else None
+        data = B64D(m["in"]) if m.get("in") else b""
         try:
             self.proc = subprocess.Popen(
                 argv, cwd=cwd, env=env, close_fds=True, start_new_session=True,
@@ -158,125 +156,197 @@ class Job(object):
             else:
                 self.fail(126, shown(argv[0]) + ": " + (e.strerror or str(e)))
             return False
+        for s, f in ((1, self.proc.stdout), (2, self.proc.stderr)):
+            os.set_blocking(f.fileno(), False)
+            SEL.register(f.fileno(), selectors.EVENT_READ, (self, s, f))
+            self.streams += 1
         if data:
-            threading.Thread(target=self.feed, args=(data,), daemon=True).start()
-        threading.Thread(target=self.pump, args=(self.proc.stdout, 1), daemon=True).start()
-        threading.Thread(target=self.pump, args=(self.proc.stderr, 2), daemon=True).start()
-        threading.Thread(target=self.reap, daemon=True).start()
+            self.pending_in = data
+            os.set_blocking(self.proc.stdin.fileno(), False)
+            SEL.register(self.proc.stdin.fileno(), selectors.EVENT_WRITE, (self, 0, self.proc.stdin))
         return True
 
-    def feed(self, data):
-        try:
-            self.proc.stdin.write(data)
-        except Exception:
-            pass
-        try:
-            self.proc.stdin.close()
-        except Exception:
-            pass
-
-    def pump(self, stream, s):
-        fd = stream.fileno()
-        sent = 0
-        while True:
+    def on_ready(self, s, f):
+        fd = f.fileno()
+        if s == 0:
             try:
-                d = os.read(fd, 65536)
+                n = os.write(fd, self.pending_in[:65536])
+                self.pending_in = self.pending_in[n:]
+            except BlockingIOError:
+                return
             except OSError:
-                d = b""
-            if not d:
-                break
-            room = self.cap - sent
-            if room > 0:
-                part = d[:room]
-                sent += len(part)
-                send({"t": "o", "id": self.id, "s": s, "d": b64(part)})
-            if len(d) > max(room, 0):
-                self.trunc[s - 1] = True
-        stream.close()
-        with self.cond:
-            self.open_streams -= 1
-            self.cond.notify_all()
+                self.pending_in = b""
+            if not self.pending_in:
+                SEL.unregister(fd)
+                f.close()
+            return
+        try:
+            d = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            d = b""
+        if not d:
+            self.close_stream(f)
+            return
+        room = self.cap - self.sent[s - 1]
+        if room > 0:
+            part = d[:room]
+            self.sent[s - 1] += len(part)
+            send({"t": "o", "id": self.id, "s": s, "d": b64(part)})
+        if len(d) > max(room, 0):
+            self.trunc[s - 1] = True
+
+    def close_stream(self, f):
+        try:
+            SEL.unregister(f.fileno())
+        except (KeyError, ValueError):
+            pass
+        f.close()
+        self.streams -= 1
 
     def reap(self):
-        self.proc.wait()
-        with self.cond:
-            self.exited = True
-            self.cond.notify_all()
+        if self.exited:
+            return
+        try:
+            pid, st = os.waitpid(self.proc.pid, os.WNOHANG)
+        except ChildProcessError:
+            pid, st = self.proc.pid, 0
+        if pid == 0:
+            return
+        self.exited = True
+        if os.WIFSIGNALED(st):
+            self.code = 128 + os.WTERMSIG(st)
+        elif os.WIFEXITED(st):
+            self.code = os.WEXITSTATUS(st)
+        self.proc.returncode = self.code if self.code is not None else -1
 
     def finished(self):
-        return self.exited and self.open_streams == 0
+        return self.exited and self.streams == 0
 
-    def run(self):
+    def request_stop(self, why):
+        if self.stop is None:
+            self.stop = why
+
+    def step(self, now):
+        """Advances this job; returns the time it next needs attention (None: only on I/O)."""
+        if self.phase is None:
+            if self.finished():
+                return self.report(None)
+            if self.stop is None and self.deadline is not None and now >= self.deadline:
+                self.stop = "timeout"
+            if self.stop is None:
+                return self.deadline
+            signal_group(self.proc.pid, signal.SIGTERM)
+            self.phase, self.phase_end, self.next_poll = "term", now + TERM_S, now + POLL_S
+            return self.next_poll
+        if self.phase in ("term", "kill"):
+            if now >= self.next_poll:
+                if not group_alive(self.proc.pid):
+                    self.killed = True
+                elif now >= self.phase_end and self.phase == "term":
+                    signal_group(self.proc.pid, signal.SIGKILL)
+                    self.phase, self.phase_end = "kill", now + KILL_S
+                elif now >= self.phase_end:
+                    self.killed = False
+                self.next_poll = now + POLL_S
+            if self.killed is None:
+                return self.next_poll
+            self.phase, self.phase_end = "settle", now + SETTLE_S
+        if self.finished() or now >= self.phase_end:
+            return self.report(self.stop)
+        return min(self.phase_end, now + POLL_S)
+
+    def report(self, stop):
+        for key in list(SEL.get_map().values()):
+            if key.data is not None and key.data[0] is self:
+                SEL.unregister(key.fd)
+                key.data[2].close()
+        send({"t": "x", "id": self.id, "c": self.code, "st": stop, "k": self.killed, "tr": self.trunc})
+        JOBS.pop(self.id, None)
+        return None
+
+
+def on_request(line):
+    try:
+        msg = json.loads(line.decode("ascii"))
+    except ValueError:
+        return
+    kind = msg.get("t")
+    if kind == "run":
+        job = Job(msg)
         try:
-            if not self.spawn():
-                return
-            to = self.msg.get("to")
-            deadline = None if to is None else time.monotonic() + float(to)
-            with self.cond:
-                while not self.finished() and self.stop is None:
-                    if deadline is None:
-                        self.cond.wait()
-                        continue
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        self.stop = "timeout"
-                        break
-                    self.cond.wait(left)
-                done = self.finished()
-            killed = None
-            stop = self.stop
-            if done:
-                stop = None
-            elif stop is not None:
-                killed = stop_group(self.proc.pid)
-                end = time.monotonic() + 3
-                with self.cond:
-                    while not self.finished() and time.monotonic() < end:
-                        self.cond.wait(max(0.01, end - time.monotonic()))
-            code = self.proc.returncode
-            if code is not None and code < 0:
-                code = 128 - code
-            send({"t": "x", "id": self.id, "c": code, "st": stop, "k": killed, "tr": self.trunc})
+            ok = job.spawn(msg)
         except Exception as e:
-            send({"t": "o", "id": self.id, "s": 2, "d": b64(("mcp-herd agent: " + repr(e) + "\n").encode("utf-8", "replace"))})
-            send({"t": "x", "id": self.id, "c": None, "st": "abort", "k": False, "tr": self.trunc})
-        finally:
-            with JOBS_LOCK:
-                JOBS.pop(self.id, None)
+            job.fail(126, "agent: " + repr(e))
+            ok = False
+        if ok:
+            JOBS[job.id] = job
+    elif kind == "kill":
+        job = JOBS.get(msg.get("id"))
+        if job is not None:
+            job.request_stop("abort")
 
 
 def main():
+    rfd, wfd = os.pipe()
+    os.set_blocking(rfd, False)
+    os.set_blocking(wfd, False)
+    signal.signal(signal.SIGCHLD, lambda *a: None)
+    try:
+        signal.set_wakeup_fd(wfd, warn_on_full_buffer=False)
+    except TypeError:
+        signal.set_wakeup_fd(wfd)
+    os.set_blocking(0, False)
+    try:
+        pending = sys.stdin.buffer.read1(65536) or b""
+    except (BlockingIOError, TypeError):
+        pending = b""
+    SEL.register(0, selectors.EVENT_READ, None)
+    SEL.register(rfd, selectors.EVENT_READ, None)
     send({"t": "hello", "v": 1, "pid": os.getpid()})
-    inp = sys.stdin.buffer
+    eof, give_up = False, None
     while True:
-        line = inp.readline()
-        if not line:
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            on_request(line)
+        now = time.monotonic()
+        wake = None
+        for job in list(JOBS.values()):
+            job.reap()
+            t = job.step(now)
+            if t is not None:
+                wake = t if wake is None else min(wake, t)
+        if eof and not JOBS:
             break
-        try:
-            msg = json.loads(line.decode("ascii"))
-        except ValueError:
-            continue
-        kind = msg.get("t")
-        if kind == "run":
-            job = Job(msg)
-            with JOBS_LOCK:
-                JOBS[job.id] = job
-            threading.Thread(target=job.run, daemon=True).start()
-        elif kind == "kill":
-            with JOBS_LOCK:
-                job = JOBS.get(msg.get("id"))
-            if job is not None:
-                job.request_stop("abort")
-    with JOBS_LOCK:
-        left = list(JOBS.values())
-    for job in left:
-        job.request_stop("abort")
-    end = time.monotonic() + 8
-    while time.monotonic() < end:
-        with JOBS_LOCK:
-            if not JOBS:
-                break
-        time.sleep(0.05)
+        if give_up is not None and now >= give_up:
+            break
+        timeout = None if wake is None else max(0.0, wake - time.monotonic())
+        if give_up is not None:
+            timeout = min(timeout if timeout is not None else 1.0, max(0.0, give_up - now))
+        for key, _ in SEL.select(timeout):
+            if key.data is not None:
+                key.data[0].on_ready(key.data[1], key.data[2])
+            elif key.fd == rfd:
+                try:
+                    while os.read(rfd, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+            else:
+                try:
+                    d = os.read(0, 65536)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    d = b""
+                if d:
+                    pending += d
+                elif not eof:
+                    eof, give_up = True, time.monotonic() + 8
+                    SEL.unregister(0)
+                    for job in JOBS.values():
+                        job.request_stop("abort")
     os._exit(0)
 
 

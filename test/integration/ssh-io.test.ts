@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -97,6 +97,9 @@ describe.each(["agent", "plain"] as const)("exec over SSH (%s path)", (mode) => 
   it("feeds stdin to the command and never runs it as script", async () => {
     const r = await io.exec({ command: "cat; echo done", stdin: Buffer.from("data\nexit 9\necho injected\n"), maxOutputBytes: MiB });
     expect(r).toMatchObject({ exit_code: 0, stdout: "data\nexit 9\necho injected\ndone\n" });
+    const big = randomBytes(3 * MiB);
+    const sum = await io.exec({ command: "sha256sum | cut -c1-64", stdin: big, maxOutputBytes: 1000 });
+    expect(sum.stdout.trim()).toBe(createHash("sha256").update(big).digest("hex"));
   });
 
   it("timeout 1 on sleep 30 returns in about 1 s and kills the whole group", async () => {
