@@ -13,6 +13,15 @@ export function proxiedName(service: string, tool: string): string | undefined {
   return PROXIED_NAME.test(name) ? name : undefined;
 }
 
+/**
+ * SDK clients (1.x) drop a progress notification read in the same chunk as its call's result:
+ * gives the last one a moment of its own on the wire.
+ */
+export async function settleProgress(lastSentAt = Date.now()): Promise<void> {
+  const wait = PROGRESS_GAP_MS - (Date.now() - lastSentAt);
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
+
 /** Calls a service's tool on behalf of our caller: progress and cancellation pass through, failures become isError. */
 export async function callThrough(
   registry: ServiceRegistry,
@@ -29,10 +38,7 @@ export async function callThrough(
       timeoutMs,
       onProgress: ctx.wantsProgress ? (p) => ((lastProgress = Date.now()), ctx.progress(p)) : undefined,
     });
-    // SDK clients (1.x) drop a progress notification read in the same chunk as its call's result:
-    // give the last one a moment of its own on the wire.
-    const wait = lastProgress ? PROGRESS_GAP_MS - (Date.now() - lastProgress) : 0;
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (lastProgress) await settleProgress(lastProgress);
     return result;
   } catch (e) {
     return errorResult((e as Error)?.message ?? String(e));

@@ -181,7 +181,7 @@ describe("service sources and tool search through an MCP client of mcp-herd", ()
 
   it("loads the node and the plain-Python fixture folders by path, and service_tools finds their tools with schemas", async () => {
     const h = await herd({ args: ["--no-proxy-tools"] });
-    for (const [name, dir] of [["nodefix", "fixture-node"], ["pyfix", "fixture-py"]]) {
+    for (const [name, dir] of [["nodefix", "fixture-node"], ["pyfix", "fixture-py"]] as const) {
       const r = await call(h, "service_load", { name, path: fixture(dir) });
       expect(r.isError, text(r)).toBeFalsy();
       expect(text(r)).toContain(`call: service_call { name: "${name}", tool, arguments }`);

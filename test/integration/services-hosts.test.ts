@@ -77,11 +77,11 @@ async function peerServices(url: string): Promise<{ name: string; status: string
   return (r.structuredContent as { services: { name: string; status: string; pid: number | null }[] }).services;
 }
 
-async function hub(peerUrl: string): Promise<Herd> {
+async function hub(peerUrl: string, stateDir?: string): Promise<Herd> {
   const dir = tempDir("herd-hub-");
   const config = join(dir, "config.json");
   writeFileSync(config, JSON.stringify({ hosts: [{ name: "b", peer: { url: peerUrl, token: TOKEN } }, { name: "sshonly", ssh: { host: "127.0.0.1", port: 9 } }] }));
-  const h = await startHerd({ args: ["--config", config], env: FAST_ENV });
+  const h = await startHerd({ args: ["--config", config], env: FAST_ENV, ...(stateDir ? { stateDir } : {}) });
   cleanups.push(() => h.close());
   return h;
 }
@@ -162,6 +162,21 @@ describe("services on other hosts (a herd of herds)", () => {
     expect(await peerServices(peer.url)).toEqual([]);
     expect(await hubList(h)).toEqual([]);
   }, 90_000);
+
+  it("a restarted hub finds its service on the peer again (adopted, not restarted there)", async () => {
+    const peer = await startPeer(tempDir("herd-peer-"));
+    const hubState = tempDir("herd-hub-state-");
+    const first = await hub(peer.url, hubState);
+    const r = await first.client.callTool({ name: "service_load", arguments: { name: "echo", command: NODE, args: [fixture("echo-server.mjs")], host: "b" } });
+    expect(r.isError, text(r)).toBeFalsy();
+    const pid = (r.structuredContent as { pid: number }).pid;
+    await first.close();
+    expect(alive(pid)).toBe(true);
+    const second = await hub(peer.url, hubState);
+    expect(await until(async () => (await hubList(second))[0]?.status === "running", 10_000)).toBe(true);
+    expect((await hubList(second))[0]).toMatchObject({ name: "echo", host: "b", pid });
+    expect(text(await second.client.callTool({ name: "service_call", arguments: { name: "echo", tool: "echo", arguments: { message: "adopted" } } }))).toBe("adopted");
+  });
 
   it("refuses an unknown host and a host without a peer, running nothing", async () => {
     const peer = await startPeer(tempDir("herd-peer-"));
