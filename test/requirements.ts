@@ -269,4 +269,152 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/config-schema.test.ts :: the README's example config carries $schema and is a valid config",
     ],
   },
+  {
+    id: "sup:crash:fail-fast",
+    source: "issue 3 (crash: in-flight calls fail at once)",
+    promise: "A child dying mid-call fails the call at once (not at its timeout) with an error naming the service, the exit code or signal and the last stderr lines; the service restarts and others keep answering.",
+    tests: [
+      "integration/services-faults.test.ts :: a crash mid-call fails the call at once with the exit code and stderr tail, then the service restarts",
+      "integration/services-faults.test.ts :: a crash kills the grandchild that kept stdout open, and the call still fails at once",
+      "integration/services-client.test.ts :: crash mid-call, hang, garbage stdout, exit during initialize, missing binary and a crash loop: clear results, events, others unaffected",
+    ],
+  },
+  {
+    id: "sup:crash:loop-gives-up",
+    source: "issue 3 (restart policy)",
+    promise: "Restarts back off exponentially (1 s doubling to 30 s); more than 5 crashes within 2 min leave the service `crashed` until service_restart; a stable run resets the count.",
+    tests: [
+      "integration/services-faults.test.ts :: a crash loop ends in `crashed` and service_restart brings it back",
+      "integration/services-faults.test.ts :: a run longer than the stable period resets the crash count and backoff",
+      "unit/services-search.test.ts :: doubles the delay up to the cap and gives up after more than maxCrashes within the window",
+    ],
+  },
+  {
+    id: "sup:hang:restarted",
+    source: "issue 3 (hang)",
+    promise: "A child that stops answering pings while idle is killed and restarted.",
+    tests: [
+      "integration/services-faults.test.ts :: a hung child (no answer to pings) is killed and restarted",
+      "integration/services-client.test.ts :: crash mid-call, hang, garbage stdout, exit during initialize, missing binary and a crash loop: clear results, events, others unaffected",
+    ],
+  },
+  {
+    id: "sup:stdout:garbage-bounded",
+    source: "CWE-400 (uncontrolled resource consumption); issue 3",
+    promise: "Non-protocol stdout and 1 MiB lines go to the service's logs (truncated), an overlong line is dropped with its size noted, and the server keeps serving.",
+    tests: [
+      "integration/services-faults.test.ts :: garbage and 1 MiB lines on stdout go to the logs; a 12 MiB line is dropped; the server keeps serving",
+      "unit/services-pieces.test.ts :: never holds more than the cap for a stream without newlines",
+    ],
+  },
+  {
+    id: "sup:start:clear-failures",
+    source: "issue 3 (exit during initialize, missing binary, failing install)",
+    promise: "A service that exits during initialize, never answers it, has no binary or fails its install ends `failed` with a message naming it, why, and the installer's last lines; other services still answer.",
+    tests: [
+      "integration/services-faults.test.ts :: exit during initialize, no answer to initialize, crash on start and a missing binary end in `failed` with clear messages",
+      "integration/services-sources.test.ts :: a failing install ends in `failed` with the installer's last lines; other services still answer",
+      "integration/services-client.test.ts :: crash mid-call, hang, garbage stdout, exit during initialize, missing binary and a crash loop: clear results, events, others unaffected",
+    ],
+  },
+  {
+    id: "sup:stop:group-sigkill",
+    source: "issue 3 (stop: whole tree, SIGTERM then SIGKILL after the grace period)",
+    promise: "Unload stops the child and its grandchildren; a child ignoring SIGTERM is killed after the grace period; SIGTERM of mcp-herd stops every child within 5 s.",
+    tests: [
+      "integration/services-faults.test.ts :: unload stops the child and its grandchild; a SIGTERM-ignoring child is killed after the grace period",
+      "integration/services-e2e.test.ts :: SIGTERM stops every child (even one ignoring SIGTERM) and mcp-herd exits within 5 s",
+    ],
+  },
+  {
+    id: "sup:orphans:sigkill-herd",
+    source: "issue 3 (no child outlives mcp-herd)",
+    promise: "No process of a child's tree outlives mcp-herd, even when mcp-herd is killed with SIGKILL.",
+    tests: [
+      "integration/services-e2e.test.ts :: no process of a child's tree outlives mcp-herd killed with SIGKILL",
+    ],
+  },
+  {
+    id: "sup:race:one-child",
+    source: "issue 3 (loading a loaded name replaces it cleanly)",
+    promise: "Concurrent load, unload and restart of one name never leave two live children; unload or a new load cancels one still installing or in its handshake.",
+    tests: [
+      "integration/services-faults.test.ts :: 20 parallel load/unload/restart operations on one name never leave two live children",
+      "integration/services-faults.test.ts :: unload and a new load cancel a service still in its handshake instead of waiting for it",
+    ],
+  },
+  {
+    id: "sup:state:survives-restart",
+    source: "issue 3 (state)",
+    promise: "Loaded services are remembered in the state file (0600, atomic, never written through a symlink) and loaded again when mcp-herd restarts; unloaded ones are forgotten.",
+    tests: [
+      "integration/services-e2e.test.ts :: remembers loaded services across a restart of mcp-herd",
+      "integration/services-faults.test.ts :: remembers loaded services (mode 0600, atomic), reloads them, forgets unloaded ones, never writes through a symlink",
+    ],
+  },
+  {
+    id: "sup:input:bad-names",
+    source: "CWE-22 / CWE-88 (path traversal, argument injection); issue 3",
+    promise: "Bad service names, two sources or none, git URLs with --upload-pack or ext::, and refs starting with '-' are refused with clear errors before anything runs.",
+    tests: [
+      "integration/services-e2e.test.ts :: refuses bad input with clear errors and runs nothing",
+      "unit/validate.test.ts :: refuses %j",
+      "integration/sources-git.test.ts :: refuses a ref that would be an option, and runs nothing",
+      "integration/sources-git.test.ts :: blocks ext:: in git itself too (second layer, validation bypassed)",
+    ],
+  },
+  {
+    id: "sup:env:secrets",
+    source: "issue 3 (environment)",
+    promise: "A child gets our environment minus mcp-herd's own secrets (token, peer tokens) plus its env; env values never appear in logs or results.",
+    tests: [
+      "integration/services-registry.test.ts :: passes our environment minus secrets, plus env; inherit_env false gives the minimal set; env values are redacted in logs",
+    ],
+  },
+  {
+    id: "sup:npm:published-server",
+    source: "issue 3 (must show)",
+    promise: "@modelcontextprotocol/server-everything loads by npm spec (cached: a second load does not reinstall) and by command; echo works via service_call and the proxied tool; its progress reaches our client.",
+    tests: [
+      "integration/services-client.test.ts :: loads @modelcontextprotocol/server-everything by npm spec: progress phases, echo both ways, its own progress, cached on the second load",
+      "integration/services-e2e.test.ts :: loads @modelcontextprotocol/server-everything by command: echo via service_call and everything__echo, progress reaches us",
+    ],
+  },
+  {
+    id: "sup:remote:herd-of-herds",
+    source: "issue 5 (services on other hosts)",
+    promise: "service_load with host runs the service on that host's mcp-herd peer; calls, proxied tools, list (with host), logs and unload route there; when the peer goes away the service shows unreachable (kept) and answers again when it is back; a restarted hub adopts it.",
+    tests: [
+      "integration/services-hosts.test.ts :: loads a service on a peer mcp-herd through the hub, calls it both ways, lists it with its host, survives the peer going away, unloads it there",
+      "integration/services-hosts.test.ts :: a restarted hub finds its service on the peer again (adopted, not restarted there)",
+      "integration/services-hosts.test.ts :: refuses an unknown host and a host without a peer, running nothing",
+    ],
+  },
+  {
+    id: "ops:events:services",
+    source: "issue 7 (events as MCP log messages)",
+    promise: "Service started, crashed (exit code, last stderr line), restarting in N, gave up and failed reach every session as notifications/message at info / warning / error, honouring logging/setLevel.",
+    tests: [
+      "integration/services-client.test.ts :: service events reach the client as notifications/message, and logging/setLevel error filters out info events",
+      "integration/services-client.test.ts :: crash mid-call, hang, garbage stdout, exit during initialize, missing binary and a crash loop: clear results, events, others unaffected",
+    ],
+  },
+  {
+    id: "ops:progress:service-load",
+    source: "issue 7 (progress on long work)",
+    promise: "service_load reports resolving, installing (installer lines), starting, handshake and N tools as progress notifications, also from a peer's load.",
+    tests: [
+      "integration/services-client.test.ts :: loads @modelcontextprotocol/server-everything by npm spec: progress phases, echo both ways, its own progress, cached on the second load",
+      "integration/services-hosts.test.ts :: loads a service on a peer mcp-herd through the hub, calls it both ways, lists it with its host, survives the peer going away, unloads it there",
+    ],
+  },
+  {
+    id: "ops:tools:small-context",
+    source: "issue 7 (tool surface for small context windows)",
+    promise: "With --no-proxy-tools only service_call is served for services, and service_tools finds their tools by name and description with input schemas.",
+    tests: [
+      "integration/services-client.test.ts :: loads the node and the plain-Python fixture folders by path, and service_tools finds their tools with schemas",
+      "integration/services-e2e.test.ts :: --no-proxy-tools serves only service_call",
+    ],
+  },
 ];
