@@ -52,6 +52,7 @@ export function validateGitUrl(url: string): void {
   if (url.length === 0) throw bad("it is empty");
   if (CONTROL.test(url)) throw bad("it contains control characters");
   if (url.startsWith("-")) throw bad("it starts with '-' (it would be read as an option)");
+  if (/[$`;|&<>]/.test(url)) throw bad("it contains shell metacharacters ($ ` ; | & < >), which no git URL needs");
   if (url.includes("::")) throw bad("'<transport>::' remote helpers (ext::, fd::, ...) are not allowed");
   if (url.startsWith("/")) {
     if (!isAbsolute(url)) throw bad("not an absolute path");

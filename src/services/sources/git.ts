@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, renameSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { isCommitHash } from "../validate.js";
 import { type SourceContext, step } from "./context.js";
@@ -29,6 +29,9 @@ async function git(ctx: SourceContext, what: string, args: string[], cwd?: strin
 export async function cloneInto(ctx: SourceContext, url: string, ref: string | undefined): Promise<string> {
   const base = join(ctx.opts.stateDir, "services", ctx.name);
   mkdirSync(base, { recursive: true });
+  if (lstatSync(base).isSymbolicLink()) {
+    throw new Error(`service '${ctx.name}': refusing to clone into ${base}: it is a symbolic link, not a folder mcp-herd created; remove it by hand`);
+  }
   const tmp = mkdtempSync(join(base, ".src-tmp-"));
   const label = `git clone of ${url}${ref ? ` at ${ref}` : ""}`;
   try {
