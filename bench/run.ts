@@ -5,6 +5,7 @@
 import { performance } from "node:perf_hooks";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ECHO, HTTP_ECHO, herd, httpProc, printTable, rssMiB, stats, stdioClient, timeSeq, type Row } from "./lib.js";
+import { sshBench } from "./ssh.js";
 
 const N = Number(process.env.BENCH_CALLS ?? 2000);
 const only = process.argv.slice(2);
@@ -120,7 +121,7 @@ async function footprint(): Promise<void> {
   rows.push({ figure: "RSS with 20 children", herd: loaded, unit: "MiB", target: "< 150" });
 }
 
-const benches: Record<string, () => Promise<void>> = { proxy, throughput, readiness, footprint };
+const benches: Record<string, () => Promise<void>> = { proxy, throughput, readiness, footprint, ssh: () => sshBench(rows) };
 for (const [name, fn] of Object.entries(benches)) {
   if (!want(name)) continue;
   process.stderr.write(`bench: ${name}...\n`);
