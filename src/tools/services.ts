@@ -192,14 +192,17 @@ export function serviceTools(registry: ServiceRegistry, config: Pick<Config, "pr
     defineTool({
       name: "service_unload",
       title: "Unload a service",
-      description: "Stops a service with its whole process tree, removes its tools and forgets it across restarts.",
+      description:
+        "Stops a service with its whole process tree (on its host, for one loaded with host), removes its tools and forgets it across restarts.",
       input: { name: z.string().describe("Name of the loaded service.") },
       output: { name: z.string(), unloaded: z.boolean() },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
       async handler({ name }) {
         try {
+          const host = registry.get(name)?.host ?? "local";
           await registry.unload(name);
-          return textResult(`service '${name}' unloaded`, { name, unloaded: true });
+          const where = host === "local" ? "its process tree is stopped" : `stopped on host '${host}'`;
+          return textResult(`service '${name}' unloaded: ${where}, its tools are gone, and it is not loaded again at restart`, { name, unloaded: true });
         } catch (e) {
           return errorResult(`service_unload '${name}' failed: ${message(e)}`);
         }
