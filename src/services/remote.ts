@@ -91,6 +91,8 @@ export class RemoteService implements Supervised {
     if (r.isError) throw new ServiceError(`on host '${this.host}': ${resultText(r)}`);
     this.accept(r.structuredContent as unknown as ServiceInfo);
     await this.fetchTools();
+    this.error = undefined;
+    this.setState(this.remote?.status ?? "running");
     this.deps.onChange();
   }
 

@@ -133,6 +133,13 @@ describe("supervisor faults through an MCP client of mcp-herd", () => {
     expect(started).toMatchObject({ level: "info", data: { service: "a", tools: 9 } });
     expect(started!.data.message).toMatch(/^started: pid \d+, 9 tool\(s\), handshake \d+ ms$/);
 
+    await call(h, "service_load", node("c", "echo-server.mjs"));
+    await call(h, "service_unload", { name: "c" });
+    expect(logs.filter((m) => m.logger === "service:c").map((m) => [m.level, m.data.message.replace(/\d+/g, "N")])).toEqual([
+      ["info", "started: pid N, N tool(s), handshake N ms"],
+      ["info", "unloaded"],
+    ]);
+
     await h.client.setLoggingLevel("error");
     await call(h, "service_load", node("b", "echo-server.mjs"));
     await call(h, "service_load", { name: "broken", command: "/nonexistent/bin/mcp-nothing" });

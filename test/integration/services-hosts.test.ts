@@ -111,7 +111,7 @@ describe("services on other hosts (a herd of herds)", () => {
     expect(text(loaded)).toMatch(/^service 'echo' on host 'b': running, pid \d+, 9 tool\(s\)/);
     expect(phases).toContain("b: resolving: command");
     expect(phases.some((p) => /^b: running: 9 tool\(s\)$/.test(p))).toBe(true);
-    const pid = (loaded.structuredContent as { pid: number }).pid;
+    let pid = (loaded.structuredContent as { pid: number }).pid;
     expect(await peerServices(peer.url)).toEqual([expect.objectContaining({ name: "echo", status: "running", pid })]);
 
     expect(text(await h.client.callTool({ name: "echo__echo", arguments: { message: "via hub" } }))).toBe("via hub");
@@ -130,6 +130,25 @@ describe("services on other hosts (a herd of herds)", () => {
     expect(text(logs)).toContain(`echo-server started pid=${pid}`);
     const found = await h.client.callTool({ name: "service_tools", arguments: { query: "adds" } });
     expect(found.structuredContent).toMatchObject({ total: 1, tools: [{ service: "echo", host: "b", tool: "add" }] });
+
+    // Our cancellation reaches the child on the peer.
+    const ctrl = new AbortController();
+    const cancelled = h.client
+      .callTool({ name: "echo__slow", arguments: { steps: 100, ms: 40 } }, undefined, { signal: ctrl.signal })
+      .then(() => "answered", (e: Error) => e.message);
+    setTimeout(() => ctrl.abort("enough"), 300);
+    expect(await cancelled).toMatch(/enough|abort/i);
+    const peerLogs = async () => text(await h.client.callTool({ name: "service_logs", arguments: { name: "echo", lines: 50 } }));
+    expect(await until(async () => /slow cancelled at step \d+/.test(await peerLogs()), 5_000)).toBe(true);
+
+    // service_restart runs there: a new pid on the peer.
+    const restarted = await h.client.callTool({ name: "service_restart", arguments: { name: "echo" } });
+    expect(restarted.isError, text(restarted)).toBeFalsy();
+    const newPid = (restarted.structuredContent as { pid: number; host: string }).pid;
+    expect(restarted.structuredContent).toMatchObject({ host: "b", status: "running", restarts: 1 });
+    expect(newPid).not.toBe(pid);
+    expect(await until(() => !alive(pid), 5_000)).toBe(true);
+    pid = newPid;
 
     // The peer goes away: the service is kept as unreachable, its proxied tools leave, calls say why.
     peer.proc.kill("SIGKILL");
