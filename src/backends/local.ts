@@ -5,6 +5,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, basename, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { OutputCollector, resolveHostPath } from "../hosts/files.js";
+import { unwatchGroup, watchGroup } from "./child-reaper.js";
 import type {
   BgRequest,
   BgResult,
@@ -54,6 +55,7 @@ export class LocalHostIO implements HostIO {
       detached: true,
       stdio: [req.stdin ? "pipe" : "ignore", "pipe", "pipe"],
     });
+    if (child.pid !== undefined) watchGroup(child.pid);
     const out = new OutputCollector(req.maxOutputBytes);
     const err = new OutputCollector(req.maxOutputBytes);
     const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
@@ -111,6 +113,7 @@ export class LocalHostIO implements HostIO {
       };
     } finally {
       if (timer) clearTimeout(timer);
+      if (child.pid !== undefined) unwatchGroup(child.pid);
       opts.signal?.removeEventListener("abort", onAbort);
       this.running.delete(onAbort);
     }
