@@ -37,11 +37,12 @@ export class LogRing {
     return n <= 0 ? [] : out.slice(-n);
   }
 
-  /** The last `n` stderr lines as plain text, for crash messages. */
-  stderrTail(n = 20): string[] {
+  /** The last `n` stderr lines as plain text (only those at or after `sinceMs`), for crash messages. */
+  stderrTail(n = 20, sinceMs = 0): string[] {
     const out: string[] = [];
     for (let i = this.lines.length - 1; i >= 0 && out.length < n; i--) {
       const l = this.lines[i]!;
+      if (sinceMs && Date.parse(l.time) < sinceMs) break;
       if (l.stream === "stderr") out.push(l.text);
     }
     return out.reverse();

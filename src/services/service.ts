@@ -55,6 +55,8 @@ export class Service implements Supervised {
   /** Bumped by every stop/halt: a start that began before it no longer owns the state. */
   private epoch = 0;
   private runningSince?: number;
+  /** When the current (or last) process was started: its stderr is what crash messages quote. */
+  private runStartedAt = 0;
   private readonly policy: RestartPolicy;
   private nextAttemptAt?: number;
   private restartTimer?: NodeJS.Timeout;
@@ -193,6 +195,7 @@ export class Service implements Supervised {
     this.setState(phase);
     const t = this.deps.timing;
     const started = Date.now();
+    this.runStartedAt = started;
     this.phase(`starting${this.detail ? `: ${this.detail}` : ""}`);
     const { live, tools } = await launchService({
       name: this.name,
@@ -203,7 +206,7 @@ export class Service implements Supervised {
       killGraceMs: t.killGraceMs,
       log: this.deps.log,
       onLog: (stream, line) => this.logs.push(stream, line),
-      stderrTail: () => this.logs.stderrTail(20),
+      stderrTail: () => this.logs.stderrTail(20, started),
       onExit: (info) => this.onExit(gen, info),
       onToolsChanged: () => void this.refreshTools(gen),
       onPending: (child) => {
@@ -250,7 +253,7 @@ export class Service implements Supervised {
     const now = Date.now();
     const verdict = this.policy.failed(now, this.runningSince);
     this.runningSince = undefined;
-    const lastErr = this.logs.stderrTail(1)[0];
+    const lastErr = this.logs.stderrTail(1, this.runStartedAt)[0];
     const data = { reason, exit_code: this.lastExit?.code ?? null, signal: this.lastExit?.signal ?? null, ...(lastErr ? { last_stderr: lastErr } : {}) };
     const tail = lastErr ? `; last stderr line: ${lastErr}` : "";
     if (verdict.giveUp) {
@@ -280,7 +283,7 @@ export class Service implements Supervised {
       if (this.state !== "restarting") return;
       const msg = (e as Error).message;
       this.logs.push("herd", `restart failed: ${msg}`);
-      this.crash(msg.split("\n")[0]!);
+      this.crash(headline(msg, this.name));
     }
   }
 
@@ -363,6 +366,14 @@ export class Service implements Supervised {
     this.state = s;
     this.deps.onChange();
   }
+}
+
+/** The first line of a failure, without the service's name (already known) or a dangling stderr header. */
+function headline(message: string, name: string): string {
+  return message
+    .split("\n")[0]!
+    .replace(`service '${name}' `, "")
+    .replace(/; (last stderr lines:|it wrote nothing to stderr)$/, "");
 }
 
 function formatDelay(ms: number): string {

@@ -49,7 +49,7 @@ function describe(info: ServiceInfo, proxied = true): string {
   const extra = [
     info.restarts ? `  restarts: ${info.restarts}` : "",
     info.last_exit ? `  last exit: ${info.last_exit.reason} at ${info.last_exit.at}` : "",
-    info.error ? `  error: ${info.error}` : "",
+    info.error ? `  error: ${info.error.replace(/\n/g, "\n    ")}` : "",
     nextStep(info, proxied),
   ].filter(Boolean);
   const tools = info.tools.map((t) => `  ${t.name}${t.description ? `: ${t.description.split("\n")[0]!.slice(0, 120)}` : ""}`);
