@@ -22,3 +22,8 @@ export function childEnv(base: NodeJS.ProcessEnv, opts: ChildEnvOptions): Record
   }
   return { ...env, ...opts.extra };
 }
+
+/** Our environment minus mcp-herd's own secret variables, for commands run on this machine (shell tools). */
+export function withoutOwnSecrets(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(base).filter(([k]) => !OWN_SECRET_KEYS.test(k)));
+}

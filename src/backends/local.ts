@@ -5,6 +5,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, basename, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { OutputCollector, resolveHostPath } from "../hosts/files.js";
+import { withoutOwnSecrets } from "./child-env.js";
 import { unwatchGroup, watchGroup } from "./child-reaper.js";
 import type {
   BgRequest,
@@ -51,7 +52,7 @@ export class LocalHostIO implements HostIO {
     const started = Date.now();
     const child = spawn(file, args, {
       cwd,
-      env: { ...process.env, ...req.env },
+      env: { ...withoutOwnSecrets(process.env), ...req.env },
       detached: true,
       stdio: [req.stdin ? "pipe" : "ignore", "pipe", "pipe"],
     });
@@ -131,7 +132,7 @@ export class LocalHostIO implements HostIO {
       // detached: true makes the job a session and group leader (setsid); user text is only in "$1".
       const child = spawn("bash", ["-c", 'bash -c "$1"; echo $? > "$2"', "mcp-herd-bg", req.command, rcFile], {
         cwd,
-        env: { ...process.env, ...req.env },
+        env: { ...withoutOwnSecrets(process.env), ...req.env },
         detached: true,
         stdio: ["ignore", fd, fd],
       });

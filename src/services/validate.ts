@@ -177,7 +177,10 @@ export function validateUrl(url: string, headers: Record<string, string> = {}): 
     throw bad("it is not a valid URL");
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw bad("only http:// and https:// are allowed");
-  if (parsed.username || parsed.password) throw bad("credentials in the URL are not allowed: pass them in 'headers' (e.g. Authorization)");
+  if (parsed.username || parsed.password) {
+    const masked = `${parsed.protocol}//***@${parsed.host}${parsed.pathname}`;
+    throw new SpecError(`url ${show(masked)} refused: credentials in the URL are not allowed: pass them in 'headers' (e.g. Authorization)`);
+  }
   for (const [k, v] of Object.entries(headers)) {
     if (!HEADER_NAME.test(k)) throw new SpecError(`header name ${show(k)} is not a valid HTTP header name`);
     if (/[\r\n\0]/.test(v)) throw new SpecError(`header '${k}': its value contains CR, LF or NUL`);
