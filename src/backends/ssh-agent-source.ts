@@ -356,9 +356,11 @@ main()
 // Why: what goes first on the stdin of a `bash -s` channel to become the agent: one line that bash runs (it reads
 // a pipe a byte at a time, so the rest stays unread) replacing itself with the interpreter, which reads a length
 // line and that many bytes of source; what follows is the request stream.
-export function agentPreamble(interpreter = "python3"): Buffer {
-  if (!/^[A-Za-z0-9_./-]+$/.test(interpreter)) throw new Error(`invalid agent interpreter ${JSON.stringify(interpreter)}: use a command name or path`);
-  const launch = `exec ${interpreter} -I -c 'import sys;i=sys.stdin.buffer;exec(compile(i.read(int(i.readline())),"mcp-herd-agent","exec"))' 3< <(env -0 2>/dev/null)\n`;
+export function agentPreamble(interpreter?: string): Buffer {
+  if (interpreter !== undefined && !/^[A-Za-z0-9_./-]+$/.test(interpreter)) throw new Error(`invalid agent interpreter ${JSON.stringify(interpreter)}: use a command name or path`);
+  // The system python3 first: it starts faster than a pyenv shim and does not depend on the user's venv.
+  const pick = interpreter ? `__p=${interpreter}` : `__p=/usr/bin/python3; [ -x "$__p" ] || __p=python3`;
+  const launch = `${pick}; exec "$__p" -I -c 'import sys;i=sys.stdin.buffer;exec(compile(i.read(int(i.readline())),"mcp-herd-agent","exec"))' 3< <(env -0 2>/dev/null)\n`;
   const src = Buffer.from(AGENT_SOURCE, "utf8");
   return Buffer.concat([Buffer.from(launch, "utf8"), Buffer.from(`${src.length}\n`, "ascii"), src]);
 }

@@ -49,6 +49,10 @@ export class SshAgent {
   alive = true;
   /** The agent's process id on the host. */
   pid = 0;
+  /** "starting" until its hello, "ready" after it, "failed" when it never said hello. */
+  state: "starting" | "ready" | "failed" = "starting";
+  /** Settles when the agent said hello (true) or cannot run (false). */
+  readonly ready: Promise<boolean>;
 
   private constructor(
     private readonly where: string,
@@ -63,29 +67,36 @@ export class SshAgent {
     channel.on("error", (err: Error) => log.debug("agent channel error", { host: where, error: err.message }));
     channel.on("exit", (code: number | null, signal?: string) => (this.closeReason = `the agent exited with ${signal ? `signal ${signal}` : `code ${code}`}`));
     channel.once("close", () => this.onClose());
+    this.ready = new Promise<boolean>((resolve) => (this.greeted = resolve)).then((ok) => {
+      this.state = ok ? "ready" : "failed";
+      return ok;
+    });
   }
 
-  /** Starts the agent on the host: null when it cannot run there (no python3), so the caller keeps the plain path. */
-  static async open(conn: SshConnection, log: Logger, opts: { timeoutMs: number; interpreter?: string }): Promise<SshAgent | null> {
+  /**
+   * Starts the agent on the host and returns at once; `ready` says whether it runs (false: no python3 there,
+   * or no hello within helloTimeoutMs), so the caller keeps the plain path.
+   */
+  static async start(conn: SshConnection, log: Logger, opts: { helloTimeoutMs: number; interpreter?: string }): Promise<SshAgent> {
     const preamble = agentPreamble(opts.interpreter);
     const { channel, release } = await conn.exec(REMOTE_COMMAND);
     const agent = new SshAgent(conn.where, channel, release, log);
-    const hello = new Promise<boolean>((resolve) => (agent.greeted = resolve));
-    const timer = setTimeout(() => agent.greeted(false), opts.timeoutMs);
+    const timer = setTimeout(() => agent.greeted(false), opts.helloTimeoutMs);
     channel.write(preamble);
-    const ok = await hello;
-    clearTimeout(timer);
-    if (ok) return agent;
-    agent.close();
-    const why = agent.agentStderr.trim() || agent.closeReason || `no answer within ${opts.timeoutMs} ms`;
-    log.info("no SSH fast path on this host; using a new exec channel per command", { host: conn.where, why: why.slice(0, 300) });
-    return null;
+    void agent.ready.then((ok) => {
+      clearTimeout(timer);
+      if (ok) return;
+      agent.close();
+      const why = agent.agentStderr.trim() || agent.closeReason || `no answer within ${opts.helloTimeoutMs} ms`;
+      log.info("no SSH fast path on this host; using a new exec channel per command", { host: conn.where, why: why.slice(0, 300) });
+    });
+    return agent;
   }
 
   /** Runs one command through the agent; throws AgentGoneError (nothing ran) when the channel is already gone. */
   run(req: ExecRequest, opts: ExecOptions = {}): Promise<ExecResult> {
     const { argv, env } = checkedRequest(req);
-    if (!this.alive) throw new AgentGoneError(`ssh ${this.where}: the agent channel is closed`);
+    if (!this.alive || this.state !== "ready") throw new AgentGoneError(`ssh ${this.where}: the agent is not running`);
     const id = this.nextId++;
     const emit = opts.onOutput;
     return new Promise<ExecResult>((resolve, reject) => {

@@ -36,6 +36,13 @@ export interface SshHostOptions {
   agentInterpreter?: string;
 }
 
+/** How long an agent may take to say hello before the host is left on the plain path (until a reconnect). */
+const AGENT_HELLO_BOUND_MS = 60_000;
+
+function delay(ms: number): Promise<undefined> {
+  return new Promise((r) => setTimeout(() => r(undefined), ms).unref());
+}
+
 // Why: the host primitives over SSH: commands through the host's agent (or `bash -s` exec channels), files over one SFTP session.
 export class SshHostIO implements HostIO {
   readonly kind = "ssh" as const;
@@ -43,8 +50,11 @@ export class SshHostIO implements HostIO {
   private readonly log: Logger;
   private homeDir: string | undefined;
   private readonly plainOnly: boolean;
-  private agentOpening: Promise<SshAgent | null> | undefined;
-  /** The connection (by its number) on which the agent could not start: no new attempt until a reconnect. */
+  private current: SshAgent | undefined;
+  private opening: Promise<SshAgent | undefined> | undefined;
+  /** A start is taking long (a loaded host): commands take the plain path until its hello, without waiting. */
+  private slowStart = false;
+  /** The connection (by its number) on which the agent could not run: no new attempt until a reconnect. */
   private noAgentOn = -1;
   /** How many times the agent was started (1 while its channel stays up). */
   agentStarts = 0;
@@ -61,17 +71,23 @@ export class SshHostIO implements HostIO {
     return this.conn.sftpOpens;
   }
 
-  /** The live agent, or null when commands take the plain path (for tests and diagnostics). */
+  /**
+   * The live agent, or null when this command takes the plain path: no python3 on the host, or the agent is
+   * still starting after a connect timeout's wait (it goes on starting and takes over at its hello).
+   */
   async agent(): Promise<SshAgent | null> {
     if (this.plainOnly) return null;
-    const opening = this.agentOpening;
-    const current = await opening?.catch(() => null);
-    if (current?.alive) return current;
-    if (this.noAgentOn === this.conn.connects && opening) return null;
-    if (this.agentOpening !== opening) return this.agent();
-    const next = this.startAgent();
-    this.agentOpening = next;
-    return next;
+    const a = await this.agentInstance();
+    if (!a) return null;
+    if (a.state === "ready") return a;
+    const ok = await Promise.race([a.ready, delay(this.slowStart ? 0 : this.opts.connectTimeoutMs)]);
+    if (ok === undefined) {
+      if (!this.slowStart) this.log.info("the SSH agent is slow to start; commands take the plain path until it is up");
+      this.slowStart = true;
+      return null;
+    }
+    this.slowStart = false;
+    return ok ? a : null;
   }
 
   /** Connections opened so far (1 while the pooled connection stays up). */
@@ -129,27 +145,36 @@ export class SshHostIO implements HostIO {
   }
 
   async close(): Promise<void> {
-    const agent = await this.agentOpening?.catch(() => null);
+    const agent = this.current ?? (await this.opening?.catch(() => undefined));
     agent?.close();
     return this.conn.close();
   }
 
-  private async startAgent(): Promise<SshAgent | null> {
+  /** The agent that is up or starting, a new one when there is none, undefined when it cannot run on this connection. */
+  private agentInstance(): Promise<SshAgent | undefined> {
+    const cur = this.current;
+    if (cur?.alive && cur.state !== "failed") return Promise.resolve(cur);
+    if (this.noAgentOn === this.conn.connects) return Promise.resolve(undefined);
+    this.opening ??= this.startAgent().finally(() => (this.opening = undefined));
+    return this.opening;
+  }
+
+  private async startAgent(): Promise<SshAgent | undefined> {
     await this.conn.client();
     const on = this.conn.connects;
     try {
-      const agent = await SshAgent.open(this.conn, this.log, { timeoutMs: this.opts.connectTimeoutMs, interpreter: this.opts.agentInterpreter });
-      if (agent) this.agentStarts++;
-      else this.noAgentOn = on;
+      const agent = await SshAgent.start(this.conn, this.log, { helloTimeoutMs: Math.max(AGENT_HELLO_BOUND_MS, this.opts.connectTimeoutMs), interpreter: this.opts.agentInterpreter });
+      this.current = agent;
+      void agent.ready.then((ok) => {
+        if (ok) this.agentStarts++;
+        else this.noAgentOn = on;
+      });
       return agent;
     } catch (err) {
-      if (err instanceof HostUnreachableError) {
-        this.agentOpening = undefined;
-        throw err;
-      }
+      if (err instanceof HostUnreachableError) throw err;
       this.log.warn("could not start the SSH agent; using a new exec channel per command", { error: (err as Error).message });
       this.noAgentOn = on;
-      return null;
+      return undefined;
     }
   }
 

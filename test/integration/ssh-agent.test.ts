@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -100,6 +100,17 @@ describe("the SSH agent (fast path)", () => {
     const outcome = await running;
     if (!(outcome instanceof Error)) expect(outcome).toMatchObject({ killed: true, timed_out: false });
     expect(await until(() => pids(`sleep ${m}`).length === 0, 8000)).toBe(true);
+  });
+
+  it("a slow agent start leaves commands on the plain path until its hello, then takes over", async () => {
+    const slow = join(dir, "slow-python3");
+    writeFileSync(slow, '#!/bin/sh\nsleep 2\nexec /usr/bin/python3 "$@"\n', { mode: 0o755 });
+    const io = await hostIO({ agentInterpreter: slow, connectTimeoutMs: 500 });
+    expect((await io.exec({ command: "echo early", maxOutputBytes: 100 })).stdout).toBe("early\n");
+    expect(io.agentStarts).toBe(0);
+    expect(await until(() => io.agentStarts === 1, 10_000)).toBe(true);
+    expect((await io.agent())?.pid).toBeGreaterThan(1);
+    expect((await io.exec({ command: "echo late", maxOutputBytes: 100 })).stdout).toBe("late\n");
   });
 
   it("falls back to the plain path on a host without the interpreter, with the same results", async () => {
