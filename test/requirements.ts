@@ -386,7 +386,7 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "service_load with host runs the service on that host's mcp-herd peer; calls, proxied tools, list (with host), logs and unload route there; when the peer goes away the service shows unreachable (kept) and answers again when it is back; a restarted hub adopts it.",
     tests: [
       "integration/services-hosts.test.ts :: loads a service on a peer mcp-herd through the hub, calls it both ways, lists it with its host, survives the peer going away, unloads it there",
-      "integration/services-hosts.test.ts :: a restarted hub finds its service on the peer again (adopted, not restarted there)",
+      "integration/services-hosts.test.ts :: a restarted hub finds its service on the peer again (adopted, not restarted there), also when the peer comes up after it",
       "integration/services-hosts.test.ts :: refuses an unknown host and a host without a peer, running nothing",
     ],
   },

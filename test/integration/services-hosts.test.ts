@@ -182,8 +182,9 @@ describe("services on other hosts (a herd of herds)", () => {
     expect(await hubList(h)).toEqual([]);
   }, 90_000);
 
-  it("a restarted hub finds its service on the peer again (adopted, not restarted there)", async () => {
-    const peer = await startPeer(tempDir("herd-peer-"));
+  it("a restarted hub finds its service on the peer again (adopted, not restarted there), also when the peer comes up after it", async () => {
+    const peerState = tempDir("herd-peer-");
+    let peer = await startPeer(peerState);
     const hubState = tempDir("herd-hub-state-");
     const first = await hub(peer.url, hubState);
     const r = await first.client.callTool({ name: "service_load", arguments: { name: "echo", command: NODE, args: [fixture("echo-server.mjs")], host: "b" } });
@@ -195,6 +196,15 @@ describe("services on other hosts (a herd of herds)", () => {
     expect(await until(async () => (await hubList(second))[0]?.status === "running", 10_000)).toBe(true);
     expect((await hubList(second))[0]).toMatchObject({ name: "echo", host: "b", pid });
     expect(text(await second.client.callTool({ name: "service_call", arguments: { name: "echo", tool: "echo", arguments: { message: "adopted" } } }))).toBe("adopted");
+
+    // The hub starts while the peer is down: the service is listed unreachable, and runs once the peer is back.
+    await second.close();
+    await stopProc(peer.proc);
+    const third = await hub(peer.url, hubState);
+    expect(await until(async () => (await hubList(third))[0]?.status === "unreachable", 10_000)).toBe(true);
+    peer = await startPeer(peerState, peer.port);
+    expect(await until(async () => (await hubList(third))[0]?.status === "running", 15_000)).toBe(true);
+    expect(text(await third.client.callTool({ name: "service_call", arguments: { name: "echo", tool: "echo", arguments: { message: "late" } } }))).toBe("late");
   });
 
   it("refuses an unknown host and a host without a peer, running nothing", async () => {
