@@ -22,7 +22,11 @@ export const DEFAULT_SEARCH_RESULTS = 200;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const path = (what: string) =>
-  z.string().min(1).describe(`${what}. Absolute, '~/...', or relative to the host user's home folder.`);
+  z
+    .string()
+    .min(1)
+    .refine((p) => !p.includes("\0"), "a path cannot contain a NUL byte")
+    .describe(`${what}. Absolute, '~/...', or relative to the host user's home folder.`);
 
 /** Zod input shapes of each host tool; the hub's remote_X adds `host` to these. */
 export const hostToolShapes = {
