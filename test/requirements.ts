@@ -35,7 +35,10 @@ export const REQUIREMENTS: Requirement[] = [
     id: "sec:http:auth-throttle",
     source: "CWE-307 (excessive authentication attempts)",
     promise: "Repeated authentication failures from one address are slowed down.",
-    tests: ["unit/guard.test.ts :: lets a few failures through, then delays with a cap, and resets on success"],
+    tests: [
+      "unit/guard.test.ts :: lets a few failures through, then delays with a cap, and resets on success",
+      "integration/hardening-http.test.ts :: slows down repeated authentication failures: the 10th bad request takes noticeably longer than the 1st",
+    ],
   },
   {
     id: "sec:http:origin-403",
@@ -51,7 +54,10 @@ export const REQUIREMENTS: Requirement[] = [
     id: "sec:http:body-413",
     source: "CWE-400 (uncontrolled resource consumption)",
     promise: "Request bodies over the cap (4 MiB default) get 413 and the server keeps serving.",
-    tests: ["integration/foundation-http.test.ts :: answers 413 to a body over the cap (declared and streamed)"],
+    tests: [
+      "integration/foundation-http.test.ts :: answers 413 to a body over the cap (declared and streamed)",
+      "integration/hardening-http.test.ts :: answers a 10 MiB body with 413 and keeps serving",
+    ],
   },
   {
     id: "sec:http:sessions",
@@ -62,6 +68,8 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/foundation-http.test.ts :: answers a bad JSON body with a parse error and a request without session with 400",
       "integration/foundation-http.test.ts :: ends a session on DELETE; the id is unknown afterwards",
       "integration/foundation-http.test.ts :: expires idle sessions",
+      "integration/hardening-http.test.ts :: gives every session a distinct random UUID v4",
+      "integration/hardening-http.test.ts :: after init: no session header is 400, an unknown id 404, a deleted id 404",
     ],
   },
   {
@@ -305,6 +313,7 @@ export const REQUIREMENTS: Requirement[] = [
     tests: [
       "integration/services-faults.test.ts :: garbage and 1 MiB lines on stdout go to the logs; a 12 MiB line is dropped; the server keeps serving",
       "unit/services-pieces.test.ts :: never holds more than the cap for a stream without newlines",
+      "integration/hardening-supervisor.test.ts :: a child that never initializes, and one flooding 64 MiB of stdout without a newline, end `failed` with a clear reason; mcp-herd's memory stays bounded",
     ],
   },
   {
@@ -315,6 +324,7 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/services-faults.test.ts :: exit during initialize, no answer to initialize, crash on start and a missing binary end in `failed` with clear messages",
       "integration/services-sources.test.ts :: a failing install ends in `failed` with the installer's last lines; other services still answer",
       "integration/services-client.test.ts :: crash mid-call, hang, garbage stdout, exit during initialize, missing binary and a crash loop: clear results, events, others unaffected",
+      "integration/hardening-supervisor.test.ts :: a child that never initializes, and one flooding 64 MiB of stdout without a newline, end `failed` with a clear reason; mcp-herd's memory stays bounded",
     ],
   },
   {
@@ -324,6 +334,7 @@ export const REQUIREMENTS: Requirement[] = [
     tests: [
       "integration/services-faults.test.ts :: unload stops the child and its grandchild; a SIGTERM-ignoring child is killed after the grace period",
       "integration/services-e2e.test.ts :: SIGTERM stops every child (even one ignoring SIGTERM) and mcp-herd exits within 5 s",
+      "integration/hardening-supervisor.test.ts :: %s: no process of theirs remains",
     ],
   },
   {
@@ -332,6 +343,8 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "No process of a child's tree outlives mcp-herd, even when mcp-herd is killed with SIGKILL.",
     tests: [
       "integration/services-e2e.test.ts :: no process of a child's tree outlives mcp-herd killed with SIGKILL",
+      "integration/hardening-supervisor.test.ts :: a grandchild-spawning service: after restart, crash and unload, both pids are gone each time",
+      "integration/hardening-supervisor.test.ts :: %s: no process of theirs remains",
     ],
   },
   {
@@ -341,6 +354,7 @@ export const REQUIREMENTS: Requirement[] = [
     tests: [
       "integration/services-faults.test.ts :: 20 parallel load/unload/restart operations on one name never leave two live children",
       "integration/services-faults.test.ts :: unload and a new load cancel a service still in its handshake instead of waiting for it",
+      "integration/hardening-supervisor.test.ts :: 20 parallel load/unload/restart plus a call storm: one live child at most, none leaked, final state = the last operation (%s)",
     ],
   },
   {
@@ -361,6 +375,8 @@ export const REQUIREMENTS: Requirement[] = [
       "unit/validate.test.ts :: refuses %j",
       "integration/sources-git.test.ts :: refuses a ref that would be an option, and runs nothing",
       "integration/sources-git.test.ts :: blocks ext:: in git itself too (second layer, validation bypassed)",
+      "integration/hardening-input.test.ts :: refuses hostile service names in every service tool; a sentinel beside the services folder survives",
+      "integration/hardening-input.test.ts :: refuses git URLs and refs carrying shell text, options or remote helpers; no sentinel is written",
     ],
   },
   {
@@ -369,6 +385,7 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A child gets our environment minus mcp-herd's own secrets (token, peer tokens) plus its env; env values never appear in logs or results.",
     tests: [
       "integration/services-registry.test.ts :: passes our environment minus secrets, plus env; inherit_env false gives the minimal set; env values are redacted in logs",
+      "integration/hardening-secrets.test.ts :: mcp-herd's token, named tokens and peer tokens reach no child environment, log, tool result, error message or process argv",
     ],
   },
   {
@@ -415,6 +432,152 @@ export const REQUIREMENTS: Requirement[] = [
     tests: [
       "integration/services-client.test.ts :: loads the node and the plain-Python fixture folders by path, and service_tools finds their tools with schemas",
       "integration/services-e2e.test.ts :: --no-proxy-tools serves only service_call",
+    ],
+  },
+  {
+    id: "sec:input:service-names",
+    source: "CWE-22 (path traversal), CWE-88 (argument injection), UTS #39 (confusable names); issue 6",
+    promise: "Service names outside [a-z0-9][a-z0-9_-]{0,62} ('../../tmp/x', 'foo/bar', '..', empty, 200 characters, NUL, '-rf', '$(id)', homoglyphs) are refused by every service tool; nothing beside the services folder is touched.",
+    tests: [
+      "integration/hardening-input.test.ts :: refuses hostile service names in every service tool; a sentinel beside the services folder survives",
+      "integration/services-e2e.test.ts :: refuses bad input with clear errors and runs nothing",
+      "integration/services-registry.test.ts :: refuses the name %j before running anything",
+    ],
+  },
+  {
+    id: "sec:input:git",
+    source: "CVE-2017-1000117 (ssh://-oProxyCommand), CVE-2015-7545 (ext::), CWE-88; issue 6",
+    promise: "git URLs with shell text ($(), ;, backticks), a leading '-', ext:: or fd:: helpers or an option as host, and refs starting with '-', are refused before git runs; git gets an argument array with '--', no prompt, no hooks and a protocol allow-list.",
+    tests: [
+      "integration/hardening-input.test.ts :: refuses git URLs and refs carrying shell text, options or remote helpers; no sentinel is written",
+      "integration/sources-git.test.ts :: refuses %j and runs nothing",
+      "integration/sources-git.test.ts :: refuses a ref that would be an option, and runs nothing",
+      "integration/sources-git.test.ts :: blocks ext:: in git itself too (second layer, validation bypassed)",
+    ],
+  },
+  {
+    id: "sec:input:package-specs",
+    source: "CWE-88; npm/pip spec forms (URL, path, git, alias, direct reference); issue 6",
+    promise: "npm and python specs that are URLs, paths, tarballs, git or alias specs, options or shell text are refused before any installer runs.",
+    tests: [
+      "integration/hardening-input.test.ts :: refuses npm and python specs that are URLs, paths or shell text, running no installer",
+      "integration/sources-npm.test.ts :: refuses registry-external specs before running npm",
+    ],
+  },
+  {
+    id: "sec:input:install-scripts",
+    source: "npm install scripts (postinstall supply-chain attacks); issue 6",
+    promise: "Packages install with --ignore-scripts (pip: wheels only): a package's own postinstall and its dependencies' install scripts do not run unless the service sets allow_scripts: true.",
+    tests: [
+      "integration/hardening-input.test.ts :: installs without running install scripts unless the service sets allow_scripts: true",
+      "integration/sources-path.test.ts :: installs a folder's dependencies once with npm (no scripts) and reports installer lines",
+    ],
+  },
+  {
+    id: "sec:fs:symlinks",
+    source: "CWE-59 (link following); issue 6",
+    promise: "A service folder, clone folder or state file replaced by a symlink to a folder outside is never followed for a delete or a write; the error says to remove it by hand.",
+    tests: [
+      "integration/hardening-input.test.ts :: never deletes through a service folder replaced by a symlink to a folder outside",
+      "integration/sources-git.test.ts :: refuses to delete a symlink where its clone folder should be",
+      "integration/services-faults.test.ts :: remembers loaded services (mode 0600, atomic), reloads them, forgets unloaded ones, never writes through a symlink",
+      "unit/sources-detect.test.ts :: removeOwnedDir refuses a symlink and leaves its target",
+    ],
+  },
+  {
+    id: "sec:fs:inside-folder",
+    source: "CWE-22 (prefix confusion: services/foo2 is not inside services/foo)",
+    promise: "Entry points and bins resolve only inside their package folder: '..', absolute paths and sibling prefixes (foo2 vs foo) are refused.",
+    tests: [
+      "unit/sources-detect.test.ts :: insideDir refuses escapes and the folder itself",
+      "unit/sources-detect.test.ts :: never leaves the folder",
+    ],
+  },
+  {
+    id: "sec:hosts:registry-only",
+    source: "CVE-2017-1000117 class (option-like host names), CWE-88; issue 6",
+    promise: "A host must be a registered name (or a glob/group of them): '-oProxyCommand=...', 'a;id' and unknown names are refused before any connection is made.",
+    tests: [
+      "integration/hardening-input.test.ts :: refuses names not in the registry, option-like and shell-like names before any connection",
+      "unit/router.test.ts :: an unknown host is refused before any connection, listing the known hosts",
+      "integration/remote-hub.test.ts :: bad input: unknown host lists the known ones; missing arguments are refused",
+    ],
+  },
+  {
+    id: "sec:exec:no-shell-splicing",
+    source: "CWE-78 (OS command injection)",
+    promise: "Arguments and scripts reach the host as argument arrays or on stdin, never spliced into a shell string, over local and SSH.",
+    tests: [
+      "integration/ssh-io.test.ts :: passes hostile argv strings through byte-exact, with no shell in between",
+      "integration/ssh-io.test.ts :: feeds stdin to the command and never runs it as script",
+      "unit/local.test.ts :: passes the command as one argument, never into the script",
+    ],
+  },
+  {
+    id: "sec:files:byte-exact",
+    source: "CWE-78 / CWE-116 (quoting); issue 6",
+    promise: "Remote file tools keep names and contents with quotes, $(), backticks, newlines and 1 MiB byte-exact over local, SSH and the peer; a NUL in a path is refused clearly; no temp file is left.",
+    tests: [
+      "integration/hardening-files.test.ts :: %s: names and contents with quotes, $(), backticks, newlines and 1 MiB round-trip byte-exact; NUL is refused; no temp file is left",
+      "integration/remote-fallback.test.ts :: serves every remote tool over SSH for an SSH-only host, byte-exact with awkward names",
+      "integration/ssh-io.test.ts :: writes and reads back %j byte-exact",
+      "unit/toolset.test.ts :: writes and reads back hostile names and content byte-exact",
+    ],
+  },
+  {
+    id: "sec:files:atomic",
+    source: "issue 6 (writes are atomic: temp + rename)",
+    promise: "A write replaces the file by rename from a temp file in the same folder: a concurrent reader sees the old or the new content, never a torn one, and a failed write leaves no temp file.",
+    tests: [
+      "integration/hardening-files.test.ts :: %s: a reader never sees a half-written file (temp + rename)",
+      "unit/local.test.ts :: leaves no temp file behind when the rename fails",
+      "integration/ssh-io.test.ts :: keeps the mode, appends, and leaves no temp file",
+    ],
+  },
+  {
+    id: "sec:http:deep-json",
+    source: "CWE-674 (uncontrolled recursion); issue 6",
+    promise: "JSON nested 10,000 and 1,000,000 deep gets a JSON-RPC error (400), and the server answers the next request.",
+    tests: [
+      "integration/hardening-http.test.ts :: answers JSON nested 10,000 and 1,000,000 deep with a JSON-RPC error and keeps serving",
+    ],
+  },
+  {
+    id: "sec:secrets:never-leak",
+    source: "CWE-532 / CWE-214 (secrets in logs and process arguments); issue 6",
+    promise: "mcp-herd's token, named tokens and peer tokens never reach a child's or a shell command's environment, stderr (even at debug), a tool result, an error message, a resource or any process's argv.",
+    tests: [
+      "integration/hardening-secrets.test.ts :: mcp-herd's token, named tokens and peer tokens reach no child environment, log, tool result, error message or process argv",
+      "unit/services-pieces.test.ts :: passes our environment minus mcp-herd's secrets, plus the service env",
+      "unit/services-pieces.test.ts :: redacts secret values and truncates huge lines",
+    ],
+  },
+  {
+    id: "sec:tools:no-shadowing",
+    source: "MCP spec server/tools (security: tool poisoning); issue 6",
+    promise: "A child's tools are served as <service>__<tool> with validated names and descriptions capped at 4 kB: a child advertising remote_shell, '../x', a 10 kB name or a 1 MB description cannot shadow or flood our tools.",
+    tests: [
+      "integration/hardening-secrets.test.ts :: a child advertising remote_shell, ../x, a 10 kB name and a 1 MB description cannot shadow or flood our tools",
+      "unit/services-provider.test.ts :: skips names that are invalid after prefixing and caps descriptions at 4 kB",
+    ],
+  },
+  {
+    id: "rel:exit:no-leftovers",
+    source: "issue 6 (mcp-herd killed while running children and a shell)",
+    promise: "Killed with SIGTERM or SIGKILL while running 3 children (one ignoring SIGTERM, one with a grandchild) and a shell command in flight, mcp-herd leaves no process of theirs.",
+    tests: [
+      "integration/hardening-supervisor.test.ts :: %s: no process of theirs remains",
+      "integration/services-e2e.test.ts :: no process of a child's tree outlives mcp-herd killed with SIGKILL",
+    ],
+  },
+  {
+    id: "sec:lint:easy-mistakes",
+    source: "issue 6 (lint rules); DESIGN.md non-negotiables",
+    promise: "Lint refuses child_process exec/execSync, shell: true and console.* in src/, and requires promises to be handled (no-floating-promises).",
+    tests: [
+      "unit/hardening-lint.test.ts :: refuses %s",
+      "unit/hardening-lint.test.ts :: allows spawn with an argument array in src/, and console in tests",
+      "unit/hardening-lint.test.ts :: has no-floating-promises on for src and test",
     ],
   },
 ];
