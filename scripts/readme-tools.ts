@@ -1,6 +1,7 @@
 /**
- * Writes the README's tool table from the tools the built server actually lists (`npm run docs`),
- * so the docs cannot drift; test/integration/readme.test.ts fails when the README is stale.
+ * Writes the README's tool table from the tools the built server actually lists, and its list of
+ * promises from test/requirements.ts (`npm run docs`), so the docs cannot drift;
+ * test/integration/readme.test.ts fails when the README is stale.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { REQUIREMENTS, type Requirement } from "../test/requirements.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const README = join(ROOT, "README.md");
@@ -82,8 +84,54 @@ export function withTable(readme: string, table: string): string {
   return readme.slice(0, a + BEGIN.length) + "\n" + table + "\n" + readme.slice(b);
 }
 
+const SECURITY_BEGIN = "<!-- security:begin -->";
+const SECURITY_END = "<!-- security:end -->";
+const AREAS: Record<string, string> = {
+  sec: "Security",
+  proto: "Protocol",
+  rel: "Reliability",
+  sup: "Supervisor",
+  fleet: "Fleet",
+  ops: "Operations",
+};
+
+/** One line per promise, grouped by area (the id's first part), each with its id, source and how many tests prove it. */
+export function renderSecurity(reqs: Requirement[] = REQUIREMENTS): string {
+  const groups = new Map<string, Requirement[]>();
+  for (const r of reqs) {
+    const area = r.id.split(":")[0]!;
+    groups.set(area, [...(groups.get(area) ?? []), r]);
+  }
+  const order = [...Object.keys(AREAS), ...[...groups.keys()].filter((a) => !(a in AREAS))].filter((a) => groups.has(a));
+  const oneLine = (s: string) => s.replace(/\s+/g, " ").trim();
+  const lines = [
+    `${reqs.length} promises, each proved by the tests named for it in \`test/requirements.ts\` (a test fails when one has none).`,
+  ];
+  for (const area of order) {
+    lines.push("", `**${AREAS[area] ?? area}**`, "");
+    for (const r of groups.get(area)!) {
+      const n = r.tests.length;
+      lines.push(`- \`${r.id}\` ${oneLine(r.promise)} _(${oneLine(r.source)}; ${n} test${n === 1 ? "" : "s"})_`);
+    }
+  }
+  return lines.join("\n");
+}
+
+/** The README with the block between two markers replaced. */
+export function withBlock(readme: string, begin: string, end: string, body: string): string {
+  const a = readme.indexOf(begin);
+  const b = readme.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`README.md lacks the ${begin} ... ${end} markers`);
+  return readme.slice(0, a + begin.length) + "\n" + body + "\n" + readme.slice(b);
+}
+
+/** The README with its security block regenerated from the requirements manifest. */
+export function withSecurity(readme: string, reqs: Requirement[] = REQUIREMENTS): string {
+  return withBlock(readme, SECURITY_BEGIN, SECURITY_END, renderSecurity(reqs));
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { all, peerOnly } = await listServerTools();
-  writeFileSync(README, withTable(readFileSync(README, "utf8"), renderToolTable(all, peerOnly)));
-  process.stdout.write(`README.md: ${all.length} tools\n`);
+  writeFileSync(README, withSecurity(withTable(readFileSync(README, "utf8"), renderToolTable(all, peerOnly))));
+  process.stdout.write(`README.md: ${all.length} tools, ${REQUIREMENTS.length} promises\n`);
 }

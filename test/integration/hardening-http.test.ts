@@ -88,7 +88,7 @@ describe("HTTP hardening through the real server", () => {
     for (const depth of [10_000, 1_000_000]) {
       const bodies = ["[".repeat(depth) + "]".repeat(depth), '{"a":'.repeat(depth / 10) + "1" + "}".repeat(depth / 10), "[".repeat(depth)];
       for (const body of bodies) {
-        for (const session of [{ "mcp-session-id": sid }, {}]) {
+        for (const session of [{ "mcp-session-id": sid }, {}] as Record<string, string>[]) {
           const r = await raw(herd.url!, { headers: { ...MCP_HEADERS, ...AUTH, ...session }, body });
           const what = `depth ${depth}, ${Object.keys(session).length ? "in a session" : "no session"}: ${r.body.slice(0, 200)}`;
           expect(r.status, what).toBe(400);
