@@ -81,6 +81,14 @@ export interface HostBackendOptions {
 }
 
 /** Runs one host tool over some host's primitives: validates args, maps failures to isError results. */
+// zod compiles a schema on its first parse: build each tool's object schema once, not per call.
+const inputSchemas = new Map<HostToolName, z.ZodObject>();
+function inputSchema(name: HostToolName): z.ZodObject {
+  let s = inputSchemas.get(name);
+  if (!s) inputSchemas.set(name, (s = z.object(hostToolShapes[name])));
+  return s;
+}
+
 export async function runHostTool(
   io: HostIO,
   name: string,
@@ -90,7 +98,7 @@ export async function runHostTool(
   if (!isHostToolName(name)) {
     return errorResult(`unknown tool '${name}'; the host tools are ${HOST_TOOL_NAMES.join(", ")}`);
   }
-  const parsed = z.object(hostToolShapes[name]).safeParse(args ?? {});
+  const parsed = inputSchema(name).safeParse(args ?? {});
   if (!parsed.success) {
     const why = parsed.error.issues.map((i) => `${i.path.join(".") || "(arguments)"}: ${i.message}`).join("; ");
     return errorResult(`${name}: invalid arguments: ${why}`);

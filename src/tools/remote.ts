@@ -91,11 +91,19 @@ function remoteOutput(name: HostToolName): z.ZodRawShape {
 }
 
 /** Keeps only the fields the output schema knows (a peer of another version may send more). */
+// zod compiles a schema on its first parse: build each tool's output schema once, not per call.
+const outputSchemas = new Map<HostToolName, z.ZodObject>();
+function outputSchema(name: HostToolName): z.ZodObject {
+  let s = outputSchemas.get(name);
+  if (!s) outputSchemas.set(name, (s = z.object(remoteOutput(name))));
+  return s;
+}
+
 function fitOutput(result: ToolResult, name: HostToolName): ToolResult {
   if (result.isError || !result.structuredContent) return result;
   const known = new Set([...Object.keys(hostToolOutputShapes[name]), "via", ...(name === "shell" ? Object.keys(jobOutput) : name === "shell_bg" ? ["job"] : [])]);
   const picked = Object.fromEntries(Object.entries(result.structuredContent).filter(([k]) => known.has(k)));
-  const parsed = z.object(remoteOutput(name)).safeParse(picked);
+  const parsed = outputSchema(name).safeParse(picked);
   return { ...result, structuredContent: parsed.success ? picked : { via: picked.via } };
 }
 
