@@ -35,25 +35,34 @@ interface Entry {
 export class ToolCatalog {
   private readonly own = new Map<string, Entry>();
 
+  // The providers' tools, built once per change rather than on every call.
+  private provided: Map<string, Entry> | undefined;
+
   constructor(private readonly app: App) {
     for (const def of buildTools(app)) {
       if (this.own.has(def.name)) throw new Error(`duplicate tool name ${def.name}`);
       this.own.set(def.name, fromDef(def));
     }
+    for (const p of app.providers) p.onChange(() => (this.provided = undefined));
   }
 
   /** Every tool a client sees now: ours first, then the providers' (proxied service tools). */
   list(): Tool[] {
-    const out = [...this.own.values()].map((e) => e.tool);
-    for (const t of this.providerTools()) if (!this.own.has(t.name)) out.push(fromRaw(t).tool);
-    return out;
+    return [...this.own.values(), ...this.providedEntries().values()].map((e) => e.tool);
   }
 
   find(name: string): Entry | undefined {
-    const own = this.own.get(name);
-    if (own) return own;
-    const raw = this.providerTools().find((t) => t.name === name);
-    return raw && !this.own.has(name) ? fromRaw(raw) : undefined;
+    return this.own.get(name) ?? this.providedEntries().get(name);
+  }
+
+  private providedEntries(): Map<string, Entry> {
+    if (!this.provided) {
+      const m = new Map<string, Entry>();
+      // A provider's tool never shadows one of ours.
+      for (const t of this.providerTools()) if (!this.own.has(t.name) && !m.has(t.name)) m.set(t.name, fromRaw(t));
+      this.provided = m;
+    }
+    return this.provided;
   }
 
   private providerTools(): RawTool[] {
