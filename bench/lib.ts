@@ -113,13 +113,13 @@ export async function httpProc(command: string, args: string[], env: Record<stri
 }
 
 /** mcp-herd over stdio or HTTP with a fresh state dir. */
-export async function herd(mode: "stdio" | "http", extraArgs: string[] = []): Promise<Proc & { stateDir: string }> {
+export async function herd(mode: "stdio" | "http", extraArgs: string[] = [], env: Record<string, string> = {}): Promise<Proc & { stateDir: string }> {
   const stateDir = mkdtempSync(join(tmpdir(), "herd-bench-"));
   const args = [CLI, "--state-dir", stateDir, "--log-level", "warn", ...extraArgs];
   const p =
     mode === "stdio"
-      ? await stdioClient(process.execPath, args)
-      : await httpProc(process.execPath, [...args, "--http", "127.0.0.1:0", "--log-level", "info"]);
+      ? await stdioClient(process.execPath, args, env)
+      : await httpProc(process.execPath, [...args, "--http", "127.0.0.1:0", "--log-level", "info"], env);
   return {
     ...p,
     stateDir,

@@ -5,6 +5,7 @@
 import { performance } from "node:perf_hooks";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ECHO, HTTP_ECHO, herd, httpProc, printTable, rssMiB, stats, stdioClient, timeSeq, type Row } from "./lib.js";
+import { rawLoad } from "./rawload.js";
 import { sshBench } from "./ssh.js";
 
 const N = Number(process.env.BENCH_CALLS ?? 2000);
@@ -43,47 +44,27 @@ async function proxy(): Promise<void> {
   rows.push({ figure: "http: echo__echo p99", herd: hp.p99, baseline: bd.p99, unit: "ms" });
 }
 
-/** 2. Throughput: 64 concurrent HTTP clients, 10,000 calls in all. */
+/** 2. Throughput: 64 concurrent HTTP clients, 10,000 calls in all (plain HTTP load generator, one session each). */
 async function throughput(): Promise<void> {
   const total = Number(process.env.BENCH_TOTAL ?? 10_000);
   const clients = 64;
-  const run = async (connect: () => Promise<Client>, tool: string) => {
-    const cs = await Promise.all(Array.from({ length: clients }, connect));
-    let next = 0;
-    let errors = 0;
-    const lat: number[] = [];
-    const t0 = performance.now();
-    await Promise.all(
-      cs.map(async (c) => {
-        while (next < total) {
-          const i = next++;
-          const s = performance.now();
-          try {
-            const r = await c.callTool({ name: tool, arguments: { message: `m${i}` } });
-            if (r.isError) errors++;
-          } catch {
-            errors++;
-          }
-          lat.push(performance.now() - s);
-        }
-      }),
-    );
-    const secs = (performance.now() - t0) / 1000;
-    return { rate: total / secs, p99: stats(lat).p99, errors };
-  };
   const base = await httpProc(process.execPath, [HTTP_ECHO]);
-  const b = await run(base.connect, "echo");
+  await rawLoad(base.url!, { clients, total: 2_000, tool: "echo" });
+  const b = await rawLoad(base.url!, { clients, total, tool: "echo" });
   await base.close();
-  const h = await herd("http");
+  // --expose-gc lets herd_status report memory after a full collection: RSS alone swings with GC timing.
+  const h = await herd("http", [], { NODE_OPTIONS: "--expose-gc" });
+  const mem = async () => (await h.client.callTool({ name: "herd_status", arguments: {} })).structuredContent as { rss_mb: number; heap_used_mb: number };
   await load(h.client, "echo");
-  await run(h.connect, "echo__echo"); // warm-up round
-  const before = rssMiB(h.pid);
-  const r = await run(h.connect, "echo__echo");
-  const after = rssMiB(h.pid);
+  await rawLoad(h.url!, { clients, total: 2_000, tool: "echo__echo" });
+  const before = await mem();
+  const r = await rawLoad(h.url!, { clients, total, tool: "echo__echo" });
+  const after = await mem();
   await h.close();
-  rows.push({ figure: "http 64 clients: calls/s", herd: r.rate, baseline: b.rate, unit: "/s", target: ">= 5000", note: `${r.errors} errors (baseline ${b.errors})` });
+  rows.push({ figure: "http 64 clients: calls/s (vs SDK HTTP echo)", herd: r.rate, baseline: b.rate, unit: "/s", target: ">= 5000", note: `${r.errors} errors (baseline ${b.errors})` });
   rows.push({ figure: "http 64 clients: p99", herd: r.p99, baseline: b.p99, unit: "ms" });
-  rows.push({ figure: "http 64 clients: RSS after / before", herd: after, baseline: before, unit: "MiB", target: "flat" });
+  rows.push({ figure: "http 64 clients: RSS after / before (post-GC)", herd: after.rss_mb, baseline: before.rss_mb, unit: "MiB", target: "flat" });
+  rows.push({ figure: "http 64 clients: heap after / before (post-GC)", herd: after.heap_used_mb, baseline: before.heap_used_mb, unit: "MiB", target: "flat" });
 }
 
 /** 3. Readiness: service_load until running, against the child's own spawn-to-initialize time. */

@@ -1,0 +1,57 @@
+import { Agent, request } from "node:http";
+import { performance } from "node:perf_hooks";
+
+/**
+ * A light load generator: plain keep-alive HTTP POSTs of JSON-RPC with one MCP session per simulated
+ * client, so the figure measures the server rather than the SDK client's own per-call cost.
+ */
+export async function rawLoad(url: string, opts: { clients: number; total: number; tool: string; headers?: Record<string, string> }) {
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.clients });
+  const base = { "content-type": "application/json", accept: "application/json, text/event-stream", ...(opts.headers ?? {}) };
+  const post = (body: unknown, headers: Record<string, string>) =>
+    new Promise<{ status: number; sid?: string; text: string }>((resolve, reject) => {
+      const req = request(url, { method: "POST", agent, headers: { ...base, ...headers } }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, sid: res.headers["mcp-session-id"] as string | undefined, text }));
+      });
+      req.on("error", reject);
+      req.end(JSON.stringify(body));
+    });
+  const sessions: string[] = [];
+  for (let i = 0; i < opts.clients; i++) {
+    const init = await post(
+      { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "rawload", version: "0" } } },
+      {},
+    );
+    if (!init.sid) throw new Error(`initialize failed: ${init.status} ${init.text.slice(0, 200)}`);
+    await post({ jsonrpc: "2.0", method: "notifications/initialized" }, { "mcp-session-id": init.sid });
+    sessions.push(init.sid);
+  }
+  let next = 0;
+  let errors = 0;
+  const lat: number[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    sessions.map(async (sid) => {
+      const h = { "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18" };
+      while (next < opts.total) {
+        const id = ++next;
+        const s = performance.now();
+        const r = await post({ jsonrpc: "2.0", id, method: "tools/call", params: { name: opts.tool, arguments: { message: `m${id}` } } }, h);
+        lat.push(performance.now() - s);
+        if (r.status !== 200 || !r.text.includes(`"m${id}"`)) errors++;
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  await Promise.all(sessions.map((sid) => new Promise<void>((resolve) => {
+    const req = request(url, { method: "DELETE", agent, headers: { ...base, "mcp-session-id": sid } }, (res) => { res.resume(); res.on("end", () => resolve()); });
+    req.on("error", () => resolve());
+    req.end();
+  })));
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  return { rate: opts.total / secs, p99: lat[Math.floor(lat.length * 0.99)]!, errors };
+}
