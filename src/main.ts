@@ -4,8 +4,6 @@ import { createApp } from "./app.js";
 import { HELP, parseCli } from "./cli.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { configJsonSchema, maskedConfig } from "./config-print.js";
-import { runDoctor } from "./doctor.js";
-import { doctorExitCode, renderTable } from "./doctor-table.js";
 import { createLogger } from "./log.js";
 import { ToolCatalog } from "./server.js";
 import { serveHttp } from "./transports/http.js";
@@ -37,6 +35,9 @@ async function main(): Promise<number | undefined> {
     }
   }
   if (action.kind === "doctor") {
+    // Loaded only for `doctor`: it pulls in ssh2, which a serving process loads on first SSH use.
+    const { runDoctor } = await import("./doctor.js");
+    const { doctorExitCode, renderTable } = await import("./doctor-table.js");
     const checks = await runDoctor(() => loadConfig({ file: action.sources.file, flags, env: process.env }));
     process.stdout.write(renderTable(checks));
     return doctorExitCode(checks);
