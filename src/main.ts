@@ -6,8 +6,6 @@ import { ConfigError, loadConfig } from "./config.js";
 import { configJsonSchema, maskedConfig } from "./config-print.js";
 import { createLogger } from "./log.js";
 import { ToolCatalog } from "./server.js";
-import { serveHttp } from "./transports/http.js";
-import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
 
 const SHUTDOWN_BOUND_MS = 5_000;
@@ -68,12 +66,15 @@ async function main(): Promise<number | undefined> {
   process.on("SIGHUP", () => stop("SIGHUP"));
 
   if (config.mode === "http") {
+    // Each transport is loaded only when used: the HTTP one brings ~7 MB of the SDK that stdio never needs.
+    const { serveHttp } = await import("./transports/http.js");
     const handle = await serveHttp(app, catalog);
     log.always(
       `mcp-herd ${app.version} listening on ${handle.url} (${config.token || config.tokens.length ? "token required" : "no token: loopback only"})` +
         (config.peer ? ", peer mode" : ""),
     );
   } else {
+    const { serveStdio } = await import("./transports/stdio.js");
     await serveStdio(app, catalog, () => stop("client closed stdin"));
   }
   return undefined;
