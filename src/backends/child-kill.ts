@@ -50,12 +50,17 @@ export function groupAlive(pgid: number): boolean {
   return false;
 }
 
-function signalTree(pgid: number, signal: NodeJS.Signals): void {
+/** Sends `signal` to every process of group `pgid`; a group already gone is not an error. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
   } catch {
     /* group already gone */
   }
+}
+
+function signalTree(pgid: number, signal: NodeJS.Signals): void {
+  signalGroup(pgid, signal);
   if (pidAlive(pgid)) treeKill(pgid, signal, () => {});
 }
 
@@ -68,10 +73,10 @@ async function waitGone(pgid: number, ms: number): Promise<boolean> {
   return !groupAlive(pgid) && !pidAlive(pgid);
 }
 
-/** Stops a process group and its tree: SIGTERM, then SIGKILL after `graceMs`; resolves when gone (bounded). */
-export async function killGroup(pgid: number, graceMs = 3000): Promise<boolean> {
+/** Stops a process group and its tree: SIGTERM, then SIGKILL after `graceMs`; false if still there `confirmMs` after that. */
+export async function killGroup(pgid: number, graceMs = 3000, confirmMs = 2000): Promise<boolean> {
   signalTree(pgid, "SIGTERM");
   if (await waitGone(pgid, graceMs)) return true;
   signalTree(pgid, "SIGKILL");
-  return waitGone(pgid, 2000);
+  return waitGone(pgid, confirmMs);
 }

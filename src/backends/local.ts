@@ -6,6 +6,7 @@ import { dirname, basename, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { OutputCollector, resolveHostPath } from "../hosts/files.js";
 import { withoutOwnSecrets } from "./child-env.js";
+import { groupAlive, killGroup } from "./child-kill.js";
 import { unwatchGroup, watchGroup } from "./child-reaper.js";
 import type {
   BgRequest,
@@ -101,7 +102,7 @@ export class LocalHostIO implements HostIO {
       const stopped = stopping ? await stopping : undefined;
       const pgid = child.pid;
       // A process left in the group after a stop that claimed success is still a failure to stop.
-      const unconfirmed = stopped !== undefined && pgid !== undefined && (stopped.stop_unconfirmed || (await groupAlive(pgid)));
+      const unconfirmed = stopped !== undefined && pgid !== undefined && (stopped.stop_unconfirmed || groupAlive(pgid));
       return {
         exit_code: code,
         signal,
@@ -240,45 +241,8 @@ async function statOrNull(fn: () => Promise<Stats>): Promise<FileStat | null> {
 
 /** SIGTERM to the whole group, SIGKILL after a grace period, then confirm no live member is left. */
 async function stopGroup(pgid: number): Promise<{ killed: boolean; stop_unconfirmed: boolean }> {
-  signalGroup(pgid, "SIGTERM");
-  if (await waitGone(pgid, KILL_GRACE_MS)) return { killed: true, stop_unconfirmed: false };
-  signalGroup(pgid, "SIGKILL");
-  const gone = await waitGone(pgid, KILL_CONFIRM_MS);
+  const gone = await killGroup(pgid, KILL_GRACE_MS, KILL_CONFIRM_MS);
   return { killed: gone, stop_unconfirmed: !gone };
-}
-
-function signalGroup(pgid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, sig);
-  } catch {
-    // ESRCH: already gone.
-  }
-}
-
-async function waitGone(pgid: number, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  for (;;) {
-    if (!(await groupAlive(pgid))) return true;
-    if (Date.now() >= until) return false;
-    await sleep(50);
-  }
-}
-
-/** Is any live (non-zombie) process left in the group? Zombies wait for a reaper and run nothing. */
-export async function groupAlive(pgid: number): Promise<boolean> {
-  try {
-    process.kill(-pgid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-  if (process.platform !== "linux") return true;
-  const pids = (await fsp.readdir("/proc")).filter((n) => /^\d+$/.test(n));
-  for (const pid of pids) {
-    const stat = await fsp.readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) === pgid && fields[0] !== "Z") return true;
-  }
-  return false;
 }
 
 function sleep(ms: number): Promise<void> {

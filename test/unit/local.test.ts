@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, sy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { groupAlive, LocalHostIO } from "../../src/backends/local.js";
+import { groupAlive } from "../../src/backends/child-kill.js";
+import { LocalHostIO } from "../../src/backends/local.js";
 
 let dir: string;
 let io: LocalHostIO;
@@ -53,7 +54,7 @@ describe("LocalHostIO.exec", () => {
     expect(Date.now() - t0).toBeLessThan(8000);
     expect(r).toMatchObject({ timed_out: true, killed: true, stop_unconfirmed: false, exit_code: null });
     const pgid = Number(readFileSync(pids, "utf8").trim().split("\n")[1]);
-    expect(await groupAlive(pgid)).toBe(false);
+    expect(groupAlive(pgid)).toBe(false);
   });
 
   it("stops the group when the call is aborted", async () => {

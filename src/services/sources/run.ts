@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { signalGroup } from "../../backends/child-kill.js";
 
 export interface RunOptions {
   cwd?: string;
@@ -31,14 +32,6 @@ export class InstallError extends Error {
     readonly tail: string[],
   ) {
     super(tail.length ? `${message}\n--- last ${tail.length} output lines ---\n${tail.join("\n")}` : message);
-  }
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    /* group already gone */
   }
 }
 
@@ -90,8 +83,8 @@ export function runInstaller(command: string, args: string[], opts: RunOptions):
       if (stopReason || settled) return;
       stopReason = reason;
       if (child.pid === undefined) return;
-      killGroup(child.pid, "SIGTERM");
-      killTimer = setTimeout(() => killGroup(child.pid!, "SIGKILL"), KILL_GRACE_MS);
+      signalGroup(child.pid, "SIGTERM");
+      killTimer = setTimeout(() => signalGroup(child.pid!, "SIGKILL"), KILL_GRACE_MS);
     };
     const timer = setTimeout(
       () => stop(`did not finish within the install bound (${Math.round((opts.boundMs ?? opts.timeoutMs) / 1000)} s); its process tree was stopped. Raise the bound or check the installer's output`),
@@ -107,7 +100,7 @@ export function runInstaller(command: string, args: string[], opts: RunOptions):
       clearTimeout(killTimer);
       clearTimeout(drainTimer);
       opts.signal?.removeEventListener("abort", onAbort);
-      if (child.pid !== undefined) killGroup(child.pid, "SIGKILL");
+      if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
       child.stdout.destroy();
       child.stderr.destroy();
       for (const key of ["out", "err"] as const) if (partial[key]) pushLine(partial[key]);
