@@ -1,7 +1,6 @@
-import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
-import { dirname, join } from "node:path";
 import type { Logger } from "../log.js";
+import { writePrivateFileAtomic } from "../util/private-file.js";
 
 /** What mcp-herd remembers of a background job it started. */
 export interface JobRecord {
@@ -85,13 +84,9 @@ export class JobStore {
   private save(): Promise<void> {
     const run = async () => {
       const body = JSON.stringify({ version: 1, jobs: [...(this.records ?? new Map()).values()] }, null, 2);
-      await fsp.mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
-      const tmp = join(dirname(this.file), `.jobs.json.${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
       try {
-        await fsp.writeFile(tmp, body, { mode: 0o600, flag: "wx" });
-        await fsp.rename(tmp, this.file);
+        await writePrivateFileAtomic(this.file, body);
       } catch (e) {
-        await fsp.rm(tmp, { force: true }).catch(() => {});
         this.log.warn("cannot write the job records", { file: this.file, error: (e as Error).message });
       }
     };

@@ -1,9 +1,9 @@
-import { constants, promises as fs, readFileSync, openSync, closeSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { constants, readFileSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { serviceSpecSchema, type ServiceSpec } from "../config.js";
 import type { Logger } from "../log.js";
+import { writePrivateFileAtomic } from "../util/private-file.js";
 
 const stateSchema = z.object({
   version: z.literal(1),
@@ -49,21 +49,5 @@ export function readState(stateDir: string, log: Logger): Record<string, Service
 
 /** Writes the remembered services atomically (temp file, then rename), mode 0600, never through a symlink. */
 export async function writeState(stateDir: string, services: Record<string, ServiceSpec>): Promise<void> {
-  await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const file = statePath(stateDir);
-  const tmp = join(stateDir, `.state.json.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  const body = JSON.stringify({ version: 1, services }, null, 2) + "\n";
-  const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    await handle.writeFile(body, "utf8");
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
+  await writePrivateFileAtomic(statePath(stateDir), JSON.stringify({ version: 1, services }, null, 2) + "\n");
 }
