@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { accessSync, constants, lstatSync, readFileSync, rmSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
+import { withoutOwnSecrets } from "../../backends/child-env.js";
 
 /** Finds an executable on PATH without a shell (`which`), or undefined. */
 export function findOnPath(command: string, pathVar = process.env.PATH ?? ""): string | undefined {
@@ -62,10 +63,9 @@ export function readJson(path: string): unknown {
   }
 }
 
-/** Environment for installers: ours, with prompts and update checks off. */
+/** Environment for installers: ours minus mcp-herd's secrets, with prompts and update checks off. */
 export function installerEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  delete env.MCP_HERD_TOKEN;
+  const env: NodeJS.ProcessEnv = { ...withoutOwnSecrets(process.env), ...extra };
   env.npm_config_update_notifier = "false";
   env.npm_config_fund = "false";
   env.npm_config_audit = "false";
