@@ -31,7 +31,7 @@ export const serviceSpecSchema = z
   });
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
 
-export const sshSpecSchema = z.strictObject({
+const sshSpecSchema = z.strictObject({
   host: z.string().min(1).describe("Host name or ssh_config alias (resolved like ssh -G)."),
   port: z.number().int().min(1).max(65535).optional().describe("SSH port (default: ssh_config, then 22)."),
   user: z.string().min(1).optional().describe("Login user (default: ssh_config, then the local user)."),
@@ -41,12 +41,12 @@ export const sshSpecSchema = z.strictObject({
   proxyJump: z.string().optional().describe("Jump hosts, as OpenSSH's ProxyJump: [user@]host[:port], comma-separated."),
 });
 
-export const peerSpecSchema = z.strictObject({
+const peerSpecSchema = z.strictObject({
   url: z.string().url().describe("The peer's MCP endpoint: another mcp-herd (--peer --http) or an lmcp host, e.g. http://10.0.0.5:8090/mcp."),
   token: z.string().optional().describe("Bearer token the peer requires; masked in --print-config, never logged."),
 });
 
-export const hostSpecSchema = z.strictObject({
+const hostSpecSchema = z.strictObject({
   name: z.string().regex(HOST_NAME, "host names are letters, digits, '.', '_' and '-'").describe("Host name used by remote_* tools ('local' is this machine)."),
   ssh: sshSpecSchema.optional().describe("How to reach the host over SSH (the fallback when the peer is down)."),
   peer: peerSpecSchema.optional().describe("The host's HTTP MCP peer, tried first."),
@@ -156,8 +156,8 @@ export interface ConfigSources {
   }>;
 }
 
-export const DEFAULT_HTTP_HOST = "127.0.0.1";
-export const DEFAULT_HTTP_PORT = 8090;
+const DEFAULT_HTTP_HOST = "127.0.0.1";
+const DEFAULT_HTTP_PORT = 8090;
 
 /** Parses a config file's text; errors name the file and the key. */
 export function parseConfigFile(text: string, where: string): ConfigFile {

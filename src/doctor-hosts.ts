@@ -31,7 +31,7 @@ async function oneHost(h: HostDecl, config: Config): Promise<Check[]> {
 }
 
 /** A real MCP initialize + tools/list (or lmcp plain JSON-RPC), bounded by the peer timeout. */
-export async function peerCheck(host: string, peer: PeerPath, timeoutMs: number): Promise<Check> {
+async function peerCheck(host: string, peer: PeerPath, timeoutMs: number): Promise<Check> {
   const check = `host ${host} peer`;
   const where = redactUrl(peer.url);
   const backend = new PeerBackend({ url: peer.url, token: peer.token, timeoutMs, log: silentLogger });
@@ -62,7 +62,7 @@ export async function peerCheck(host: string, peer: PeerPath, timeoutMs: number)
 }
 
 /** Key file readable, a known_hosts entry for host:port, and a real login, bounded by the SSH timeout. */
-export async function sshChecks(host: string, path: SshPath, timeoutMs: number): Promise<Check[]> {
+async function sshChecks(host: string, path: SshPath, timeoutMs: number): Promise<Check[]> {
   const spec: SshSpec =
     typeof path === "string"
       ? parseProxyJump(path)[0]!

@@ -29,7 +29,7 @@ async function toolCheck(name: string, bins: string[], fix: string, env: NodeJS.
 }
 
 /** First line of `BIN --version`, bounded; "(version unknown)" when it does not answer. */
-export function versionOf(path: string): Promise<string> {
+function versionOf(path: string): Promise<string> {
   return new Promise((resolve) => {
     let out = "";
     const child = spawn(path, ["--version"], { stdio: ["ignore", "pipe", "pipe"], timeout: VERSION_BOUND_MS });

@@ -23,7 +23,7 @@ const HAVE_PROC = (() => {
 })();
 
 /** True while process `pid` exists and is not a zombie. */
-export function pidAlive(pid: number): boolean {
+function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (e) {

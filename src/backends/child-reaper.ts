@@ -59,8 +59,3 @@ export function watchGroup(pgid: number): void {
 export function unwatchGroup(pgid: number): void {
   if (reaper?.stdin?.writable) reaper.stdin.write(`-${pgid}\n`);
 }
-
-/** The reaper's pid, for tests. */
-export function reaperPid(): number | undefined {
-  return reaper?.pid;
-}

@@ -15,7 +15,7 @@
 export const AGENT_VERSION = 1;
 
 // Why: the agent program itself (no backticks, no template placeholders: it is a raw string).
-export const AGENT_SOURCE = String.raw`
+const AGENT_SOURCE = String.raw`
 import base64, json, os, select, selectors, signal, subprocess, sys, time
 
 B64D = base64.b64decode

@@ -73,7 +73,7 @@ export class Capture {
 }
 
 // Why: a cut output must not end inside a UTF-8 character.
-export function utf8Prefix(buf: Buffer): Buffer {
+function utf8Prefix(buf: Buffer): Buffer {
   let i = buf.length - 1;
   while (i >= 0 && buf.length - i < 4 && (buf[i]! & 0xc0) === 0x80) i--;
   if (i < 0) return buf;

@@ -77,7 +77,7 @@ export function killScript(pgid: number, graceMs = 2000): string {
 }
 
 // Why: the fields above travel as one base64 blob (the base64 alphabet is safe inside single quotes).
-export function packFields(fields: string[]): string {
+function packFields(fields: string[]): string {
   for (const f of fields) if (f.includes("\0")) throw new Error("a command, argument, path or env value contains a NUL byte");
   return Buffer.from(fields.map((f) => f + "\0").join(""), "utf8").toString("base64");
 }

@@ -7,7 +7,7 @@ const CHUNK = 256 * 1024;
 const CODES: Record<number, string> = { 2: "ENOENT", 3: "EACCES", 4: "EIO", 8: "ENOTSUP" };
 
 /** An SFTP failure with a POSIX-like `code` (ENOENT, EACCES, ...) and the path in the message. */
-export class SftpError extends Error {
+class SftpError extends Error {
   override readonly name = "SftpError";
   constructor(
     message: string,

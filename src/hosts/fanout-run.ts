@@ -47,7 +47,7 @@ export async function runFanout(hub: HostHub, tool: string, names: string[], arg
 }
 
 /** One host's result reduced to the fan-out fields. */
-export function toOutcome(host: string, tool: string, a: Attempt, durationMs: number): HostOutcome {
+function toOutcome(host: string, tool: string, a: Attempt, durationMs: number): HostOutcome {
   const sc = (a.result.structuredContent ?? {}) as Record<string, unknown>;
   const status: HostOutcome["status"] = a.down ? "down" : a.result.isError ? "failed" : "ok";
   const o: HostOutcome = { host, ok: status === "ok", status, duration_ms: typeof sc.duration_ms === "number" ? sc.duration_ms : durationMs };

@@ -14,7 +14,7 @@ export function cutUtf8(buf: Buffer, max: number): Buffer {
 }
 
 /** The line appended where output was cut, so a reader knows text is missing. */
-export function truncationMarker(keptBytes: number, totalBytes?: number): string {
+function truncationMarker(keptBytes: number, totalBytes?: number): string {
   const of = totalBytes === undefined ? "" : ` of ${totalBytes}`;
   return `\n[... output truncated: kept the first ${keptBytes}${of} bytes ...]\n`;
 }

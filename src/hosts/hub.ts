@@ -56,7 +56,7 @@ export function createHub(config: Config, log: Logger, factory: BackendFactory =
 }
 
 /** Real backends: PeerBackend for peers, SshHostIO for SSH, LocalHostIO for this machine. */
-export function defaultFactory(config: Config, log: Logger): BackendFactory {
+function defaultFactory(config: Config, log: Logger): BackendFactory {
   return {
     peer: (p, host) =>
       new PeerBackend({ url: p.url, token: p.token, timeoutMs: config.peerTimeoutSeconds * 1000, log: log.child(`peer:${host}`) }),

@@ -5,7 +5,7 @@ import type { Logger } from "../log.js";
 
 export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** The host that is this machine. */
-export const LOCAL_HOST = "local";
+const LOCAL_HOST = "local";
 
 /** An SSH path as written: an OpenSSH `ssh_host` (registry file) or the JSON config's object. */
 export type SshPath = string | NonNullable<HostSpec["ssh"]>;

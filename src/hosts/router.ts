@@ -24,7 +24,7 @@ export interface Attempt {
 }
 
 /** True for failures that mean "this path is down", the only ones the router falls back on. */
-export function isTransportFailure(e: unknown): boolean {
+function isTransportFailure(e: unknown): boolean {
   return e instanceof TransportError || e instanceof HostUnreachableError;
 }
 
@@ -84,7 +84,7 @@ export class Router {
 }
 
 /** Marks which path answered: `via` in structuredContent, and a note in the text when a fallback served it. */
-export function withVia(
+function withVia(
   result: ToolResult,
   { via, host, tool, failures }: { via: BackendKind; host: string; tool: string; failures: string[] },
 ): ToolResult {

@@ -54,7 +54,7 @@ function hunkRanges(ops: Op[], context: number): Array<[number, number]> {
 }
 
 /** Myers' O(ND) line diff on the part between the common prefix and suffix. */
-export function diffLines(a: string[], b: string[]): Op[] {
+function diffLines(a: string[], b: string[]): Op[] {
   let pre = 0;
   while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
   let suf = 0;

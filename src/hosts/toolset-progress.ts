@@ -1,7 +1,7 @@
 import type { Progress } from "../backends/backend.js";
 
 /** Output is held this long after the start, so short commands send no progress at all. */
-export const PROGRESS_AFTER_MS = 1000;
+const PROGRESS_AFTER_MS = 1000;
 /** Least time between two notifications. */
 const FLUSH_EVERY_MS = 250;
 /** A notification when nothing was printed for this long. */

@@ -13,11 +13,11 @@ export const HOST_TOOL_NAMES = [
 export type HostToolName = (typeof HOST_TOOL_NAMES)[number];
 
 /** Upper bound of `shell`'s timeout, in seconds (one hour); longer jobs belong in shell_bg. */
-export const MAX_SHELL_TIMEOUT_S = 3600;
+const MAX_SHELL_TIMEOUT_S = 3600;
 /** `shell`'s timeout when none is given, in seconds. */
 export const DEFAULT_SHELL_TIMEOUT_S = 30;
 /** Most results search_files returns (and the default). */
-export const MAX_SEARCH_RESULTS = 5000;
+const MAX_SEARCH_RESULTS = 5000;
 export const DEFAULT_SEARCH_RESULTS = 200;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -42,7 +42,7 @@ export async function runShell(args: ShellArgs, ctx: HostToolContext): Promise<T
 }
 
 /** The lmcp text: `[rc=N]` then stdout, then stderr under `[stderr]`. */
-export function shellText(r: ExecResult, timeoutS: number, aborted = false): string {
+function shellText(r: ExecResult, timeoutS: number, aborted = false): string {
   let head: string;
   const stop = r.stop_unconfirmed ? "stop NOT confirmed, processes may remain" : "process group killed";
   if (r.timed_out) head = `[rc=${r.exit_code ?? "none"}] timed out after ${timeoutS}s; ${stop}`;

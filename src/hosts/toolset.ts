@@ -23,19 +23,8 @@ import {
 import { runShell, runShellBg } from "./toolset-shell.js";
 import { searchFilesTool } from "./toolset-search.js";
 
-export {
-  HOST_TOOL_NAMES,
-  hostToolAnnotations,
-  hostToolDescriptions,
-  hostToolOutputShapes,
-  hostToolShapes,
-  hostToolTitles,
-  type HostToolName,
-};
-export { ToolFailure, type HostToolContext };
-
 /** Bound on how much of a file read_file / edit_file load (16 MiB). */
-export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Impl = (args: any, ctx: HostToolContext) => Promise<ToolResult>;
@@ -50,12 +39,12 @@ const IMPLS: Record<HostToolName, Impl> = {
 };
 
 /** True for the names of the host tool set. */
-export function isHostToolName(name: string): name is HostToolName {
+function isHostToolName(name: string): name is HostToolName {
   return (HOST_TOOL_NAMES as readonly string[]).includes(name);
 }
 
 /** The host tool set as MCP Tool objects (JSON Schema from the zod shapes), for listTools and the hub. */
-export function hostToolInfos(): ToolInfo[] {
+function hostToolInfos(): ToolInfo[] {
   return HOST_TOOL_NAMES.map((name) => ({
     name,
     title: hostToolTitles[name],
@@ -80,7 +69,6 @@ export interface HostBackendOptions {
   maxFileBytes?: number;
 }
 
-/** Runs one host tool over some host's primitives: validates args, maps failures to isError results. */
 // zod compiles a schema on its first parse: build each tool's object schema once, not per call.
 const inputSchemas = new Map<HostToolName, z.ZodObject>();
 function inputSchema(name: HostToolName): z.ZodObject {
@@ -89,6 +77,7 @@ function inputSchema(name: HostToolName): z.ZodObject {
   return s;
 }
 
+/** Runs one host tool over some host's primitives: validates args, maps failures to isError results. */
 export async function runHostTool(
   io: HostIO,
   name: string,

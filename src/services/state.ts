@@ -11,7 +11,7 @@ const stateSchema = z.object({
 });
 
 /** Where loaded services are remembered across restarts. */
-export function statePath(stateDir: string): string {
+function statePath(stateDir: string): string {
   return join(stateDir, "state.json");
 }
 

@@ -175,7 +175,7 @@ function bannerSeen(port: number): Promise<boolean> {
 }
 
 /** Signals a process and every descendant (sshd puts each connection in its own session). */
-export function killTree(pid: number, signal: NodeJS.Signals = "SIGKILL"): void {
+function killTree(pid: number, signal: NodeJS.Signals = "SIGKILL"): void {
   const parents = new Map<number, number[]>();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;

@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { resultText, TransportError, type Backend, type ToolResult } from "../../src/backends/backend.js";
 import { LocalHostIO } from "../../src/backends/local.js";
 import { HostUnreachableError, type HostIO } from "../../src/hosts/io.js";
-import { HOST_TOOL_NAMES, hostBackend, hostToolShapes } from "../../src/hosts/toolset.js";
+import { hostBackend } from "../../src/hosts/toolset.js";
+import { HOST_TOOL_NAMES, hostToolShapes } from "../../src/hosts/toolset-schemas.js";
 
 let dir: string;
 let io: LocalHostIO;

@@ -7,7 +7,7 @@ import { findOnPath, removeOwnedDir } from "./fsutil.js";
 const PROTOCOLS = ["https", "http", "ssh", "git", "file"];
 
 /** `-c` options on every git call: no hooks, and only the transports we allow (never ext::, fd::). */
-export function gitSafetyArgs(): string[] {
+function gitSafetyArgs(): string[] {
   return [
     "-c",
     "core.hooksPath=/dev/null",
