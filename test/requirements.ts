@@ -29,7 +29,7 @@ export const REQUIREMENTS: Requirement[] = [
     id: "sec:http:token-constant-time",
     source: "CWE-208 (observable timing discrepancy)",
     promise: "Tokens are compared in constant time, after hashing, so neither content nor length leaks.",
-    tests: ["unit/guard.test.ts :: %j -> %s"],
+    tests: ["unit/guard.test.ts :: compares presented tokens of any length through fixed-size digests (timingSafeEqual never sees unequal lengths)"],
   },
   {
     id: "sec:http:auth-throttle",
@@ -575,6 +575,7 @@ export const REQUIREMENTS: Requirement[] = [
     source: "issue 6 (lint rules); DESIGN.md non-negotiables",
     promise: "Lint refuses child_process exec/execSync, shell: true and console.* in src/, and requires promises to be handled (no-floating-promises).",
     tests: [
+      "unit/lint-clean.test.ts :: src/, test/, bench/ and scripts/ have no lint errors (npm run lint)",
       "unit/hardening-lint.test.ts :: refuses %s",
       "unit/hardening-lint.test.ts :: allows spawn with an argument array in src/, and console in tests",
       "unit/hardening-lint.test.ts :: has no-floating-promises on for src and test",

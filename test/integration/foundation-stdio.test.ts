@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, startHerd, type Herd } from "../helpers/herd.js";
+import { CLI, ROOT, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 
 describe("stdio server", () => {
   let herd: Herd;
@@ -45,8 +45,34 @@ describe("stdio server", () => {
     expect(r.isError).toBeFalsy();
   });
 
-  it("keeps stdout for the protocol: logs go to stderr", () => {
+  it("keeps stdout for the protocol: logs go to stderr", async () => {
     expect(herd.stderr()).toMatch(/serving MCP on stdio/);
+    // Raw stdio: every byte on stdout must be a JSON-RPC message, even while a child writes garbage
+    // to its own stdout and a shell command prints, with logging at debug.
+    const { spawn } = await import("node:child_process");
+    const state = mkdtempSync(join(tmpdir(), "herd-stdout-"));
+    const p = spawn(process.execPath, [CLI, "--state-dir", state, "--log-level", "debug"], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const send = (m: unknown) => p.stdin.write(JSON.stringify(m) + "\n");
+    const answered = (id: number) => waitFor(() => out.includes(`"id":${id}`), 20_000);
+    send({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } } });
+    expect(await answered(1)).toBe(true);
+    send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    const garbage = join(ROOT, "test", "fixtures", "garbage-stdout.mjs");
+    send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "service_load", arguments: { name: "noisy", command: process.execPath, args: [garbage] } } });
+    send({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "remote_shell", arguments: { host: "local", command: "echo printed-by-shell; echo to-stderr >&2" } } });
+    expect(await answered(2)).toBe(true);
+    expect(await answered(3)).toBe(true);
+    p.stdin.end();
+    await new Promise((r) => p.once("exit", r));
+    rmSync(state, { recursive: true, force: true });
+    const lines = out.split("\n").filter((l) => l.length > 0);
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) expect(JSON.parse(line).jsonrpc, line.slice(0, 200)).toBe("2.0");
+    expect(err).toMatch(/DEBUG|INFO/);
   });
 });
 
