@@ -1,5 +1,6 @@
 import { errorResult, resultText, textResult, type CallOptions, type Progress, type ToolResult } from "../backends/backend.js";
 import { DEFAULT_PARALLEL, fanOut, foldedText, summarize, type HostOutcome } from "./fanout.js";
+import { FanoutProgress } from "./fanout-progress.js";
 import type { HostHub } from "./hub.js";
 import type { Attempt } from "./router.js";
 import { DEFAULT_SHELL_TIMEOUT_S } from "./toolset-schemas.js";
@@ -26,19 +27,25 @@ export function callHost(hub: HostHub, host: string, tool: string, args: Record<
 export async function runFanout(hub: HostHub, tool: string, names: string[], args: Record<string, unknown>, opts: HubCallOptions): Promise<ToolResult> {
   const timeoutS = tool === "shell" && typeof args.timeout === "number" ? args.timeout : tool === "shell" ? DEFAULT_SHELL_TIMEOUT_S : 60;
   const boundMs = hub.connectTimeoutMs + timeoutS * 1000 + 10_000;
-  let tick = 0;
-  const results = await fanOut(names, opts.parallel ?? DEFAULT_PARALLEL, async (host) => {
+  const progress = opts.onProgress ? new FanoutProgress(names.length, opts.onProgress) : undefined;
+  const runOne = async (host: string): Promise<HostOutcome> => {
     const started = Date.now();
     const bound = AbortSignal.timeout(boundMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, bound]) : bound;
-    const onProgress = opts.onProgress
-      ? (p: Progress) => opts.onProgress!({ progress: ++tick, message: `[${host}] ${p.message ?? ""}` })
-      : undefined;
+    const onProgress = progress ? (p: Progress) => progress.line(host, p.message) : undefined;
     const attempt = await callHost(hub, host, tool, args, { ...opts, signal, ...(onProgress ? { onProgress } : {}) });
     if (bound.aborted && !opts.signal?.aborted) {
       return { host, ok: false, status: "down", error: `no answer within ${Math.round(boundMs / 1000)}s`, duration_ms: Date.now() - started };
     }
     return toOutcome(host, tool, attempt, Date.now() - started);
+  };
+  const results = await fanOut(names, opts.parallel ?? DEFAULT_PARALLEL, async (host) => {
+    let outcome: HostOutcome | undefined;
+    try {
+      return (outcome = await runOne(host));
+    } finally {
+      progress?.hostDone(host, outcome?.status ?? "failed");
+    }
   });
   const sum = summarize(results);
   const text = foldedText(results, sum);

@@ -29,7 +29,7 @@ describe("the hub through the built CLI: host keys, timeouts that kill, output b
   let dir: string;
   let sshd: Sshd;
   let hub: Herd;
-  const files: Record<string, string> = {};
+  const files = { changed: "", unknown: "", acceptNew: "" };
   const call = async (name: string, args: Record<string, unknown>) =>
     (await hub.client.callTool({ name, arguments: args }, undefined, { timeout: 60_000 })) as CallToolResult;
 
