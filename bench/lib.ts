@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { stopProc, waitListening } from "../test/helpers/proc.js";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const CLI = join(ROOT, "dist", "main.js");
@@ -77,19 +78,7 @@ export async function stdioClient(command: string, args: string[], env: Record<s
 /** Starts a process that prints "listening on URL" on stderr, and connects SDK clients over HTTP. */
 export async function httpProc(command: string, args: string[], env: Record<string, string> = {}): Promise<Proc> {
   const proc: ChildProcess = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
-  let err = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no listening line:\n${err}`)), 15_000);
-    proc.stderr!.on("data", (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (http:\/\/\S+\/mcp)/.exec(err);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1]!);
-      }
-    });
-  });
-  proc.stderr!.resume();
+  const { url } = await waitListening(proc, command);
   const clients: Client[] = [];
   const connect = async () => {
     const c = new Client({ name: "bench", version: "0" });
@@ -105,9 +94,7 @@ export async function httpProc(command: string, args: string[], env: Record<stri
     connect,
     async close() {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-      const exited = new Promise((r) => proc.once("exit", r));
-      proc.kill("SIGTERM");
-      await exited;
+      await stopProc(proc);
     },
   };
 }

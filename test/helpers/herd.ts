@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { stopProc, waitListening } from "./proc.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const CLI = join(ROOT, "dist", "main.js");
@@ -71,26 +72,10 @@ export async function startHerd(opts: HerdOptions = {}): Promise<Herd> {
   }
 
   const proc = spawn(process.execPath, [...args, "--http", "127.0.0.1:0"], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let err = "";
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill("SIGKILL");
-      reject(new Error(`mcp-herd did not start within 15 s:\n${err}`));
-    }, 15_000);
-    proc.stderr!.on("data", (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (http:\/\/\S+\/mcp)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    proc.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`mcp-herd exited with ${code} before listening:\n${err}${out}`));
-    });
+  const { url, output: stderr } = await waitListening(proc, "mcp-herd").catch((e: Error) => {
+    throw new Error(`${e.message}${out}`);
   });
   const headers = (extra?: Record<string, string>) => ({
     ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}),
@@ -112,17 +97,11 @@ export async function startHerd(opts: HerdOptions = {}): Promise<Herd> {
     pid: proc.pid!,
     proc,
     stateDir,
-    stderr: () => err,
+    stderr,
     connect,
     async close() {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise((r) => proc.once("exit", r));
-        proc.kill("SIGTERM");
-        const t = setTimeout(() => proc.kill("SIGKILL"), 8_000);
-        await exited;
-        clearTimeout(t);
-      }
+      await stopProc(proc);
       cleanup();
     },
   };

@@ -1,44 +1,18 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LoggingMessageNotificationSchema, type LoggingMessageNotification } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { startHerd, waitFor, type Herd } from "../helpers/herd.js";
-import { fixture } from "../fixtures/services-helpers.js";
+import { startLmcpFixture, type PeerProc } from "../helpers/peers.js";
 
 type Message = LoggingMessageNotification["params"];
 
-interface Peer {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
-}
-
 /** The lmcp fixture host on a port (0: any), so it can be stopped and started again on the same one. */
-async function startPeer(port = 0): Promise<Peer> {
-  const proc: ChildProcess = spawn(process.execPath, [fixture("lmcp-peer.mjs"), "--port", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("lmcp fixture did not listen within 10 s")), 10_000);
-    proc.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /LISTENING (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    proc.once("exit", (code) => reject(new Error(`lmcp fixture exited with ${code}`)));
-  });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-      proc.once("exit", () => resolve());
-      proc.kill("SIGKILL");
-    });
-  cleanups.push(stop);
-  return { url, port: Number(new URL(url).port), stop };
+async function startPeer(port = 0): Promise<PeerProc> {
+  const peer = await startLmcpFixture(["--port", String(port)]);
+  cleanups.push(peer.stop);
+  return peer;
 }
 
 const cleanups: Array<() => Promise<void> | void> = [];

@@ -1,36 +1,15 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { startPeerHerd, type PeerProc } from "../helpers/peers.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 
 const PEER_TOKEN = "fleet-progress-token-0123456789";
 const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
-
-/** A second mcp-herd in peer mode over HTTP with a token. */
-async function startPeer(stateDir: string): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [CLI, "--peer", "--http", "127.0.0.1:0", "--state-dir", stateDir], {
-    env: { ...process.env, MCP_HERD_TOKEN: PEER_TOKEN },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let err = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`peer did not listen within 15s:\n${err}`)), 15_000);
-    proc.stderr!.on("data", (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (http:\/\/\S+\/mcp)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    proc.once("exit", (code) => reject(new Error(`peer exited with ${code}:\n${err}`)));
-  });
-  return { url, proc };
-}
 
 /** Pids whose command line contains the marker (this test's own processes only). */
 function pgrep(marker: string): number[] {
@@ -41,13 +20,13 @@ function pgrep(marker: string): number[] {
 describe("live progress and cancellation over local, ssh and an mcp-herd peer", () => {
   let dir: string;
   let sshd: Sshd;
-  let peer: { url: string; proc: ChildProcess };
+  let peer: PeerProc;
   let hub: Herd;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "herd-progress-"));
     sshd = await startSshd();
-    peer = await startPeer(join(dir, "peer-state"));
+    peer = await startPeerHerd({ stateDir: join(dir, "peer-state"), token: PEER_TOKEN });
     const config = join(dir, "hub.json");
     writeFileSync(
       config,
@@ -62,11 +41,7 @@ describe("live progress and cancellation over local, ssh and an mcp-herd peer", 
   });
   afterAll(async () => {
     await hub?.close();
-    if (peer?.proc.exitCode === null) {
-      const gone = new Promise((r) => peer.proc.once("exit", r));
-      peer.proc.kill("SIGKILL");
-      await gone;
-    }
+    await peer?.stop();
     await sshd?.stop();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, startHerd, type Herd } from "../helpers/herd.js";
+import { startHerd, type Herd } from "../helpers/herd.js";
+import { startPeerHerd, type PeerProc } from "../helpers/peers.js";
+import { stopProc } from "../helpers/proc.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 
 const PEER_TOKEN = "files-peer-token-0123456789abcdef";
@@ -19,7 +20,7 @@ function awkward1MiB(): string {
 describe("remote file tools: hostile paths and contents, byte-exact or clearly refused, over local, SSH and the peer", () => {
   let dir: string;
   let sshd: Sshd;
-  let peer: ChildProcess;
+  let peer: PeerProc;
   let hub: Herd;
   const call = async (name: string, args: Record<string, unknown>) =>
     (await hub.client.callTool({ name, arguments: args }, undefined, { timeout: 60_000 })) as CallToolResult;
@@ -27,34 +28,15 @@ describe("remote file tools: hostile paths and contents, byte-exact or clearly r
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "herd-hard-files-"));
     sshd = await startSshd();
-    peer = spawn(process.execPath, [CLI, "--peer", "--http", "127.0.0.1:0", "--state-dir", join(dir, "peer-state")], {
-      env: { ...process.env, MCP_HERD_TOKEN: PEER_TOKEN },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let perr = "";
-    const peerUrl = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`peer did not listen:\n${perr}`)), 15_000);
-      peer.stderr!.on("data", (d: Buffer) => {
-        perr += d.toString();
-        const m = /listening on (http:\/\/\S+\/mcp)/.exec(perr);
-        if (m) {
-          clearTimeout(t);
-          resolve(m[1]!);
-        }
-      });
-    });
+    peer = await startPeerHerd({ stateDir: join(dir, "peer-state"), token: PEER_TOKEN });
     const ssh = { host: "127.0.0.1", port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile };
     const config = join(dir, "hub.json");
-    writeFileSync(config, JSON.stringify({ hosts: [{ name: "sshbox", ssh }, { name: "peerbox", peer: { url: peerUrl, token: PEER_TOKEN } }] }));
+    writeFileSync(config, JSON.stringify({ hosts: [{ name: "sshbox", ssh }, { name: "peerbox", peer: { url: peer.url, token: PEER_TOKEN } }] }));
     hub = await startHerd({ args: ["--config", config] });
   });
   afterAll(async () => {
     await hub?.close();
-    if (peer && peer.exitCode === null) {
-      const gone = new Promise((r) => peer.once("exit", r));
-      peer.kill("SIGTERM");
-      await gone;
-    }
+    if (peer) await stopProc(peer.proc);
     await sshd?.stop();
     rmSync(dir, { recursive: true, force: true });
   });

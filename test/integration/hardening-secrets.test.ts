@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, startHerd, type Herd } from "../helpers/herd.js";
+import { startHerd, type Herd } from "../helpers/herd.js";
+import { startPeerHerd, type PeerProc } from "../helpers/peers.js";
+import { stopProc } from "../helpers/proc.js";
 import { fixture, NODE, text } from "../fixtures/services-helpers.js";
 
 const HERD_TOKEN = "herd-secret-token-7f3a9c0d1e2b4a68";
@@ -30,35 +31,20 @@ function environOf(pid: number): string {
 
 describe("secrets never leak", () => {
   let dir: string;
-  let peer: ChildProcess;
+  let peer: PeerProc;
   let h: Herd;
   const seen: string[] = [];
   const record = (label: string, value: unknown) => seen.push(`--- ${label}\n${typeof value === "string" ? value : JSON.stringify(value)}`);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "herd-hard-secrets-"));
-    peer = spawn(process.execPath, [CLI, "--peer", "--http", "127.0.0.1:0", "--state-dir", join(dir, "peer-state")], {
-      env: { ...process.env, MCP_HERD_TOKEN: PEER_TOKEN },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let perr = "";
-    const peerUrl = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`peer did not listen:\n${perr}`)), 15_000);
-      peer.stderr!.on("data", (d: Buffer) => {
-        perr += d.toString();
-        const m = /listening on (http:\/\/\S+\/mcp)/.exec(perr);
-        if (m) {
-          clearTimeout(t);
-          resolve(m[1]!);
-        }
-      });
-    });
+    peer = await startPeerHerd({ stateDir: join(dir, "peer-state"), token: PEER_TOKEN });
     const config = join(dir, "config.json");
     writeFileSync(
       config,
       JSON.stringify({
         tokens: [{ name: "alice", token: NAMED_TOKEN }],
-        hosts: [{ name: "p1", peer: { url: peerUrl, token: PEER_TOKEN } }],
+        hosts: [{ name: "p1", peer: { url: peer.url, token: PEER_TOKEN } }],
       }),
     );
     const registry = join(dir, "hosts.txt");
@@ -67,11 +53,7 @@ describe("secrets never leak", () => {
   });
   afterAll(async () => {
     await h?.close();
-    if (peer && peer.exitCode === null) {
-      const gone = new Promise((r) => peer.once("exit", r));
-      peer.kill("SIGTERM");
-      await gone;
-    }
+    if (peer) await stopProc(peer.proc);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,23 +1,14 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TransportError, resultText } from "../../src/backends/backend.js";
 import { PeerBackend } from "../../src/backends/peer.js";
 import { silentLogger } from "../../src/log.js";
+import { startLmcpFixture } from "../helpers/peers.js";
 
-const FIXTURE = fileURLToPath(new URL("../fixtures/lmcp-peer.mjs", import.meta.url));
 const TOKEN = "fixture-token-0123456789";
-
-interface Fixture {
-  url: string;
-  port: number;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
 
 /** A port nothing listens on (bound, then released). */
 function freePort(): Promise<number> {
@@ -28,31 +19,6 @@ function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
-}
-
-/** Starts the lmcp-style fixture and waits (bounded) for its LISTENING line. */
-async function startFixture(args: string[]): Promise<Fixture> {
-  const child = spawn(process.execPath, [FIXTURE, ...args], { stdio: ["ignore", "pipe", "inherit"] });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("fixture did not start within 10s")), 10_000);
-    let out = "";
-    child.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = /LISTENING (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`fixture exited with ${code}`)));
-  });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once("exit", () => resolve());
-      child.kill("SIGKILL");
-    });
-  return { url, port: Number(new URL(url).port), child, stop };
 }
 
 describe("PeerBackend against an lmcp-style host (plain JSON-RPC)", () => {
@@ -67,7 +33,7 @@ describe("PeerBackend against an lmcp-style host (plain JSON-RPC)", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   async function setup(mode: string, token: string | undefined = TOKEN) {
-    const fx = await startFixture(["--mode", mode, "--token", TOKEN]);
+    const fx = await startLmcpFixture(["--mode", mode, "--token", TOKEN]);
     const peer = new PeerBackend({ url: fx.url, token, timeoutMs: 3000, log: silentLogger });
     cleanups.push(fx.stop, () => peer.close());
     return { fx, peer };
@@ -121,7 +87,7 @@ describe("PeerBackend against an lmcp-style host (plain JSON-RPC)", () => {
     const e = await peer.callTool("echo", { text: "x" }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(TransportError);
     expect((e as Error).message).toMatch(/ECONNREFUSED/);
-    const again = await startFixture(["--mode", "plain", "--token", TOKEN, "--port", String(fx.port)]);
+    const again = await startLmcpFixture(["--mode", "plain", "--token", TOKEN, "--port", String(fx.port)]);
     cleanups.push(again.stop);
     expect(resultText(await peer.callTool("echo", { text: "back" }))).toBe("echo: back");
   });

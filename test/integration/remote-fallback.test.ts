@@ -1,48 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { startPeerHerd, type PeerProc } from "../helpers/peers.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 
 const PEER_TOKEN = "peer-herd-token-0123456789abcdef";
-
-interface PeerHerd {
-  url: string;
-  port: number;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** A second mcp-herd in peer mode over HTTP with a token, on a chosen port (0: any). */
-async function startPeerHerd(port: number, stateDir: string): Promise<PeerHerd> {
-  const proc = spawn(process.execPath, [CLI, "--peer", "--http", `127.0.0.1:${port}`, "--state-dir", stateDir], {
-    env: { ...process.env, MCP_HERD_TOKEN: PEER_TOKEN },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let err = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`peer herd did not listen within 15s:\n${err}`)), 15_000);
-    proc.stderr!.on("data", (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (http:\/\/\S+\/mcp)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    proc.once("exit", (code) => reject(new Error(`peer herd exited with ${code}:\n${err}`)));
-  });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-      proc.once("exit", () => resolve());
-      proc.kill("SIGKILL");
-    });
-  return { url, port: Number(new URL(url).port), proc, stop };
-}
 
 const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 const via = (r: CallToolResult) => (r.structuredContent as { via?: string } | undefined)?.via;
@@ -50,7 +15,7 @@ const via = (r: CallToolResult) => (r.structuredContent as { via?: string } | un
 describe("a host with an mcp-herd peer and a real sshd: every tool over the peer, fallback to SSH, both down, both back", () => {
   let dir: string;
   let sshd: Sshd;
-  let peer: PeerHerd;
+  let peer: PeerProc;
   let hub: Herd;
   const call = async (name: string, args: Record<string, unknown>) =>
     (await hub.client.callTool({ name, arguments: args }, undefined, { timeout: 60_000 })) as CallToolResult;
@@ -58,7 +23,7 @@ describe("a host with an mcp-herd peer and a real sshd: every tool over the peer
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "herd-fallback-"));
     sshd = await startSshd();
-    peer = await startPeerHerd(0, join(dir, "peer-state"));
+    peer = await startPeerHerd({ stateDir: join(dir, "peer-state"), token: PEER_TOKEN });
     const config = join(dir, "hub.json");
     writeFileSync(
       config,
@@ -177,7 +142,7 @@ describe("a host with an mcp-herd peer and a real sshd: every tool over the peer
 
   it("both restarted: UP again after force, and calls go through the peer", async () => {
     await sshd.restart();
-    peer = await startPeerHerd(peer.port, join(dir, "peer-state"));
+    peer = await startPeerHerd({ stateDir: join(dir, "peer-state"), token: PEER_TOKEN, port: peer.port });
     const up = await call("remote_list_hosts", { force: true });
     const box = (up.structuredContent as { hosts: Array<{ name: string; paths: Array<{ kind: string; ok: boolean }> }> }).hosts.find((h) => h.name === "box");
     expect(box).toMatchObject({ state: "UP", via: "peer" });

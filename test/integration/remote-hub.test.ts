@@ -1,44 +1,26 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHerd, type Herd } from "../helpers/herd.js";
+import { startLmcpFixture, type PeerProc } from "../helpers/peers.js";
 
-const FIXTURE = fileURLToPath(new URL("../fixtures/lmcp-peer.mjs", import.meta.url));
 const TOKEN = "lmcp-hub-token-0123456789";
-
-function startLmcp(args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [FIXTURE, ...args], { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("lmcp fixture did not start within 10s")), 10_000);
-    let out = "";
-    child.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-      const m = /LISTENING (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1]!, child });
-      }
-    });
-  });
-}
 
 const text = (r: CallToolResult) => (r.content[0]?.type === "text" ? r.content[0].text : "");
 
 describe("remote_* tools end to end (stdio): local host, an lmcp peer, a registry with a broken line", () => {
   let dir: string;
   let herd: Herd;
-  let lmcp: { url: string; child: ChildProcess };
+  let lmcp: PeerProc;
   let registry: string;
   const call = async (name: string, args: Record<string, unknown>) =>
     (await herd.client.callTool({ name, arguments: args })) as CallToolResult;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "herd-remote-"));
-    lmcp = await startLmcp(["--token", TOKEN]);
+    lmcp = await startLmcpFixture(["--token", TOKEN]);
     registry = join(dir, "hub-backends.conf");
     writeFileSync(
       registry,
@@ -50,7 +32,7 @@ describe("remote_* tools end to end (stdio): local host, an lmcp peer, a registr
   });
   afterAll(async () => {
     await herd?.close();
-    lmcp?.child.kill("SIGKILL");
+    await lmcp?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

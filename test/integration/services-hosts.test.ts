@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,18 +5,13 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { CLI, startHerd, type Herd } from "../helpers/herd.js";
+import { startHerd, type Herd } from "../helpers/herd.js";
+import { startPeerHerd, type PeerProc } from "../helpers/peers.js";
+import { stopProc } from "../helpers/proc.js";
 import { alive, fixture, NODE, text, until } from "../fixtures/services-helpers.js";
 
 const TOKEN = "peer-token-0123456789abcdef";
 const FAST_ENV = { MCP_HERD_PING_INTERVAL_MS: "300", MCP_HERD_PING_TIMEOUT_MS: "1000", MCP_HERD_KILL_GRACE_MS: "500" };
-
-interface Peer {
-  proc: ChildProcess;
-  url: string;
-  port: number;
-  stderr(): string;
-}
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -31,35 +25,10 @@ function tempDir(prefix: string): string {
 }
 
 /** An mcp-herd in --http --peer mode on a port we choose (so it can come back at the same URL). */
-async function startPeer(stateDir: string, port = 0): Promise<Peer> {
-  const proc = spawn(NODE, [CLI, "--state-dir", stateDir, "--peer", "--http", `127.0.0.1:${port}`], {
-    env: { ...process.env, ...FAST_ENV, MCP_HERD_TOKEN: TOKEN },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  cleanups.push(() => stopProc(proc));
-  let err = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`peer did not start:\n${err}`)), 15_000);
-    proc.stderr!.on("data", (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (http:\/\/\S+\/mcp)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    proc.once("exit", (code) => (clearTimeout(timer), reject(new Error(`peer exited with ${code}:\n${err}`))));
-  });
-  return { proc, url, port: Number(new URL(url).port), stderr: () => err };
-}
-
-async function stopProc(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once("exit", r));
-  proc.kill("SIGTERM");
-  const t = setTimeout(() => proc.kill("SIGKILL"), 8_000);
-  await exited;
-  clearTimeout(t);
+async function startPeer(stateDir: string, port = 0): Promise<PeerProc> {
+  const peer = await startPeerHerd({ stateDir, token: TOKEN, port, env: FAST_ENV });
+  cleanups.push(() => stopProc(peer.proc));
+  return peer;
 }
 
 /** A client of the peer itself, to check what really runs there. */
@@ -151,8 +120,7 @@ describe("services on other hosts (a herd of herds)", () => {
     pid = newPid;
 
     // The peer goes away: the service is kept as unreachable, its proxied tools leave, calls say why.
-    peer.proc.kill("SIGKILL");
-    await new Promise((r) => peer.proc.once("exit", r));
+    await peer.stop();
     expect(await until(() => !alive(pid), 5_000)).toBe(true);
     const down = await h.client.callTool({ name: "service_call", arguments: { name: "echo", tool: "echo", arguments: { message: "x" } } });
     expect(down.isError).toBe(true);
