@@ -32,6 +32,9 @@ export interface App {
   shutdown(): Promise<void>;
 }
 
+// Event levels that report things going well: a crash (warning) or giving up (error) is audited as not ok.
+const QUIET_LEVELS: ReadonlySet<string> = new Set(["debug", "info", "notice"]);
+
 /** Builds the shared state; registries add themselves here as their issues land. */
 export function createApp(config: Config, log: Logger): App {
   const stops: Array<() => Promise<void> | void> = [];
@@ -78,7 +81,9 @@ export function createApp(config: Config, log: Logger): App {
     const audit = app.audit;
     // Spawns the supervisor makes on its own (restarts, start-up) are audited too.
     events.on((e) => {
-      if (e.logger.startsWith("service:")) audit.record({ who: "supervisor", what: `${e.logger} ${e.message}`, ok: e.level !== "error" });
+      if (!e.logger.startsWith("service:")) return;
+      const where = typeof e.data?.service === "string" ? e.data.service : undefined;
+      audit.record({ who: "supervisor", what: `${e.logger} ${e.message}`, ...(where ? { where } : {}), ok: QUIET_LEVELS.has(e.level) });
     });
     app.onShutdown(() => audit.flush());
   }
