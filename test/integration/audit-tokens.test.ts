@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor, startHerd, type Herd } from "../helpers/herd.js";
+import { MCP_HEADERS, raw } from "../helpers/http.js";
 
 const A = "token-a-0123456789abcdef";
 const B = "token-b-0123456789abcdef";
@@ -28,25 +28,9 @@ describe("named tokens and the audit log", () => {
     const bob = await herd.connect({ Authorization: `Bearer ${B}` });
     expect((await bob.callTool({ name: "herd_status", arguments: {} })).isError).toBeFalsy();
     const sid = (herd.client.transport as { sessionId?: string }).sessionId!;
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = request(
-        herd.url!,
-        {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            accept: "application/json, text/event-stream",
-            authorization: `Bearer ${B}`,
-            "mcp-session-id": sid,
-          },
-        },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        },
-      );
-      req.on("error", reject);
-      req.end(JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/list" }));
+    const { status } = await raw(herd.url!, {
+      headers: { ...MCP_HEADERS, authorization: `Bearer ${B}`, "mcp-session-id": sid },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/list" }),
     });
     expect(status).toBe(403);
     expect((await herd.client.callTool({ name: "herd_status", arguments: {} })).isError).toBeFalsy();

@@ -1,36 +1,9 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHerd, type Herd } from "../helpers/herd.js";
+import { INIT, MCP_HEADERS, raw } from "../helpers/http.js";
 
 const TOKEN = "test-token-0123456789abcdef";
-
-interface Raw {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A raw HTTP request, for the cases an SDK client never sends. */
-function raw(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? "POST", headers: opts.headers }, (res) => {
-      let body = "";
-      res.on("data", (d: Buffer) => (body += d.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on("error", reject);
-    if (opts.body !== undefined) req.end(opts.body);
-    else req.end();
-  });
-}
-
-const INIT = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-});
-const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 
 describe("streamable HTTP with a token", () => {
   let herd: Herd;

@@ -1,39 +1,11 @@
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHerd, type Herd } from "../helpers/herd.js";
+import { INIT, MCP_HEADERS, raw } from "../helpers/http.js";
 
 const TOKEN = "hardening-token-0123456789abcdef";
-const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const INIT = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-});
 const LIST = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" });
-
-interface Raw {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  ms: number;
-}
-
-/** A raw HTTP request, for what an SDK client never sends; measures how long the answer took. */
-function raw(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<Raw> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? "POST", headers: opts.headers }, (res) => {
-      let body = "";
-      res.on("data", (d: Buffer) => (body += d.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ms: Date.now() - t0 }));
-    });
-    req.on("error", reject);
-    req.end(opts.body);
-  });
-}
 
 /** The JSON-RPC error code of a plain JSON or SSE answer. */
 function errorCode(body: string): number | undefined {
