@@ -127,6 +127,26 @@ export const REQUIREMENTS: Requirement[] = [
     tests: ["integration/audit-tokens.test.ts :: records who did what, where, with secrets and contents reduced to their size (file mode 0600)"],
   },
   {
+    id: "sec:audit:spawns-restarts-ssh",
+    source: "issue 6 (audit log of every spawn, remote command and file write)",
+    promise: "Over stdio the caller is recorded as who 'stdio'; a service_load spawn (service name, command, env as a count), the supervisor's own crash and restart (who 'supervisor', the service as where, a crash as not ok) and a remote_write_file over SSH (content as its size) are all in the audit log, with no secret value in it.",
+    tests: [
+      "integration/audit-more.test.ts :: records a service_load spawn as who stdio, what service_load, where the service, with env values reduced to a count",
+      "integration/audit-more.test.ts :: records the supervisor's restart after a crash as an event line naming the service",
+      "integration/audit-more.test.ts :: records a remote_write_file over SSH with the content reduced to its size",
+    ],
+  },
+  {
+    id: "sec:ssh:host-key-strict",
+    source: "issue 4 (host keys: ssh-keygen -F semantics, opt-in only); CWE-322 (key exchange without entity authentication)",
+    promise: "Through remote_shell, a host whose key changed is refused with an error saying the key changed (possible man-in-the-middle) and how to remove the old entry; an unknown host is refused with an error naming acceptNewHostKey; known_hosts is left untouched. Only with acceptNewHostKey: true for that host is a new key trusted and written to its known_hosts file.",
+    tests: [
+      "integration/hub-e2e.test.ts :: refuses a host whose key changed, saying the key changed and how to fix it",
+      "integration/hub-e2e.test.ts :: refuses an unknown host unless opted in, and says how to opt in",
+      "integration/hub-e2e.test.ts :: with acceptNewHostKey: true trusts the new key, records it in known_hosts and runs the command",
+    ],
+  },
+  {
     id: "rel:load:endurance",
     source: "issue 6 (load and endurance)",
     promise: "64 concurrent HTTP clients and 10,000 calls while the child is killed 5 times: every call succeeds or fails naming the service, none hangs; RSS within 20% of warm-up; no leaked fds, processes or sessions.",
@@ -215,6 +235,27 @@ export const REQUIREMENTS: Requirement[] = [
     source: "issue 5 (cancellation); MCP spec basic/utilities/cancellation",
     promise: "A caller's cancellation ends the remote command's process group over local, SSH and a peer; no process is left.",
     tests: ["integration/fleet-progress.test.ts :: a cancelled 30 s command on %s leaves no process behind"],
+  },
+  {
+    id: "fleet:shell:timeout-kills",
+    source: "issue 4 (a timeout that does not kill is a lie)",
+    promise: "remote_shell with timeout 1 on a 30 s sleep returns in about 1 s over SSH and locally, says killed (not stop_unconfirmed), and no process of the command remains on the host.",
+    tests: ["integration/hub-e2e.test.ts :: remote_shell timeout 1 on a 30 s sleep on %s returns in about 1 s, killed, with no process left"],
+  },
+  {
+    id: "fleet:shell:output-bound",
+    source: "issue 4 (output over a bound is cut with a marker); CWE-400",
+    promise: "10 MiB of command output over SSH and locally is cut at the 1 MiB bound on a character boundary, with the truncation marker in the text and truncated: true in structuredContent.",
+    tests: ["integration/hub-e2e.test.ts :: 10 MiB of output on %s is cut at 1 MiB with the marker and truncated: true"],
+  },
+  {
+    id: "fleet:progress:fanout-hosts",
+    source: "issue 7 (fan-out calls report hosts done / total); MCP spec basic/utilities/progress (progress MUST increase)",
+    promise: "A fan-out call with a progress token reports '<host> done (k/N)' as each host finishes, with progress = hosts done and total = N, ending at total; output lines in between keep progress strictly increasing.",
+    tests: [
+      "integration/fanout-progress.test.ts :: a fan-out over local and 2 sshd reports each host done as progress k/N, increasing, the last equal to the total",
+      "unit/fanout-progress.test.ts :: numbers hosts done / total, output lines in between, always increasing, ending at total",
+    ],
   },
   {
     id: "ops:doctor:broken-config",
