@@ -186,7 +186,8 @@ export function remoteTools(hub: HostHub): AnyToolDef[] {
         "cannot be reached (never when the tool itself fails); the result's `via` says which path served it." +
         (fans
           ? " With several hosts (comma list, glob, group) it runs on all in parallel: a summary line ('3 ok, 1 failed, 1 down'), " +
-            "the worst exit status, identical outputs shown once with their hosts, and structuredContent.results[] per host."
+            "the worst exit status, identical outputs shown once with their hosts, and structuredContent.results[] per host; " +
+            "with a progress token, each host's end is reported as progress ('web-1 done (3/12)', total = host count)."
           : "") +
         (name === "shell" ? " on_timeout: 'background' keeps a command that outruns its timeout running as a job." : "") +
         (name === "shell_bg" ? " Returns a job id for remote_job_status, remote_job_output and remote_job_kill." : ""),
