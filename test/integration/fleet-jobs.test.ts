@@ -11,17 +11,6 @@ const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.
 type Data = Record<string, unknown>;
 const data = (r: CallToolResult) => (r.structuredContent ?? {}) as Data;
 
-/** A live process (zombies, left unreaped when the container's init does not reap, run nothing). */
-function running(pid: number): boolean {
-  if (!alive(pid)) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
-
 /** Pids of live (non-zombie) processes in a process group. */
 function groupMembers(pgid: number): number[] {
   const r = spawnSync("pgrep", ["-g", String(pgid)], { encoding: "utf8" });
@@ -105,7 +94,7 @@ describe("background jobs over local and ssh: start, follow by offset, kill, sur
     const k = await call("remote_job_kill", { job });
     expect(k.isError, text(k)).toBeFalsy();
     expect(data(k)).toMatchObject({ gone: true, state: "killed", group_alive: false });
-    expect(running(data(bg).pid as number)).toBe(false);
+    expect(alive(data(bg).pid as number)).toBe(false);
     expect(groupMembers(pgid)).toEqual([]);
   });
 

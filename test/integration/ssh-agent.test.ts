@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SshHostIO, type SshHostOptions } from "../../src/backends/ssh.js";
 import { resolveSshTarget } from "../../src/hosts/sshconfig.js";
 import { silentLogger } from "../../src/log.js";
+import { waitFor } from "../helpers/herd.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 
 let sshd: Sshd;
@@ -34,12 +35,6 @@ async function hostIO(over: Partial<SshHostOptions> = {}): Promise<SshHostIO> {
 const SFTP_START = /Starting session: subsystem 'sftp'/g;
 const marker = () => `${60 + (randomBytes(2).readUInt16BE(0) % 30)}.${randomBytes(3).readUIntBE(0, 3)}`;
 const pids = (pattern: string) => spawnSync("pgrep", ["-f", pattern], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean).map(Number);
-
-async function until(cond: () => boolean, boundMs: number): Promise<boolean> {
-  const end = Date.now() + boundMs;
-  while (Date.now() < end && !cond()) await new Promise((r) => setTimeout(r, 50));
-  return cond();
-}
 
 describe("the SSH agent (fast path)", () => {
   it("runs 100 commands over one persistent channel, 16 at once about as fast as one", async () => {
@@ -69,7 +64,7 @@ describe("the SSH agent (fast path)", () => {
     const m = marker();
     const log = join(dir, "ran-once");
     const inflight = io.exec({ command: `echo ran >> ${log}; exec sleep ${m}`, maxOutputBytes: 100 });
-    expect(await until(() => pids(`sleep ${m}`).length === 1, 5000)).toBe(true);
+    expect(await waitFor(() => pids(`sleep ${m}`).length === 1, 5000)).toBe(true);
     process.kill(agent!.pid, "SIGKILL");
     await expect(inflight).rejects.toThrow(/agent running the command went away.*not retried/);
     for (const pid of pids(`sleep ${m}`)) process.kill(pid, "SIGKILL");
@@ -95,11 +90,11 @@ describe("the SSH agent (fast path)", () => {
     const io = await hostIO();
     const m = marker();
     const running = io.exec({ command: `sleep ${m}`, maxOutputBytes: 100 }).catch((e: Error) => e);
-    expect(await until(() => pids(`sleep ${m}`).length === 1, 5000)).toBe(true);
+    expect(await waitFor(() => pids(`sleep ${m}`).length === 1, 5000)).toBe(true);
     await io.close();
     const outcome = await running;
     if (!(outcome instanceof Error)) expect(outcome).toMatchObject({ killed: true, timed_out: false });
-    expect(await until(() => pids(`sleep ${m}`).length === 0, 8000)).toBe(true);
+    expect(await waitFor(() => pids(`sleep ${m}`).length === 0, 8000)).toBe(true);
   });
 
   it("a slow agent start leaves commands on the plain path until its hello, then takes over", async () => {
@@ -108,7 +103,7 @@ describe("the SSH agent (fast path)", () => {
     const io = await hostIO({ agentInterpreter: slow, connectTimeoutMs: 500 });
     expect((await io.exec({ command: "echo early", maxOutputBytes: 100 })).stdout).toBe("early\n");
     expect(io.agentStarts).toBe(0);
-    expect(await until(() => io.agentStarts === 1, 10_000)).toBe(true);
+    expect(await waitFor(() => io.agentStarts === 1, 10_000)).toBe(true);
     expect((await io.agent())?.pid).toBeGreaterThan(1);
     expect((await io.exec({ command: "echo late", maxOutputBytes: 100 })).stdout).toBe("late\n");
   });
@@ -135,6 +130,6 @@ describe("files over one SFTP session", () => {
       expect((await io.stat(path))?.size).toBe(2);
     }
     expect(io.sftpSessionCount).toBe(1);
-    expect(await until(() => (sshd.logs().match(SFTP_START)?.length ?? 0) === before + 1, 2000)).toBe(true);
+    expect(await waitFor(() => (sshd.logs().match(SFTP_START)?.length ?? 0) === before + 1, 2000)).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SshHostIO } from "../../src/backends/ssh.js";
 import { resolveSshTarget } from "../../src/hosts/sshconfig.js";
 import { silentLogger } from "../../src/log.js";
+import { waitFor } from "../helpers/herd.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 
 let sshd: Sshd;
@@ -36,15 +37,6 @@ const HOSTILE = ["a b", "it's", 'say "hi"', "$(touch /tmp/pwned)", "`id`", "line
 function running(marker: string): string {
   const r = spawnSync("pgrep", ["-f", marker], { encoding: "utf8" });
   return r.stdout.trim();
-}
-
-async function until(cond: () => Promise<boolean>, boundMs: number): Promise<boolean> {
-  const end = Date.now() + boundMs;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return cond();
 }
 
 describe.each(["agent", "plain"] as const)("exec over SSH (%s path)", (mode) => {
@@ -164,7 +156,7 @@ describe("background jobs over SSH", () => {
     await io.close();
     const target = await resolveSshTarget({ host: sshd.host, port: sshd.port, user: sshd.user, identityFile: sshd.identityFile }, { env: {} });
     io = new SshHostIO({ target, connectTimeoutMs: 5000, knownHostsFiles: [sshd.knownHostsFile], log: silentLogger });
-    expect(await until(async () => (await io.stat(bg.rc_file)) !== null, 10_000)).toBe(true);
+    expect(await waitFor(async () => (await io.stat(bg.rc_file)) !== null, 10_000)).toBe(true);
     expect((await io.readFile(bg.rc_file, 100)).toString()).toBe("4\n");
     expect((await io.readFile(log, 1000)).toString()).toBe("finished\n");
   });
@@ -172,7 +164,7 @@ describe("background jobs over SSH", () => {
   it("picks a fresh log when none is given", async () => {
     const bg = await io.execBg({ command: "echo hello", cwd: dir });
     expect(bg.log).toMatch(/herd-bg\./);
-    expect(await until(async () => (await io.stat(bg.rc_file)) !== null, 10_000)).toBe(true);
+    expect(await waitFor(async () => (await io.stat(bg.rc_file)) !== null, 10_000)).toBe(true);
     expect((await io.readFile(bg.log, 100)).toString()).toBe("hello\n");
     await io.exec({ argv: ["rm", "-f", bg.log, bg.rc_file], maxOutputBytes: 100 });
   });
