@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { stopProc, waitListening } from "./proc.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -130,4 +131,9 @@ export function alive(pid: number): boolean {
   } catch {
     return !existsSync("/proc/self");
   }
+}
+
+/** Every text block of a tool result, joined by newlines. */
+export function allText(r: CallToolResult): string {
+  return r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 }

@@ -4,13 +4,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { allText as text, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 
 const ECHO = fileURLToPath(new URL("../fixtures/echo-server.mjs", import.meta.url));
 const SVC_SECRET = "SVC-ENV-SECRET-7731";
 const FILE_SECRET = "SSH-FILE-SECRET-4410";
-const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 
 type Line = { time: string; who: string; what: string; where?: string; args?: Record<string, unknown>; ok: boolean; error?: string; duration_ms?: number };
 

@@ -3,10 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHerd, type Herd } from "../helpers/herd.js";
+import { allText as text, startHerd, type Herd } from "../helpers/herd.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 
-const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 
 describe("fan-out progress through the built CLI: hosts done / total", () => {
   let dir: string;

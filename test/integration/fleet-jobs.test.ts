@@ -4,10 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alive, startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { allText as text, alive, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 
-const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 type Data = Record<string, unknown>;
 const data = (r: CallToolResult) => (r.structuredContent ?? {}) as Data;
 

@@ -4,12 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { allText as text, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 import { startPeerHerd, type PeerProc } from "../helpers/peers.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 
 const PEER_TOKEN = "fleet-progress-token-0123456789";
-const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 
 /** Pids whose command line contains the marker (this test's own processes only). */
 function pgrep(marker: string): number[] {

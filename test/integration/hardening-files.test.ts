@@ -3,13 +3,12 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHerd, type Herd } from "../helpers/herd.js";
+import { allText as text, startHerd, type Herd } from "../helpers/herd.js";
 import { startPeerHerd, type PeerProc } from "../helpers/peers.js";
 import { stopProc } from "../helpers/proc.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 
 const PEER_TOKEN = "files-peer-token-0123456789abcdef";
-const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 
 /** A 1 MiB text holding every awkward thing a shell or a quoting layer could trip on. */
 function awkward1MiB(): string {

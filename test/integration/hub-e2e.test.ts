@@ -4,10 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { allText as text, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 
-const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 const data = (r: CallToolResult) => (r.structuredContent ?? {}) as Record<string, unknown>;
 const MIB = 1024 * 1024;
 

@@ -3,13 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { allText as text, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 import { startPeerHerd, type PeerProc } from "../helpers/peers.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 
 const PEER_TOKEN = "peer-herd-token-0123456789abcdef";
 
-const text = (r: CallToolResult) => r.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 const via = (r: CallToolResult) => (r.structuredContent as { via?: string } | undefined)?.via;
 
 describe("a host with an mcp-herd peer and a real sshd: every tool over the peer, fallback to SSH, both down, both back", () => {
