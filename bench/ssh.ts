@@ -24,10 +24,7 @@ const FANOUT = (process.env.BENCH_SSH_FANOUT ?? "1,4,16,64").split(",").map(Numb
 async function herdFor(dir: string, sshds: Sshd[], env: Record<string, string> = {}): Promise<Proc> {
   const stateDir = mkdtempSync(join(dir, "state-"));
   const config = join(stateDir, "config.json");
-  const hosts = sshds.map((s, i) => ({
-    name: `s${i}`,
-    ssh: { host: s.host, port: s.port, user: s.user, identityFile: s.identityFile, knownHostsFile: s.knownHostsFile },
-  }));
+  const hosts = sshds.map((s, i) => ({ name: `s${i}`, ssh: s.hostSpec() }));
   writeFileSync(config, JSON.stringify({ hosts }));
   return stdioClient(process.execPath, [CLI, "--state-dir", stateDir, "--config", config, "--log-level", "warn"], env);
 }

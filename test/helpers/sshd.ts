@@ -18,6 +18,8 @@ export interface Sshd {
   dir: string;
   /** What sshd wrote to stderr so far (for failure messages). */
   logs(): string;
+  /** The `ssh` block of an mcp-herd host entry that reaches this server. */
+  hostSpec(): { host: string; port: number; user: string; identityFile: string; knownHostsFile: string };
   /** Stops sshd and every session it serves; `keepFiles` keeps the temp folder for restart(). */
   stop(opts?: { keepFiles?: boolean }): Promise<void>;
   /** Stops the server and its sessions, then starts it again on the same port with the same keys. */
@@ -105,6 +107,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
     hostKeyPub,
     dir,
     logs: () => log,
+    hostSpec: () => ({ host: "127.0.0.1", port, user, identityFile, knownHostsFile }),
     async stop(stopOpts) {
       await stopServer();
       if (!stopOpts?.keepFiles) rmSync(dir, { recursive: true, force: true });

@@ -39,7 +39,7 @@ describe("the audit log over stdio: service spawns, supervisor restarts, writes 
       config,
       JSON.stringify({
         auditLog: audit,
-        hosts: [{ name: "box", ssh: { host: "127.0.0.1", port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile } }],
+        hosts: [{ name: "box", ssh: sshd.hostSpec() }],
       }),
     );
     herd = await startHerd({ args: ["--config", config], env: { MCP_HERD_BACKOFF_START_MS: "200" } });

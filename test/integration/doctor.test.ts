@@ -70,7 +70,7 @@ describe("mcp-herd doctor", () => {
           { name: "deadpeer", peer: { url: `http://127.0.0.1:${deadPort}/mcp` } },
           { name: "wrongtoken", peer: { url: peer.url, token: "wrong-token-0123456789abcdef" } },
           { name: "badkey", ssh: { host: "127.0.0.1", port: sshd.port, user: sshd.user, identityFile: join(dir, "no_such_key"), knownHostsFile: sshd.knownHostsFile } },
-          { name: "unknownkey", ssh: { host: "127.0.0.1", port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: emptyKnownHosts } },
+          { name: "unknownkey", ssh: { ...sshd.hostSpec(), knownHostsFile: emptyKnownHosts } },
         ],
         services: { ghost: { command: "no-such-binary-for-doctor", env: { API_KEY: SECRET } } },
       }),
@@ -110,7 +110,7 @@ describe("mcp-herd doctor", () => {
         sshTimeoutSeconds: 5,
         hosts: [
           { name: "peerbox", peer: { url: peer.url, token: PEER_TOKEN } },
-          { name: "sshbox", ssh: { host: "127.0.0.1", port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile } },
+          { name: "sshbox", ssh: sshd.hostSpec() },
         ],
         services: { echo: { command: NODE, args: [fixture("echo-server.mjs")], env: { API_KEY: SECRET } } },
       }),

@@ -40,7 +40,7 @@ describe("background jobs over local and ssh: start, follow by offset, kill, sur
     writeFileSync(
       config,
       JSON.stringify({
-        hosts: [{ name: "s1", ssh: { host: "127.0.0.1", port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile } }],
+        hosts: [{ name: "s1", ssh: sshd.hostSpec() }],
       }),
     );
     hub = await startHerd({ args: ["--config", config], stateDir });

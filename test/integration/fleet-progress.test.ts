@@ -31,7 +31,7 @@ describe("live progress and cancellation over local, ssh and an mcp-herd peer", 
       config,
       JSON.stringify({
         hosts: [
-          { name: "s1", ssh: { host: "127.0.0.1", port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile } },
+          { name: "s1", ssh: sshd.hostSpec() },
           { name: "p1", peer: { url: peer.url, token: PEER_TOKEN } },
         ],
       }),

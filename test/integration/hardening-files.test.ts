@@ -28,7 +28,7 @@ describe("remote file tools: hostile paths and contents, byte-exact or clearly r
     dir = mkdtempSync(join(tmpdir(), "herd-hard-files-"));
     sshd = await startSshd();
     peer = await startPeerHerd({ stateDir: join(dir, "peer-state"), token: PEER_TOKEN });
-    const ssh = { host: "127.0.0.1", port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile };
+    const ssh = sshd.hostSpec();
     const config = join(dir, "hub.json");
     writeFileSync(config, JSON.stringify({ hosts: [{ name: "sshbox", ssh }, { name: "peerbox", peer: { url: peer.url, token: PEER_TOKEN } }] }));
     hub = await startHerd({ args: ["--config", config] });

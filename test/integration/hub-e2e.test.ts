@@ -42,14 +42,7 @@ describe("the hub through the built CLI: host keys, timeouts that kill, output b
     writeFileSync(files.changed, `${hostName} ${otherKey(dir)}\n`);
     writeFileSync(files.unknown, "");
     writeFileSync(files.acceptNew, "");
-    const ssh = (knownHostsFile: string, extra: Record<string, unknown> = {}) => ({
-      host: "127.0.0.1",
-      port: sshd.port,
-      user: sshd.user,
-      identityFile: sshd.identityFile,
-      knownHostsFile,
-      ...extra,
-    });
+    const ssh = (knownHostsFile: string, extra: Record<string, unknown> = {}) => ({ ...sshd.hostSpec(), knownHostsFile, ...extra });
     const config = join(dir, "hub.json");
     writeFileSync(
       config,

@@ -31,11 +31,11 @@ describe("a host with an mcp-herd peer and a real sshd: every tool over the peer
           {
             name: "box",
             peer: { url: peer.url, token: PEER_TOKEN },
-            ssh: { host: "127.0.0.1", port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+            ssh: sshd.hostSpec(),
           },
           {
             name: "sshbox",
-            ssh: { host: "127.0.0.1", port: sshd.port, user: sshd.user, identityFile: sshd.identityFile, knownHostsFile: sshd.knownHostsFile },
+            ssh: sshd.hostSpec(),
           },
         ],
       }),
