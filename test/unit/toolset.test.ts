@@ -8,6 +8,7 @@ import { LocalHostIO } from "../../src/backends/local.js";
 import { HostUnreachableError, type HostIO } from "../../src/hosts/io.js";
 import { hostBackend } from "../../src/hosts/toolset.js";
 import { HOST_TOOL_NAMES, hostToolShapes } from "../../src/hosts/toolset-schemas.js";
+import { alive } from "../helpers/herd.js";
 
 let dir: string;
 let io: LocalHostIO;
@@ -298,7 +299,7 @@ describe("shell", () => {
     expect(resultText(r)).toMatch(/timed out after 1s; process group killed/);
     const pid = Number(readFileSync(pidFile, "utf8"));
     expect(pid).toBeGreaterThan(0);
-    expect(processRunning(pid)).toBe(false);
+    expect(alive(pid)).toBe(false);
   });
 });
 
@@ -311,7 +312,7 @@ describe("shell_bg", () => {
     expect(d.rc_file).toBe(join(dir, "job log.txt.rc"));
     expect(d.pgid).toBe(d.pid);
     expect(resultText(r)).toMatch(new RegExp(`Started PID ${d.pid}`));
-    expect(processRunning(d.pid)).toBe(true);
+    expect(alive(d.pid)).toBe(true);
     const rc = await waitForFile(d.rc_file, 10_000);
     expect(rc.trim()).toBe("7");
     expect(readFileSync(d.log, "utf8")).toBe(`started\ndone ${process.env.HOME}\n`);
@@ -338,21 +339,6 @@ describe("transport failures", () => {
     expect(resultText(r)).toBe("read_file failed on local: EACCES: permission denied");
   });
 });
-
-/** Running = exists and is not a zombie waiting for a reaper. */
-export function processRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 async function waitForFile(path: string, ms: number): Promise<string> {
   const until = Date.now() + ms;
