@@ -13,9 +13,11 @@ type Client = InstanceType<typeof Client>;
 
 export interface SshConnOptions {
   target: SshTarget;
+  /** Bound on TCP connect + SSH handshake + auth (separate from any command timeout). */
   connectTimeoutMs: number;
-  /** Overrides the target's known_hosts files; new keys go to the first. */
+  /** known_hosts files to use instead of the target's; new keys are appended to the first. */
   knownHostsFiles?: string[];
+  /** Trust and record an unknown host key (never a changed one). Off by default. */
   acceptNewHostKey?: boolean;
   log: Logger;
   keepaliveIntervalMs?: number;

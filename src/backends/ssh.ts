@@ -1,4 +1,3 @@
-import type { SshTarget } from "../hosts/sshconfig.js";
 import {
   HostUnreachableError,
   type BgRequest,
@@ -13,20 +12,11 @@ import {
 } from "../hosts/io.js";
 import type { Logger } from "../log.js";
 import { AgentGoneError, SshAgent } from "./ssh-agent.js";
-import { SshConnection } from "./ssh-conn.js";
+import { SshConnection, type SshConnOptions } from "./ssh-conn.js";
 import { sshExec, sshExecBg } from "./ssh-exec.js";
 import { isSftpStatus, SftpFiles } from "./ssh-sftp.js";
 
-export interface SshHostOptions {
-  target: SshTarget;
-  /** Bound on TCP connect + SSH handshake + auth (separate from any command timeout). */
-  connectTimeoutMs: number;
-  /** known_hosts files to use instead of the target's; new keys are appended to the first. */
-  knownHostsFiles?: string[];
-  /** Trust and record an unknown host key (never a changed one). Off by default. */
-  acceptNewHostKey?: boolean;
-  log: Logger;
-  keepaliveIntervalMs?: number;
+export interface SshHostOptions extends Omit<SshConnOptions, "maxChannels"> {
   /**
    * "auto" (default): commands go through the host's agent (python3) when it can run there, else a new
    * exec channel each; "plain": always a new exec channel. MCP_HERD_SSH_EXEC=plain forces "plain".
