@@ -2,9 +2,10 @@ import { constants } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { PeerBackend, redactUrl } from "./backends/peer.js";
 import { SshHostIO } from "./backends/ssh.js";
+import { readKnownHosts } from "./backends/ssh-hostkey.js";
 import type { Config } from "./config.js";
 import type { Check } from "./doctor-table.js";
-import { entryMatchesHost, knownHostsName, parseKnownHosts } from "./hosts/knownhosts.js";
+import { entryMatchesHost, knownHostsName } from "./hosts/knownhosts.js";
 import { declareHosts, type HostDecl, type PeerPath, type SshPath } from "./hosts/registry.js";
 import { parseProxyJump, resolveSshTarget, type SshSpec, type SshTarget } from "./hosts/sshconfig.js";
 import { silentLogger } from "./log.js";
@@ -125,16 +126,8 @@ async function keyCheck(host: string, spec: SshSpec, target: SshTarget): Promise
 async function knownHostsCheck(host: string, target: SshTarget, files: string[], acceptNew: boolean): Promise<Check> {
   const check = `host ${host} known_hosts`;
   const name = knownHostsName(target.hostKeyAlias ?? target.hostName, target.port);
-  for (const file of files) {
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch {
-      continue;
-    }
-    const hit = parseKnownHosts(text, file).entries.find((e) => e.marker === undefined && entryMatchesHost(e, name));
-    if (hit) return { check, status: "OK", detail: `${name} is in ${file}:${hit.line} (${hit.keyType})` };
-  }
+  const hit = (await readKnownHosts(files, silentLogger)).find((e) => e.marker === undefined && entryMatchesHost(e, name));
+  if (hit) return { check, status: "OK", detail: `${name} is in ${hit.source}:${hit.line} (${hit.keyType})` };
   const where = files.length ? files.join(", ") : "(no known_hosts file configured)";
   if (acceptNew) return { check, status: "WARN", detail: `no entry for ${name} in ${where}`, fix: "acceptNewHostKey will record the key on first connect; check its fingerprint in the log" };
   return {

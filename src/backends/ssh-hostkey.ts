@@ -43,7 +43,8 @@ export async function preferredHostKeyAlgorithms(policy: HostKeyPolicy): Promise
 
 const SUPPORTED = new Set(["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"]);
 
-async function readKnownHosts(files: string[], log: Logger): Promise<KnownHostsEntry[]> {
+/** Every entry of these known_hosts files, in order; a missing file is skipped, a bad line logged at debug. */
+export async function readKnownHosts(files: string[], log: Logger): Promise<KnownHostsEntry[]> {
   const entries: KnownHostsEntry[] = [];
   for (const file of files) {
     let text: string;
