@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { z } from "zod";
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** What a host (or host group) may be called: safe in job ids, file names and log lines. */
+export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /** One supervised service; also accepts a Claude Desktop `mcpServers` entry (command/args/env). */
 export const serviceSpecSchema = z

@@ -1,9 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Backend, BackendKind } from "../backends/backend.js";
-import type { Config, HostSpec } from "../config.js";
+import { HOST_NAME, type Config, type HostSpec } from "../config.js";
 import type { Logger } from "../log.js";
 
-export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** The host that is this machine. */
 const LOCAL_HOST = "local";
 

@@ -4,10 +4,11 @@ import type { EventLevel } from "../events.js";
 import type { LogLine } from "./logs.js";
 import type { SourceKind } from "./types.js";
 
-/** `unreachable`: a service on another host whose mcp-herd peer does not answer (kept, not lost). */
-export type ServiceState = "installing" | "starting" | "running" | "restarting" | "crashed" | "failed" | "stopped" | "unreachable";
-
+/** Every state a service can be in, for the status enum of the service tools' output. */
 export const SERVICE_STATES = ["installing", "starting", "running", "restarting", "crashed", "failed", "stopped", "unreachable"] as const;
+
+/** `unreachable`: a service on another host whose mcp-herd peer does not answer (kept, not lost). */
+export type ServiceState = (typeof SERVICE_STATES)[number];
 
 /** Every interval of the supervisor, configurable so tests can run it fast. */
 export interface SupervisorTiming {
@@ -24,6 +25,7 @@ export interface SupervisorTiming {
   killGraceMs: number;
 }
 
+/** The supervisor's intervals when neither config nor environment sets them. */
 export const DEFAULT_TIMING: SupervisorTiming = {
   installMs: 5 * 60_000,
   handshakeMs: 30_000,
