@@ -9,6 +9,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { stopProc, waitListening } from "../test/helpers/proc.js";
 
+/** The repository, the built CLI, and the stdio and HTTP echo servers the baselines run. */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const CLI = join(ROOT, "dist", "main.js");
 export const ECHO = join(ROOT, "test", "fixtures", "echo-server.mjs");
@@ -31,6 +32,7 @@ function quantile(sorted: number[], q: number): number {
   return sorted[i]!;
 }
 
+/** Median, p99 and mean of timing samples. */
 export function stats(samples: number[]): { median: number; p99: number; mean: number } {
   const s = [...samples].sort((a, b) => a - b);
   return { median: quantile(s, 0.5), p99: quantile(s, 0.99), mean: s.reduce((a, b) => a + b, 0) / s.length };
@@ -117,6 +119,7 @@ export async function herd(mode: "stdio" | "http", extraArgs: string[] = [], env
   };
 }
 
+/** A figure for the table: "-" when missing, ms to 3 decimals, else 0 or 1 decimal by size. */
 export const fmt = (v: number | undefined, unit: string) =>
   v === undefined || Number.isNaN(v) ? "-" : unit === "ms" ? v.toFixed(3) : v >= 100 ? v.toFixed(0) : v.toFixed(1);
 

@@ -1,5 +1,6 @@
 import { ConfigError, type ConfigSources } from "./config.js";
 
+/** The text of --help, printed on stdout. */
 export const HELP = `mcp-herd: one MCP server for a whole fleet.
 
 Usage:
