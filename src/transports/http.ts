@@ -153,7 +153,7 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
       } catch (e) {
         const status = e instanceof HttpError ? e.status : 500;
         if (status === 500) log.warn("request failed", { error: (e as Error).message });
-        if (status === 413) lingerThenClose(req, res);
+        if (status === 413) lingerThenClose(req);
         if (!res.headersSent) {
           const code = status === 400 && (e as Error).message.startsWith("Parse error") ? -32700 : -32000;
           sendJson(res, status, { jsonrpc: "2.0", error: { code, message: (e as Error).message }, id: null });
@@ -190,7 +190,7 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
 
 // After a 413 the rest of the body is unread. Discard what keeps coming, within bounds, so the client
 // can read the answer (closing at once makes it see ECONNRESET instead); past the bounds, close.
-function lingerThenClose(req: IncomingMessage, _res: ServerResponse): void {
+function lingerThenClose(req: IncomingMessage): void {
   if (req.readableEnded) return;
   let discarded = 0;
   const timer = setTimeout(() => req.socket.destroy(), 5_000);
