@@ -79,6 +79,7 @@ export class Service implements Supervised {
 
   /** First start: prepare (install) then handshake; throws with a clear message and leaves the state `failed`. */
   async start(onPhase?: (message: string) => void): Promise<void> {
+    this.refuseIfStopped();
     const epoch = this.epoch;
     this.onPhase = onPhase;
     this.setState("installing");
@@ -108,7 +109,9 @@ export class Service implements Supervised {
 
   /** Manual restart: stops what runs, forgets the crash history, starts again (re-installing only if it never installed). */
   async restart(): Promise<void> {
+    this.refuseIfStopped();
     await this.halt();
+    this.refuseIfStopped();
     this.policy.reset();
     this.error = undefined;
     this.restarts++;
@@ -122,7 +125,7 @@ export class Service implements Supervised {
     }
   }
 
-  /** Stops the service and its whole process tree. */
+  /** Stops the service and its whole process tree, for good: a stopped service never spawns again. */
   stop(): Promise<void> {
     return (this.stopping ??= (async () => {
       this.abort.abort(new ServiceError(`service '${this.name}' was stopped`));
@@ -191,12 +194,14 @@ export class Service implements Supervised {
   }
 
   private async spawn(phase: "starting" | "restarting"): Promise<void> {
+    this.refuseIfStopped();
     const gen = ++this.gen;
     this.setState(phase);
     const t = this.deps.timing;
     const started = Date.now();
     this.runStartedAt = started;
     this.phase(`starting${this.detail ? `: ${this.detail}` : ""}`);
+    let mine: ChildBackend | undefined;
     const { live, tools } = await launchService({
       name: this.name,
       launch: this.launch!,
@@ -209,9 +214,12 @@ export class Service implements Supervised {
       stderrTail: () => this.logs.stderrTail(20, started),
       onExit: (info) => this.onExit(gen, info),
       onToolsChanged: () => void this.refreshTools(gen),
+      // Only this run's child is cleared: a superseded run finishing late must not hide a newer run's child from halt.
       onPending: (child) => {
-        this.pending = child;
-        if (child) this.phase("handshake: initialize, then tools/list");
+        if (child) {
+          mine = this.pending = child;
+          this.phase("handshake: initialize, then tools/list");
+        } else if (this.pending === mine) this.pending = undefined;
       },
       onLive: (live) => (this.live = live),
       stillWanted: () => gen === this.gen,
@@ -219,6 +227,10 @@ export class Service implements Supervised {
       if (this.gen === gen) this.live = undefined;
       throw e;
     });
+    if (gen !== this.gen) {
+      await live.backend.close().catch(() => {});
+      throw new ServiceError(`service '${this.name}' was stopped or restarted while starting`);
+    }
     this.live = live;
     this.tools = tools;
     this.handshakeMs = Date.now() - started;
@@ -339,6 +351,11 @@ export class Service implements Supervised {
     this.tools = [];
     this.runningSince = undefined;
     await Promise.all([live?.backend.close().catch(() => {}), pending?.close().catch(() => {})]);
+  }
+
+  // A stop is final (unload or replacement): a restart queued behind it must not bring back a process nobody owns.
+  private refuseIfStopped(): void {
+    if (this.stopping) throw new ServiceError(`service '${this.name}' was stopped (unloaded or replaced); service_list shows what is loaded now`);
   }
 
   private fail(e: unknown): void {
