@@ -75,8 +75,13 @@ async function waitGone(pgid: number, ms: number): Promise<boolean> {
 
 /** Stops a process group and its tree: SIGTERM, then SIGKILL after `graceMs`; false if still there `confirmMs` after that. */
 export async function killGroup(pgid: number, graceMs = 3000, confirmMs = 2000): Promise<boolean> {
+  return (await stopGroup(pgid, graceMs, confirmMs)).gone;
+}
+
+/** killGroup that also says which signal it took, so a child that ignored SIGTERM can be reported. */
+export async function stopGroup(pgid: number, graceMs = 3000, confirmMs = 2000): Promise<{ gone: boolean; signal: "SIGTERM" | "SIGKILL" }> {
   signalTree(pgid, "SIGTERM");
-  if (await waitGone(pgid, graceMs)) return true;
+  if (await waitGone(pgid, graceMs)) return { gone: true, signal: "SIGTERM" };
   signalTree(pgid, "SIGKILL");
-  return waitGone(pgid, confirmMs);
+  return { gone: await waitGone(pgid, confirmMs), signal: "SIGKILL" };
 }

@@ -4,7 +4,7 @@ import { deserializeMessage, serializeMessage } from "@modelcontextprotocol/sdk/
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { LineSplitter } from "./child-lines.js";
-import { killGroup } from "./child-kill.js";
+import { stopGroup } from "./child-kill.js";
 import { unwatchGroup, watchGroup } from "./child-reaper.js";
 
 /** How a child process ended. */
@@ -40,6 +40,7 @@ export class ChildTransport implements Transport {
   private closed = false;
   private exit?: ExitInfo;
   private killing?: Promise<boolean>;
+  private killSignal?: "SIGTERM" | "SIGKILL";
   private readonly queue: JSONRPCMessage[] = [];
   private draining = false;
 
@@ -51,6 +52,11 @@ export class ChildTransport implements Transport {
 
   get exitInfo(): ExitInfo | undefined {
     return this.exit;
+  }
+
+  /** The last signal kill() had to send to end the tree (SIGKILL: it ignored SIGTERM for the grace period). */
+  get killedWith(): "SIGTERM" | "SIGKILL" | undefined {
+    return this.killSignal;
   }
 
   start(): Promise<void> {
@@ -130,7 +136,8 @@ export class ChildTransport implements Transport {
       } catch {
         /* already closed */
       }
-      const gone = await killGroup(pid, this.opts.killGraceMs ?? 3000);
+      const { gone, signal } = await stopGroup(pid, this.opts.killGraceMs ?? 3000);
+      this.killSignal = signal;
       if (gone) unwatchGroup(pid);
       return gone;
     })();

@@ -97,6 +97,11 @@ export class ChildBackend implements Backend {
     return this.transport.exitInfo;
   }
 
+  /** SIGKILL when close() had to escalate because the tree ignored SIGTERM for the grace period. */
+  get killedWith(): "SIGTERM" | "SIGKILL" | undefined {
+    return this.transport.killedWith;
+  }
+
   get busy(): boolean {
     return this.inFlight > 0;
   }

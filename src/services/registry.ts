@@ -31,6 +31,8 @@ export function timingFromEnv(env: NodeJS.ProcessEnv): Partial<SupervisorTiming>
     MCP_HERD_PING_INTERVAL_MS: "pingIntervalMs",
     MCP_HERD_PING_TIMEOUT_MS: "pingTimeoutMs",
     MCP_HERD_BACKOFF_START_MS: "backoffStartMs",
+    MCP_HERD_BACKOFF_MAX_MS: "backoffMaxMs",
+    MCP_HERD_STABLE_MS: "stableMs",
     MCP_HERD_HANDSHAKE_MS: "handshakeMs",
     MCP_HERD_KILL_GRACE_MS: "killGraceMs",
   };

@@ -260,7 +260,7 @@ export class Service implements Supervised {
     this.gen++;
     this.live = undefined;
     this.clearTimers();
-    if (old) void old.backend.close().catch(() => {});
+    if (old) void old.backend.close().then(() => this.reportKill(old.child), () => {});
     this.tools = [];
     const now = Date.now();
     const verdict = this.policy.failed(now, this.runningSince);
@@ -351,6 +351,16 @@ export class Service implements Supervised {
     this.tools = [];
     this.runningSince = undefined;
     await Promise.all([live?.backend.close().catch(() => {}), pending?.close().catch(() => {})]);
+    this.reportKill(live?.child);
+    this.reportKill(pending);
+  }
+
+  // A tree that ignored SIGTERM is worth telling the operator: its shutdown handling is broken.
+  private reportKill(child: ChildBackend | undefined): void {
+    if (child?.killedWith !== "SIGKILL") return;
+    const msg = `pid ${child.pid ?? "-"} ignored SIGTERM for ${this.deps.timing.killGraceMs} ms: killed with SIGKILL`;
+    this.logs.push("herd", msg);
+    this.deps.emit("warning", msg, { pid: child.pid ?? null, signal: "SIGKILL" });
   }
 
   // A stop is final (unload or replacement): a restart queued behind it must not bring back a process nobody owns.

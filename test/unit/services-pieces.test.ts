@@ -82,5 +82,6 @@ describe("small helpers", () => {
 
   it("reads timing knobs from the environment, ignoring bad values", () => {
     expect(timingFromEnv({ MCP_HERD_PING_INTERVAL_MS: "200", MCP_HERD_PING_TIMEOUT_MS: "x", MCP_HERD_BACKOFF_START_MS: "-5" })).toEqual({ pingIntervalMs: 200 });
+    expect(timingFromEnv({ MCP_HERD_STABLE_MS: "1000", MCP_HERD_BACKOFF_MAX_MS: "5000" })).toEqual({ stableMs: 1000, backoffMaxMs: 5000 });
   });
 });
