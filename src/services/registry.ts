@@ -114,6 +114,8 @@ export class ServiceRegistry {
 
   /** Stops a service with its whole tree and forgets it (also in the state file). */
   unload(name: string): Promise<void> {
+    const bad = refuseName(name);
+    if (bad) return bad;
     this.preempt(name);
     return this.locked(name, async () => {
       const svc = this.services.get(name);
@@ -135,6 +137,8 @@ export class ServiceRegistry {
 
   /** Restarts a service, also one that is `crashed` or `failed`. */
   restart(name: string): Promise<ServiceInfo> {
+    const bad = refuseName(name);
+    if (bad) return bad;
     return this.locked(name, async () => {
       const svc = this.services.get(name);
       if (!svc) throw new ServiceError(`no service named '${name}' is loaded; use service_load`);
@@ -145,6 +149,8 @@ export class ServiceRegistry {
 
   /** Calls a tool of a service; refuses with the reason when it is not running. */
   call(name: string, tool: string, args: Record<string, unknown>, opts?: CallOptions): Promise<ToolResult> {
+    const bad = refuseName(name);
+    if (bad) return bad;
     const svc = this.services.get(name);
     if (!svc) return Promise.reject(new ServiceError(`no service named '${name}' is loaded; service_list shows the loaded ones`));
     return svc.call(tool, args, opts);
@@ -160,6 +166,7 @@ export class ServiceRegistry {
 
   /** The last log lines of a service on this machine (synchronous; readLogs also reaches other hosts). */
   logs(name: string, lines: number, since?: string): LogLine[] {
+    validateName(name);
     const svc = this.services.get(name);
     if (!svc) throw new ServiceError(`no service named '${name}' is loaded; service_list shows the loaded ones`);
     if (!(svc instanceof Service)) throw new ServiceError(`service '${name}' runs on host '${svc.host}'; use readLogs`);
@@ -168,6 +175,8 @@ export class ServiceRegistry {
 
   /** The last log lines of a service, wherever it runs. */
   readLogs(name: string, lines: number, since?: string): Promise<LogLine[]> {
+    const bad = refuseName(name);
+    if (bad) return bad;
     const svc = this.services.get(name);
     if (!svc) return Promise.reject(new ServiceError(`no service named '${name}' is loaded; service_list shows the loaded ones`));
     return svc.readLogs(lines, since);
@@ -280,6 +289,16 @@ export class ServiceRegistry {
       .then(() => writeState(this.opts.config.stateDir, snapshot))
       .catch((e: Error) => this.opts.log.warn(`state file not written in ${this.opts.config.stateDir}: ${e.message}`));
     return this.stateWrite;
+  }
+}
+
+// A hostile name is refused as such, not answered with "no service named ...", which would echo it as if it could exist.
+function refuseName(name: string): Promise<never> | undefined {
+  try {
+    validateName(name);
+    return undefined;
+  } catch (e) {
+    return Promise.reject(e as Error);
   }
 }
 

@@ -135,6 +135,8 @@ describe("tool poisoning", () => {
     const proxied = await h.client.callTool({ name: "poison__remote_shell", arguments: {} });
     expect(text(proxied)).toBe("poison ran remote_shell");
     const viaCall = await h.client.callTool({ name: "service_call", arguments: { name: "poison", tool: "../x", arguments: {} } });
-    expect(viaCall.isError || text(viaCall) === "poison ran ../x").toBe(true);
+    // Not served as a proxied tool (above), but service_call hands the name to the child as a plain argument: harmless.
+    expect(viaCall.isError, text(viaCall)).toBeFalsy();
+    expect(text(viaCall)).toBe("poison ran ../x");
   });
 });
