@@ -293,6 +293,7 @@ export const REQUIREMENTS: Requirement[] = [
     source: "issue 7 (a clean terminal session)",
     promise: "mcp-herd --http writes the start line first, then one stderr line per event; --log-format json writes JSON lines.",
     tests: [
+      "integration/terminal.test.ts :: --log-level %s: the start line, then one line per service event at or above the level",
       "integration/events.test.ts :: a host going down reaches a client as notifications/message (warning) and its coming back as info; setLevel error filters the warning; the terminal shows the start line then one line per event",
       "integration/events.test.ts :: --log-format json writes the start line and each event as one JSON object per line",
     ],
