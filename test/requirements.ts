@@ -337,6 +337,8 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/services-faults.test.ts :: a crash loop ends in `crashed` and service_restart brings it back",
       "integration/services-faults.test.ts :: a run longer than the stable period resets the crash count and backoff",
       "unit/services-search.test.ts :: doubles the delay up to the cap and gives up after more than maxCrashes within the window",
+      "integration/supervisor-policy.test.ts :: a child that crashes soon after each successful start restarts with doubling delays, ends `crashed` after the 6th crash, and service_restart resets the history",
+      "integration/supervisor-policy.test.ts :: a run longer than the stable period resets the backoff: the next crash restarts after the initial delay, not the doubled one",
     ],
   },
   {
@@ -377,6 +379,7 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/services-faults.test.ts :: unload stops the child and its grandchild; a SIGTERM-ignoring child is killed after the grace period",
       "integration/services-e2e.test.ts :: SIGTERM stops every child (even one ignoring SIGTERM) and mcp-herd exits within 5 s",
       "integration/hardening-supervisor.test.ts :: %s: no process of theirs remains",
+      "integration/supervisor-policy.test.ts :: service_unload of a child that ignores SIGTERM: killed with SIGKILL after the grace period, pid gone, and the operator is told",
     ],
   },
   {
@@ -397,6 +400,7 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/services-faults.test.ts :: 20 parallel load/unload/restart operations on one name never leave two live children",
       "integration/services-faults.test.ts :: unload and a new load cancel a service still in its handshake instead of waiting for it",
       "integration/hardening-supervisor.test.ts :: 20 parallel load/unload/restart plus a call storm: one live child at most, none leaked, final state = the last operation (%s)",
+      "integration/supervisor-policy.test.ts :: a restart queued behind an unload of a service still in its first handshake refuses instead of spawning a child nobody owns",
     ],
   },
   {
@@ -492,6 +496,8 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "git URLs with shell text ($(), ;, backticks), a leading '-', ext:: or fd:: helpers or an option as host, and refs starting with '-', are refused before git runs; git gets an argument array with '--', no prompt, no hooks and a protocol allow-list.",
     tests: [
       "integration/hardening-input.test.ts :: refuses git URLs and refs carrying shell text, options or remote helpers; no sentinel is written",
+      "integration/hardening-git.test.ts :: service_load by branch and by commit: every git run gets '--' before the URL and folder, GIT_TERMINAL_PROMPT=0, core.hooksPath=/dev/null, protocol.allow=never; the template hook never runs",
+      "integration/hardening-git.test.ts :: the control: a plain clone through the same template runs its hook and writes the sentinel",
       "integration/sources-git.test.ts :: refuses %j and runs nothing",
       "integration/sources-git.test.ts :: refuses a ref that would be an option, and runs nothing",
       "integration/sources-git.test.ts :: blocks ext:: in git itself too (second layer, validation bypassed)",
