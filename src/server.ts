@@ -26,6 +26,8 @@ const INSTRUCTIONS =
 /** JSON-RPC code for an unknown resource (MCP spec, server/resources: error handling). */
 const RESOURCE_NOT_FOUND = -32002;
 
+const PROGRESS_GAP_MS = 20;
+
 interface Entry {
   tool: Tool;
   call(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolResult>;
@@ -137,12 +139,14 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     const entry = catalog.find(name);
     if (!entry) throw new McpError(ErrorCode.InvalidParams, `Unknown tool '${name}'. Call tools/list to see the tools.`);
     const token = request.params._meta?.progressToken;
+    let lastProgressAt = 0;
     const ctx: ToolContext = {
       signal: extra.signal,
       wantsProgress: token !== undefined,
       caller: session.caller,
       progress(p) {
         if (token === undefined || extra.signal.aborted) return;
+        lastProgressAt = Date.now();
         extra
           .sendNotification({ method: "notifications/progress", params: { progressToken: token, ...p } })
           .catch(() => undefined);
@@ -157,6 +161,11 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
       app.log.warn("tool failed unexpectedly", { tool: name, error: (e as Error).message });
       result = errorResult(`${name} failed: ${(e as Error).message}`);
     }
+    // The SDK client (1.x) drops a progress notification that it reads in the same chunk as the
+    // call's result (it handles the notification a microtask after the response removed its
+    // handler): leave a short gap after the last progress so the final one is not lost.
+    const sinceProgress = Date.now() - lastProgressAt;
+    if (lastProgressAt > 0 && sinceProgress < PROGRESS_GAP_MS) await new Promise((r) => setTimeout(r, PROGRESS_GAP_MS - sinceProgress));
     // Everything that can change something is audited: spawns, remote commands, file writes, proxied calls.
     if (app.audit && entry.tool.annotations?.readOnlyHint !== true) {
       const where = ["host", "name", "path"].map((k) => args[k]).find((v) => typeof v === "string") as string | undefined;

@@ -5,21 +5,11 @@ import type { RawTool, ToolContext, ToolProvider } from "./define.js";
 
 const PROXIED_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const MAX_DESCRIPTION = 4096;
-const PROGRESS_GAP_MS = 20;
 
 /** The name a service's tool is served under, or undefined when that name would be invalid. */
 export function proxiedName(service: string, tool: string): string | undefined {
   const name = `${service}__${tool}`;
   return PROXIED_NAME.test(name) ? name : undefined;
-}
-
-/**
- * SDK clients (1.x) drop a progress notification read in the same chunk as its call's result:
- * gives the last one a moment of its own on the wire.
- */
-export async function settleProgress(lastSentAt = Date.now()): Promise<void> {
-  const wait = PROGRESS_GAP_MS - (Date.now() - lastSentAt);
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 }
 
 /** Calls a service's tool on behalf of our caller: progress and cancellation pass through, failures become isError. */
@@ -31,15 +21,13 @@ export async function callThrough(
   ctx: ToolContext,
   timeoutMs?: number,
 ): Promise<ToolResult> {
-  let lastProgress = 0;
   try {
-    const result = await registry.call(name, tool, args, {
+    // The server leaves the last progress notification a moment on the wire before the result.
+    return await registry.call(name, tool, args, {
       signal: ctx.signal,
       timeoutMs,
-      onProgress: ctx.wantsProgress ? (p) => ((lastProgress = Date.now()), ctx.progress(p)) : undefined,
+      onProgress: ctx.wantsProgress ? (p) => ctx.progress(p) : undefined,
     });
-    if (lastProgress) await settleProgress(lastProgress);
-    return result;
   } catch (e) {
     return errorResult((e as Error)?.message ?? String(e));
   }

@@ -4,7 +4,7 @@ import type { Config, ServiceSpec } from "../config.js";
 import type { ServiceRegistry } from "../services/registry.js";
 import { SERVICE_STATES, type ServiceInfo } from "../services/service-types.js";
 import { defineTool, type AnyToolDef } from "./define.js";
-import { callThrough, settleProgress } from "./services-proxy.js";
+import { callThrough } from "./services-proxy.js";
 import { serviceSearchTool } from "./services-search.js";
 
 export { serviceToolProvider } from "./services-proxy.js";
@@ -120,7 +120,6 @@ export function serviceTools(registry: ServiceRegistry, config: Pick<Config, "pr
         let step = 0;
         try {
           const info = await registry.load(name, spec, { onPhase: (message) => ctx.progress({ progress: ++step, message }) });
-          if (step && ctx.wantsProgress) await settleProgress();
           return textResult(show(info), plain(info));
         } catch (e) {
           return errorResult(`service_load '${name}' failed: ${message(e)}`);
