@@ -106,7 +106,9 @@ export const REQUIREMENTS: Requirement[] = [
     id: "proto:unknown-tool",
     source: "MCP spec server/tools (error handling: unknown tools are protocol errors)",
     promise: "An unknown tool is a JSON-RPC error; the server answers the next request.",
-    tests: ["integration/foundation-stdio.test.ts :: answers an unknown tool with a JSON-RPC error and keeps serving"],
+    tests: [
+      "integration/foundation-http.test.ts :: answers an unknown tool with a JSON-RPC error over HTTP and keeps serving",
+      "integration/foundation-stdio.test.ts :: answers an unknown tool with a JSON-RPC error and keeps serving"],
   },
   {
     id: "proto:conformance",
@@ -526,6 +528,7 @@ export const REQUIREMENTS: Requirement[] = [
     source: "CWE-59 (link following); issue 6",
     promise: "A service folder, clone folder or state file replaced by a symlink to a folder outside is never followed for a delete or a write; the error says to remove it by hand.",
     tests: [
+      "integration/hardening-fs.test.ts :: never writes the state file through a symlink planted in its place",
       "integration/hardening-input.test.ts :: never deletes through a service folder replaced by a symlink to a folder outside",
       "integration/sources-git.test.ts :: refuses to delete a symlink where its clone folder should be",
       "integration/services-faults.test.ts :: remembers loaded services (mode 0600, atomic), reloads them, forgets unloaded ones, never writes through a symlink",
@@ -537,6 +540,7 @@ export const REQUIREMENTS: Requirement[] = [
     source: "CWE-22 (prefix confusion: services/foo2 is not inside services/foo)",
     promise: "Entry points and bins resolve only inside their package folder: '..', absolute paths and sibling prefixes (foo2 vs foo) are refused.",
     tests: [
+      "integration/hardening-fs.test.ts :: keeps services/foo2 when services/foo is cloned again or unloaded (no prefix confusion)",
       "unit/sources-detect.test.ts :: insideDir refuses escapes and the folder itself",
       "unit/sources-detect.test.ts :: never leaves the folder",
     ],

@@ -109,6 +109,11 @@ describe("streamable HTTP with a token", () => {
     await stillServes();
   });
 
+  it("answers an unknown tool with a JSON-RPC error over HTTP and keeps serving", async () => {
+    await expect(herd.client.callTool({ name: "no_such_tool", arguments: {} })).rejects.toThrow(/Unknown tool 'no_such_tool'/);
+    await stillServes();
+  });
+
   it("ends a session on DELETE; the id is unknown afterwards", async () => {
     const c = await herd.connect();
     const sid = (c.transport as { sessionId?: string }).sessionId!;
