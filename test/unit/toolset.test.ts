@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
@@ -236,6 +236,9 @@ describe("list_dir / search_files", () => {
   });
 
   it("searches content with rg when present, else grep, with the same matches", async () => {
+    // The machine need is declared (.ci/run installs ripgrep); name it when it is missing.
+    const rgOnPath = (process.env.PATH ?? "").split(":").some((d) => d !== "" && existsSync(join(d, "rg")));
+    expect(rgOnPath, "ripgrep (rg) is not on PATH: install it (apt-get install ripgrep; .ci/run does)").toBe(true);
     const viaRg = await call("search_files", { pattern: "need+le", content: true, path: "src" });
     expect(data(viaRg).engine).toBe("rg");
     // A PATH without rg: the same search falls back to grep -rn.
