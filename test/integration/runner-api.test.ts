@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -234,4 +234,34 @@ describe("runnerApi off (the default)", () => {
       await h.close();
     }
   });
+});
+
+describe("uvxPackage", () => {
+  it("loads a Python package the way service_load's python source does (a venv and pip, offline from hand-made wheels here) and calls it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "herd-runner-py-"));
+    const wheels = join(dir, "wheels");
+    mkdirSync(wheels);
+    const made = spawnSync("python3", [join(FIXTURES, "sources", "make_wheel.py"), wheels, "mcp-herd-fixture-py", "0.1.0", JSON.stringify({ "mcp-herd-fixture-py": "mcp_herd_fixture_py.server:main" })], { encoding: "utf8" });
+    expect(made.status, made.stderr).toBe(0);
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ runnerApi: true }));
+    // No folder holding uvx on PATH: pip finds our wheels and nothing else.
+    const path = (process.env.PATH ?? "").split(":").filter((d) => d && !existsSync(join(d, "uvx"))).join(":");
+    const h = await startHerd({
+      http: true,
+      token: TOKEN,
+      noClient: true,
+      args: ["--config", join(dir, "config.json")],
+      env: { PATH: path, PIP_FIND_LINKS: wheels, PIP_NO_INDEX: "1", PIP_CONSTRAINT: "", PIP_EXTRA_INDEX_URL: "" },
+    });
+    try {
+      const loaded = shaped(await runner(h, "POST", "/load", { name: "py", uvxPackage: "mcp-herd-fixture-py==0.1.0", runtime: "python", env: { FIXTURE_LABEL: "wheel" } }), 200, RUNNER.loaded);
+      expect(loaded.tools.map((t) => t.name)).toContain("whoami");
+      const who = JSON.parse(text(shaped(await runner(h, "POST", "/call", { name: "py", tool: "whoami", args: {} }), 200, RUNNER.called).result)) as { label: string };
+      expect(who.label).toBe("wheel");
+      shaped(await runner(h, "POST", "/unload", { name: "py" }), 200, RUNNER.unloaded);
+    } finally {
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
