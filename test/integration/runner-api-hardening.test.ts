@@ -108,6 +108,8 @@ describe("the runner API behind the token and the guards; hostile input refused 
       // sourcePath must be an absolute folder; env names must be names.
       [{ name: "s1", sourcePath: "../../etc" }, /path .* must be an absolute path/],
       [{ name: "e1", sourcePath: join(FIXTURES, "fixture-node"), env: { [`A;${touch}`]: "1" } }, /env name .* is not allowed/],
+      // Several sources at once are refused rather than one picked.
+      [{ name: "m1", sourcePath: join(FIXTURES, "fixture-node"), gitUrl: repo }, /several sources given \(path, git\)/],
       // Fields of the wrong type are a bad request too.
       [{ name: ["a"], sourcePath: "/x" }, /bad request body: name/],
       [{ name: "t1", sourcePath: join(FIXTURES, "fixture-node"), env: { A: 1 } }, /bad request body: env/],
