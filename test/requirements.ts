@@ -652,7 +652,7 @@ export const REQUIREMENTS: Requirement[] = [
   {
     id: "rel:runner-api:drop-in",
     source: "issue 17 (the runner supervisor's broker drives mcp-herd unchanged but for the token)",
-    promise: "The runner's /load (folder, git branch, npm, Python), /call, /unload, /list, /logs and /health answer in the runner's shapes and status codes (400 bad request, 404 unknown, 500 failed load with logs, 503 not running), served by the same supervisor as service_*: restarts, env redacted from logs, the body cap of /mcp.",
+    promise: "The runner's /load (folder, git branch, npm, Python), /call, /unload, /list, /logs and /health answer in the runner's shapes and status codes (400 bad request, 404 unknown, 500 failed load with logs, 503 not running), served by the same supervisor as service_*: restarts, env redacted from logs, the body cap of /mcp; a broker hanging up mid-call cancels the call in the service.",
     tests: [
       "integration/runner-api.test.ts :: loads from a folder, a git branch and an npm package; calls, lists, reads logs, replaces, unloads; every answer in the runner's shape and status",
       "integration/runner-api.test.ts :: loads a Python package the way service_load's python source does (a venv and pip, offline from hand-made wheels here) and calls it",

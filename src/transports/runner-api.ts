@@ -16,7 +16,7 @@ export interface RunnerEntry {
 export interface RunnerRegistry {
   load(name: string, spec: ServiceSpec): Promise<unknown>;
   unload(name: string): Promise<void>;
-  call(name: string, tool: string, args: Record<string, unknown>): Promise<unknown>;
+  call(name: string, tool: string, args: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<unknown>;
   get(name: string): RunnerEntry | undefined;
   list(): RunnerEntry[];
   readLogs(name: string, lines: number): Promise<Array<{ stream: string; text: string }>>;
@@ -111,12 +111,12 @@ export function createRunnerApi(deps: RunnerDeps): RunnerApi {
     return [200, { status: "running", tools: reg.get(b.name)?.tools ?? [] }];
   };
 
-  const call = async (raw: unknown): Promise<Answer> => {
+  const call = async (raw: unknown, signal?: AbortSignal): Promise<Answer> => {
     const b = parse(raw, callBody);
     await lookup(b.name);
     if (b.tool === undefined) throw new Refusal(400, "tool required");
     try {
-      return [200, { result: await reg.call(b.name!, b.tool, b.args ?? {}) }];
+      return [200, { result: await reg.call(b.name!, b.tool, b.args ?? {}, { signal }) }];
     } catch (e) {
       const err = e as Error;
       if (err.name === "SpecError") throw new Refusal(400, err.message);
@@ -153,7 +153,7 @@ export function createRunnerApi(deps: RunnerDeps): RunnerApi {
     return [200, { lines: (await reg.readLogs(name!, Math.min(n, MAX_LINES))).map(logText) }];
   };
 
-  const post: Record<string, (raw: unknown) => Promise<Answer>> = { "/load": load, "/call": call, "/unload": unload };
+  const post: Record<string, (raw: unknown, signal?: AbortSignal) => Promise<Answer>> = { "/load": load, "/call": call, "/unload": unload };
   const answer = (run: () => Promise<Answer>): Promise<Answer> =>
     run().catch((e: unknown) => {
       if (e instanceof Refusal) return [e.status, { error: e.message }];
@@ -196,7 +196,13 @@ export function createRunnerApi(deps: RunnerDeps): RunnerApi {
       } else {
         const raw = await deps.readJson(req);
         const t0 = Date.now();
-        result = await answer(() => post[path]!(raw));
+        // A broker that hangs up cancels its call in the service (a load or unload runs to its end: the registry bounds it).
+        const gone = new AbortController();
+        const onClose = () => {
+          if (!res.writableEnded) gone.abort(new Error("the caller closed the connection"));
+        };
+        res.once("close", onClose);
+        result = await answer(() => post[path]!(raw, gone.signal)).finally(() => res.off("close", onClose));
         audit(path, caller, raw, result, t0);
       }
       send(res, ...result);

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -173,6 +174,18 @@ describe("the runner supervisor's HTTP API, replayed the way its broker drives i
     expect(lines.join("\n")).not.toContain("runner-secret-4242");
     expect(shaped(await runner(h, "GET", "/logs?name=folder&lines=2"), 200, RUNNER.logs).lines).toHaveLength(2);
     shaped(await runner(h, "GET", "/logs?name=ghost"), 404, RUNNER.error);
+
+    // A broker that hangs up mid-call cancels the call in the service (the runner let it run to its 25 s timeout).
+    const hangUp = request(`${h.base}/call`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` } });
+    hangUp.on("error", () => undefined);
+    hangUp.end(JSON.stringify({ name: "folder", tool: "slow", args: { steps: 100, ms: 100 } }));
+    await new Promise((r) => setTimeout(r, 400));
+    hangUp.destroy();
+    const cancelled = await waitFor(async () => {
+      const now = shaped(await runner(h, "GET", "/logs?name=folder&lines=20"), 200, RUNNER.logs).lines;
+      return now.some((l) => /^\[stderr\] slow cancelled at step \d+$/.test(l));
+    }, 8_000);
+    expect(cancelled).toBe(true);
 
     // Loading a loaded name replaces it: a new process, the old one's tools gone.
     const before = health.services.find((s) => s.name === "fromgit")!.pid;
