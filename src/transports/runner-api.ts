@@ -60,6 +60,9 @@ const unloadBody = z.object({ name: opt });
 
 type Answer = [status: number, body: unknown];
 
+// The registry's errors are told apart by name (transports/ do not import services/): SpecError is input a
+// person must fix (400, thrown before anything runs), ServiceError a service's state (404 or 503).
+
 class Refusal extends Error {
   constructor(
     readonly status: number,
