@@ -100,6 +100,12 @@ export const configFileSchema = z.strictObject({
   peerTimeoutSeconds: z.number().positive().optional().describe("Bound to reach a peer (connect + list) before falling back to SSH (default 6)."),
   sshTimeoutSeconds: z.number().positive().optional().describe("Bound of an SSH connect + handshake + login (default 10)."),
   auditLog: z.string().optional().describe("File to append a JSON line to for every call that can change something (off by default)."),
+  runnerApi: z
+    .boolean()
+    .optional()
+    .describe(
+      "With --http, also answer the runner supervisor's HTTP API (POST /load, /call, /unload; GET /health, /list, /logs) on the same listener, behind the same token, so its broker can drive mcp-herd (default false).",
+    ),
 });
 export type ConfigFile = z.infer<typeof configFileSchema>;
 
@@ -132,6 +138,8 @@ export interface Config {
   peerTimeoutSeconds: number;
   sshTimeoutSeconds: number;
   auditLog?: string;
+  /** Serve the runner supervisor's HTTP API beside /mcp (with --http). */
+  runnerApi: boolean;
   configFile?: string;
   /** Where each setting came from (dotted key -> default / file / env / flag). */
   origins: Record<string, ValueOrigin>;
@@ -280,6 +288,7 @@ export function loadConfig(src: ConfigSources): Config {
     peerTimeoutSeconds: pick("peerTimeoutSeconds", 6, [numberFromEnv(env, "LMCP_HUB_LMCP_TIMEOUT"), "env"], [file.peerTimeoutSeconds, "file"]),
     sshTimeoutSeconds: pick("sshTimeoutSeconds", 10, [numberFromEnv(env, "LMCP_HUB_SSH_TIMEOUT"), "env"], [file.sshTimeoutSeconds, "file"]),
     auditLog: pick<string | undefined>("auditLog", undefined, [file.auditLog, "file"]),
+    runnerApi: pick("runnerApi", false, [file.runnerApi, "file"]),
     configFile: src.file,
     origins,
   };

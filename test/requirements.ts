@@ -633,4 +633,30 @@ export const REQUIREMENTS: Requirement[] = [
       "unit/hardening-lint.test.ts :: has no-floating-promises on for src and test",
     ],
   },
+  {
+    id: "sec:runner-api:behind-token",
+    source: "issue 17 (the runner supervisor listened on 0.0.0.0 with no authentication)",
+    promise: "The runner API (config runnerApi, off by default) answers on the --http listener behind the same token and Host/Origin guards as /mcp: 401 without the token or with a wrong one on every runner path, 403 to a foreign Host or Origin; probes without the token get only counts from /health.",
+    tests: [
+      "integration/runner-api-hardening.test.ts :: answers 401 { error } without the token or with a wrong one on every runner path, and 403 to a foreign Host or Origin",
+      "integration/runner-api.test.ts :: a probe without the token still gets today's /health (counts only), the broker with it the runner's list",
+      "integration/runner-api.test.ts :: serves none of the runner's paths and keeps today's /health",
+    ],
+  },
+  {
+    id: "sec:runner-api:hostile-input",
+    source: "issue 17 (the runner built `rm -rf ${path}/*` and `git clone ${gitBranch} ${gitUrl}` shell strings from request fields)",
+    promise: "A hostile name, gitUrl, gitBranch, npxPackage, uvxPackage, sourcePath or env name sent to the runner API is answered 400 with the registry's message naming the field and the rule, before any program runs; the broker's loads, calls and unloads are audited without env values or call arguments.",
+    tests: ["integration/runner-api-hardening.test.ts :: refuses the runner's injection cases in name, gitUrl, gitBranch, npxPackage, uvxPackage, sourcePath and env with 400 and a clear error; nothing runs"],
+  },
+  {
+    id: "rel:runner-api:drop-in",
+    source: "issue 17 (the runner supervisor's broker drives mcp-herd unchanged but for the token)",
+    promise: "The runner's /load (folder, git branch, npm, Python), /call, /unload, /list, /logs and /health answer in the runner's shapes and status codes (400 bad request, 404 unknown, 500 failed load with logs, 503 not running), served by the same supervisor as service_*: restarts, env redacted from logs, the body cap of /mcp; a broker hanging up mid-call cancels the call in the service.",
+    tests: [
+      "integration/runner-api.test.ts :: loads from a folder, a git branch and an npm package; calls, lists, reads logs, replaces, unloads; every answer in the runner's shape and status",
+      "integration/runner-api.test.ts :: loads a Python package the way service_load's python source does (a venv and pip, offline from hand-made wheels here) and calls it",
+      "integration/runner-api.test.ts :: answers a wrong method with 405, a body that is not JSON or too big with 400 or 413, all as { error }",
+    ],
+  },
 ];

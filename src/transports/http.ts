@@ -8,6 +8,7 @@ import type { App } from "../app.js";
 import { isLoopback } from "../config.js";
 import { createServer, type ToolCatalog } from "../server.js";
 import { FailureThrottle, hostAllowed, originAllowed, matchToken, tokenId, type GuardOptions } from "./guard.js";
+import { createRunnerApi } from "./runner-api.js";
 
 interface Session {
   transport: StreamableHTTPServerTransport;
@@ -51,6 +52,7 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   const sessions = new Map<string, Session>();
   const throttle = new FailureThrottle();
   const log = app.log.child("http");
+  const runner = app.config.runnerApi ? createRunnerApi({ services: app.services, readJson: (req) => readJson(req, cfg.maxBodyBytes), audit: app.audit }) : undefined;
 
   const closeSession = async (id: string) => {
     const s = sessions.get(id);
@@ -133,10 +135,13 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
         if (!originAllowed(header(req, "origin"), guard)) throw new HttpError(403, "Forbidden: Origin not allowed.");
         if (path === "/health" && (req.method === "GET" || req.method === "HEAD")) {
           const h = app.health();
-          sendJson(res, 200, { ok: true, version: app.version, services: h.services, hosts: h.hosts, sessions: sessions.size });
+          const ours = { ok: true, version: app.version, services: h.services, hosts: h.hosts, sessions: sessions.size };
+          // The runner's shape names every service: only for a caller holding the token; probes without one get ours.
+          const broker = runner && (!token || matchToken(header(req, "authorization"), accepted) !== undefined);
+          sendJson(res, 200, broker ? runner.health(ours) : ours);
           return;
         }
-        if (path !== "/mcp") throw new HttpError(404, "Not found: the MCP endpoint is /mcp.");
+        if (path !== "/mcp" && !runner?.owns(path)) throw new HttpError(404, "Not found: the MCP endpoint is /mcp.");
         let caller = "http";
         if (token) {
           const who = matchToken(header(req, "authorization"), accepted);
@@ -149,6 +154,7 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
           throttle.succeed(address);
           caller = who;
         }
+        if (runner && (await runner.handle(req, res, path, caller))) return;
         await handleMcp(req, res, caller);
       } catch (e) {
         const status = e instanceof HttpError ? e.status : 500;
@@ -156,7 +162,8 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
         if (status === 413) lingerThenClose(req);
         if (!res.headersSent) {
           const code = status === 400 && (e as Error).message.startsWith("Parse error") ? -32700 : -32000;
-          sendJson(res, status, { jsonrpc: "2.0", error: { code, message: (e as Error).message }, id: null });
+          const message = (e as Error).message;
+          sendJson(res, status, runner?.owns(path) ? { error: message } : { jsonrpc: "2.0", error: { code, message }, id: null });
         } else res.end();
       }
     })();
