@@ -29,7 +29,7 @@ export const REQUIREMENTS: Requirement[] = [
     id: "sec:http:token-constant-time",
     source: "CWE-208 (observable timing discrepancy)",
     promise: "Tokens are compared in constant time, after hashing, so neither content nor length leaks.",
-    tests: ["unit/guard.test.ts :: compares presented tokens of any length through fixed-size digests (timingSafeEqual never sees unequal lengths)"],
+    tests: ["unit/guard-ct.test.ts :: every compare goes through timingSafeEqual on two 32-byte digests, whatever the presented length, and its answer is the answer"],
   },
   {
     id: "sec:http:auth-throttle",

@@ -75,22 +75,6 @@ describe("bearer token", () => {
   });
 });
 
-describe("constant-time token compare", () => {
-  it("compares presented tokens of any length through fixed-size digests (timingSafeEqual never sees unequal lengths)", async () => {
-    const crypto = await import("node:crypto");
-    const t = "s3cret-token-0123456789";
-    // timingSafeEqual itself throws on unequal lengths: a compare that leaked length would throw here.
-    expect(() => crypto.timingSafeEqual(Buffer.from("a"), Buffer.from("ab"))).toThrow();
-    for (const presented of ["x", "s", t.slice(0, -1), t + "x", "y".repeat(100_000)]) {
-      expect(tokenMatches(`Bearer ${presented}`, t)).toBe(false);
-    }
-    expect(tokenMatches(`Bearer ${t}`, t)).toBe(true);
-    const source = (await import("node:fs")).readFileSync(new URL("../../src/transports/guard.ts", import.meta.url), "utf8");
-    expect(source).toMatch(/timingSafeEqual\(a, b\)/);
-    expect(source).toMatch(/createHash\("sha256"\)\.update\(m\[1\]!\)\.digest\(\)/);
-  });
-});
-
 describe("failure throttle", () => {
   it("lets a few failures through, then delays with a cap, and resets on success", () => {
     const th = new FailureThrottle(60_000, 3, 1_000);
