@@ -339,6 +339,7 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/services-faults.test.ts :: a crash loop ends in `crashed` and service_restart brings it back",
       "integration/services-faults.test.ts :: a run longer than the stable period resets the crash count and backoff",
       "unit/services-search.test.ts :: doubles the delay up to the cap and gives up after more than maxCrashes within the window",
+      "unit/services-search.test.ts :: with the defaults (no knob set) waits 1 s doubling to 30 s and gives up on the 6th crash within 2 min",
       "integration/supervisor-policy.test.ts :: a child that crashes soon after each successful start restarts with doubling delays, ends `crashed` after the 6th crash, and service_restart resets the history",
       "integration/supervisor-policy.test.ts :: a run longer than the stable period resets the backoff: the next crash restarts after the initial delay, not the doubled one",
     ],
