@@ -421,7 +421,12 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "Bad service names, two sources or none, git URLs with --upload-pack or ext::, and refs starting with '-' are refused with clear errors before anything runs.",
     tests: [
       "integration/services-e2e.test.ts :: refuses bad input with clear errors and runs nothing",
-      "unit/validate.test.ts :: refuses %j",
+      "unit/validate.test.ts :: refuses service name %j",
+      "unit/validate.test.ts :: refuses git URL %j",
+      "unit/validate.test.ts :: refuses git ref %j",
+      "unit/validate.test.ts :: refuses npm spec %j",
+      "unit/validate.test.ts :: refuses python spec %j",
+      "unit/validate.test.ts :: refuses service URL %j",
       "integration/sources-git.test.ts :: refuses a ref that would be an option, and runs nothing",
       "integration/sources-git.test.ts :: blocks ext:: in git itself too (second layer, validation bypassed)",
       "integration/hardening-input.test.ts :: refuses hostile service names in every service tool; a sentinel beside the services folder survives",

@@ -44,7 +44,7 @@ describe("validateName", () => {
     "\u0430bc", // Cyrillic a
     "ﬁle", // ligature
     "ａｂｃ", // full-width
-  ])("refuses %j", (n) => refuses(() => validateName(n), /service name .* is not allowed/));
+  ])("refuses service name %j", (n) => refuses(() => validateName(n), /service name .* is not allowed/));
 });
 
 describe("validateSourceChoice", () => {
@@ -101,7 +101,7 @@ describe("validateGitUrl", () => {
     ["./repo", /use https/],
     ["../repo", /use https/],
     ["repo", /use https/],
-  ])("refuses %j", (u, re) => refuses(() => validateGitUrl(u as string), re as RegExp));
+  ])("refuses git URL %j", (u, re) => refuses(() => validateGitUrl(u as string), re as RegExp));
 });
 
 describe("validateGitRef", () => {
@@ -134,7 +134,7 @@ describe("validateGitRef", () => {
     "x/.y",
     "x.lock",
     "x".repeat(256),
-  ])("refuses %j", (r) => refuses(() => validateGitRef(r), /git ref .* refused/));
+  ])("refuses git ref %j", (r) => refuses(() => validateGitRef(r), /git ref .* refused/));
   it("knows a full commit id from a name", () => {
     expect(isCommitHash("0123456789abcdef0123456789abcdef01234567")).toBe(true);
     expect(isCommitHash("0123456")).toBe(false);
@@ -185,7 +185,7 @@ describe("validateNpmSpec", () => {
     "@scope/",
     ".hidden",
     "_private",
-  ])("refuses %j", (s) => refuses(() => validateNpmSpec(s), /npm spec .* refused/));
+  ])("refuses npm spec %j", (s) => refuses(() => validateNpmSpec(s), /npm spec .* refused/));
   it("splits name and range", () => {
     expect(parseNpmSpec("@a/b@1.2")).toEqual({ name: "@a/b", range: "1.2" });
     expect(parseNpmSpec("b")).toEqual({ name: "b" });
@@ -214,7 +214,7 @@ describe("validatePythonSpec", () => {
     "pkg\n",
     "-e .",
     "pkg[",
-  ])("refuses %j", (s) => refuses(() => validatePythonSpec(s), /python spec .* refused/));
+  ])("refuses python spec %j", (s) => refuses(() => validatePythonSpec(s), /python spec .* refused/));
   it("splits name, extras and version", () => {
     expect(parsePythonSpec("pkg[cli]>=1")).toMatchObject({ name: "pkg", extras: "[cli]", version: ">=1" });
   });
@@ -229,7 +229,7 @@ describe("validateUrl", () => {
     ["https://user@host/mcp", /credentials/],
     ["not a url", /whitespace|valid URL/],
     ["http://host/\r\nX: y", /control/],
-  ])("refuses %j", (u, re) => refuses(() => validateUrl(u as string), re as RegExp));
+  ])("refuses service URL %j", (u, re) => refuses(() => validateUrl(u as string), re as RegExp));
   it("refuses header values that split a request", () => {
     refuses(() => validateUrl("https://h/mcp", { "X-A": "v\r\nInjected: 1" }), /CR, LF or NUL/);
     refuses(() => validateUrl("https://h/mcp", { "X-A": "v\n" }), /CR, LF or NUL/);
