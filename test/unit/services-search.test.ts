@@ -83,6 +83,22 @@ describe("restart policy", () => {
     expect(last).toEqual({ giveUp: true, failures: 6 });
   });
 
+  it("a run of exactly the stable period resets; a failure exactly one window old is forgotten", () => {
+    const t = { ...DEFAULT_TIMING, backoffStartMs: 100, maxCrashes: 1, crashWindowMs: 1000, stableMs: 500 };
+    const stable = new RestartPolicy(t);
+    expect(stable.failed(0, undefined)).toEqual({ giveUp: false, delayMs: 100 });
+    expect(stable.failed(900, 400)).toEqual({ giveUp: false, delayMs: 100 });
+    const short = new RestartPolicy(t);
+    short.failed(0, undefined);
+    expect(short.failed(900, 401)).toEqual({ giveUp: true, failures: 2 });
+    const windowed = new RestartPolicy(t);
+    windowed.failed(0, undefined);
+    expect(windowed.failed(1000, undefined)).toEqual({ giveUp: false, delayMs: 200 });
+    const inside = new RestartPolicy(t);
+    inside.failed(0, undefined);
+    expect(inside.failed(999, undefined)).toEqual({ giveUp: true, failures: 2 });
+  });
+
   it("forgets failures older than the window, and everything after a stable run", () => {
     const t = { ...DEFAULT_TIMING, backoffStartMs: 100, maxCrashes: 1, crashWindowMs: 1000, stableMs: 500 };
     const p = new RestartPolicy(t);
