@@ -33,6 +33,15 @@ describe("writePrivateFileAtomic", () => {
     expect(readFileSync(file, "utf8")).toBe("new");
   });
 
+  it("closes what it opens: 50 writes leave the process's open files as they were", async () => {
+    const file = join(dir, "many.json");
+    await writePrivateFileAtomic(file, "warm-up");
+    const before = readdirSync("/proc/self/fd").length;
+    for (let i = 0; i < 50; i++) await writePrivateFileAtomic(file, `n${i}`);
+    expect(readdirSync("/proc/self/fd").length).toBeLessThanOrEqual(before + 2);
+    expect(readFileSync(file, "utf8")).toBe("n49");
+  });
+
   it("fails when the path cannot be replaced and leaves no temp file behind", async () => {
     const file = join(dir, "taken");
     mkdirSync(join(file, "inside"), { recursive: true });

@@ -331,6 +331,7 @@ describe("validateSpec", () => {
     refuses(() => validateSpec("s", { command: "x", cwd: "rel" }), /^cwd "rel" must be an absolute path$/);
     refuses(() => validateSpec("s", { command: "x", cwd: "/a\0b" }), /^cwd .* must be an absolute path$/);
     refuses(() => validateSpec("s", { path: "/a\0b" }), /must be an absolute path to a folder/);
+    refuses(() => validateSpec("s", { npm: "pkg", args: ["ok", "a\0b"] }), /^args\[1\] contains a NUL byte$/);
   });
   it("accepts the optional fields left out or well formed", () => {
     expect(validateSpec("s", { command: "x", cwd: "/tmp" })).toBe("command");
