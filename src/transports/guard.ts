@@ -93,6 +93,11 @@ export class FailureThrottle {
     this.failures.delete(address);
   }
 
+  /** How many addresses it remembers now (bounded: expired ones are pruned past 10,000). */
+  get tracked(): number {
+    return this.failures.size;
+  }
+
   private prune(now: number): void {
     for (const [k, v] of this.failures) if (now - v.first > this.windowMs) this.failures.delete(k);
   }

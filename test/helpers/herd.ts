@@ -43,12 +43,24 @@ export interface Herd {
   proc?: ChildProcess;
 }
 
+// What a server under test inherits from the caller: enough to find programs and the user's home.
+// Everything else (MCP_HERD_TOKEN, LMCP_HUB_BACKENDS, SSH_AUTH_SOCK, npm_config_*, ...) stays out.
+const PASSED_ENV = ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "TMPDIR", "LANG", "TERM"];
+
+/** A clean environment for a process under test: PATH/HOME and friends from the caller, plus `extra`. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of PASSED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]!;
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
 /** Starts the built CLI and connects an SDK client to it, the way users do. */
 export async function startHerd(opts: HerdOptions = {}): Promise<Herd> {
   const ownState = opts.stateDir === undefined;
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "herd-state-"));
   const args = [CLI, "--state-dir", stateDir, ...(opts.args ?? [])];
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...(opts.env ?? {}) };
+  const env = cleanEnv(opts.env);
   if (opts.token) env.MCP_HERD_TOKEN = opts.token;
   const cleanup = () => {
     if (ownState) rmSync(stateDir, { recursive: true, force: true });
@@ -59,7 +71,14 @@ export async function startHerd(opts: HerdOptions = {}): Promise<Herd> {
     let err = "";
     transport.stderr?.on("data", (d: Buffer) => (err += d.toString()));
     const client = new Client({ name: "herd-test", version: "0" });
-    await client.connect(transport);
+    try {
+      await client.connect(transport);
+    } catch (e) {
+      // A server that started but did not complete the handshake is stopped, not left behind.
+      await transport.close().catch(() => undefined);
+      cleanup();
+      throw new Error(`${(e as Error).message}\nserver stderr:\n${err}`, { cause: e });
+    }
     return {
       client,
       pid: transport.pid ?? -1,
@@ -90,7 +109,16 @@ export async function startHerd(opts: HerdOptions = {}): Promise<Herd> {
     clients.push(client);
     return client;
   };
-  const client = opts.noClient ? (undefined as unknown as Client) : await connect();
+  let client = undefined as unknown as Client;
+  if (!opts.noClient) {
+    try {
+      client = await connect();
+    } catch (e) {
+      await stopProc(proc);
+      cleanup();
+      throw e;
+    }
+  }
   return {
     client,
     url,

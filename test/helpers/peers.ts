@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { CLI } from "./herd.js";
+import { CLI, cleanEnv } from "./herd.js";
 import { stopProc, waitListening } from "./proc.js";
 
 const LMCP_FIXTURE = fileURLToPath(new URL("../fixtures/lmcp-peer.mjs", import.meta.url));
@@ -17,7 +17,7 @@ export interface PeerProc {
 /** A second mcp-herd in --peer mode over HTTP with a bearer token, on 127.0.0.1:`port` (0: any). */
 export async function startPeerHerd(opts: { stateDir: string; token: string; port?: number; env?: Record<string, string> }): Promise<PeerProc> {
   const proc = spawn(process.execPath, [CLI, "--peer", "--http", `127.0.0.1:${opts.port ?? 0}`, "--state-dir", opts.stateDir], {
-    env: { ...process.env, ...opts.env, MCP_HERD_TOKEN: opts.token },
+    env: cleanEnv({ ...opts.env, MCP_HERD_TOKEN: opts.token }),
     stdio: ["ignore", "ignore", "pipe"],
   });
   const { url } = await waitListening(proc, "peer mcp-herd");

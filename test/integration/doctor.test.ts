@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, startHerd, type Herd } from "../helpers/herd.js";
+import { CLI, cleanEnv, startHerd, type Herd } from "../helpers/herd.js";
 import { freePort, startSshd, type Sshd } from "../helpers/sshd.js";
 import { fixture, NODE } from "../fixtures/services-helpers.js";
 
@@ -13,8 +13,7 @@ const SECRET = "s3cret-value-never-printed";
 /** Runs `mcp-herd doctor ARGS` to the end (bounded) and returns its exit code and output. */
 function doctor(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), LMCP_HUB_BACKENDS: "" };
-    delete env.SSH_AUTH_SOCK;
+    const env = cleanEnv();
     const child = spawn(process.execPath, [CLI, "doctor", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, ROOT, startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { CLI, ROOT, cleanEnv, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 
 describe("stdio server", () => {
   let herd: Herd;
@@ -97,7 +97,7 @@ describe("CLI", () => {
   const run = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, [CLI, ...args], {
       encoding: "utf8",
-      env: { ...process.env, MCP_HERD_STATE_DIR: state, ...env },
+      env: cleanEnv({ MCP_HERD_STATE_DIR: state, ...env }),
       timeout: 15_000,
     });
 

@@ -107,6 +107,7 @@ describe("remote file tools: hostile paths and contents, byte-exact or clearly r
     stop = true;
     await reader;
     expect([...seen].filter((s) => s.startsWith("torn"))).toEqual([]);
-    expect(readdirSync(dir).filter((n) => n.startsWith(`atomic-${host}`))).toEqual([`atomic-${host}.txt`]);
+    // Temp files are dot-prefixed siblings (".atomic-<host>.txt.*.tmp"): none may be left beside the file.
+    expect(readdirSync(dir).filter((n) => n.includes(`atomic-${host}.txt`))).toEqual([`atomic-${host}.txt`]);
   });
 });

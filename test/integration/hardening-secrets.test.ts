@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHerd, type Herd } from "../helpers/herd.js";
 import { startPeerHerd, type PeerProc } from "../helpers/peers.js";
 import { stopProc } from "../helpers/proc.js";
+import { startSshd, type Sshd } from "../helpers/sshd.js";
 import { fixture, NODE, text } from "../fixtures/services-helpers.js";
 
 const HERD_TOKEN = "herd-secret-token-7f3a9c0d1e2b4a68";
@@ -32,6 +33,7 @@ function environOf(pid: number): string {
 describe("secrets never leak", () => {
   let dir: string;
   let peer: PeerProc;
+  let sshd: Sshd;
   let h: Herd;
   const seen: string[] = [];
   const record = (label: string, value: unknown) => seen.push(`--- ${label}\n${typeof value === "string" ? value : JSON.stringify(value)}`);
@@ -39,12 +41,16 @@ describe("secrets never leak", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "herd-hard-secrets-"));
     peer = await startPeerHerd({ stateDir: join(dir, "peer-state"), token: PEER_TOKEN });
+    sshd = await startSshd();
     const config = join(dir, "config.json");
     writeFileSync(
       config,
       JSON.stringify({
         tokens: [{ name: "alice", token: NAMED_TOKEN }],
-        hosts: [{ name: "p1", peer: { url: peer.url, token: PEER_TOKEN } }],
+        hosts: [
+          { name: "p1", peer: { url: peer.url, token: PEER_TOKEN } },
+          { name: "s1", ssh: sshd.hostSpec() },
+        ],
       }),
     );
     const registry = join(dir, "hosts.txt");
@@ -54,54 +60,76 @@ describe("secrets never leak", () => {
   afterAll(async () => {
     await h?.close();
     if (peer) await stopProc(peer.proc);
+    await sshd?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it("mcp-herd's token, named tokens and peer tokens reach no child environment, log, tool result, error message or process argv", async () => {
     const secrets = [HERD_TOKEN, PEER_TOKEN, NAMED_TOKEN, REGISTRY_TOKEN];
-    const call = async (name: string, args: Record<string, unknown>) => {
-      try {
-        const r = await h.client.callTool({ name, arguments: args }, undefined, { timeout: 30_000 });
-        record(name, r);
-        return r;
-      } catch (e) {
-        record(`${name} (error)`, (e as Error).message);
+    // Every call is answered as a result (tool errors included); a protocol error fails the test,
+    // except for the calls marked `refused`, whose JSON-RPC error message is swept too.
+    const call = async (name: string, args: Record<string, unknown>, expect_: { isError?: boolean; refused?: boolean } = {}) => {
+      if (expect_.refused) {
+        const e = (await h.client.callTool({ name, arguments: args }).then(() => undefined, (err: Error) => err)) as Error | undefined;
+        expect(e, `${name} should be refused`).toBeInstanceOf(Error);
+        record(`${name} (refused)`, e!.message);
         return undefined;
       }
+      const r = await h.client.callTool({ name, arguments: args }, undefined, { timeout: 30_000 });
+      record(name, r);
+      if (expect_.isError !== undefined) expect(!!r.isError, `${name}: ${text(r)}`).toBe(expect_.isError);
+      return r;
     };
-    const loaded = await call("service_load", { name: "dump", command: NODE, args: [fixture("hardening/env-dump.mjs")] });
-    expect(loaded?.isError, text(loaded)).toBeFalsy();
-    const dump = await call("dump__dump", {});
+    const loaded = await call("service_load", { name: "dump", command: NODE, args: [fixture("hardening/env-dump.mjs")] }, { isError: false });
+    const dump = await call("dump__dump", {}, { isError: false });
     const childEnv = (JSON.parse(text(dump)) as { env: Record<string, string> }).env;
     expect(Object.keys(childEnv)).toContain("PATH");
     const pid = (loaded!.structuredContent as { pid: number }).pid;
-    record("child environ", environOf(pid));
+    const childEnviron = environOf(pid);
+    expect(childEnviron).toMatch(/(^|\0)PATH=/);
+    record("child environ", childEnviron);
 
-    await call("remote_shell", { host: "local", command: "env; echo; cat /proc/$PPID/cmdline | tr '\\0' ' '" });
-    await call("remote_shell", { host: "p1", command: "env" });
-    await call("remote_shell", { host: "r1", command: "env" });
-    await call("remote_read_file", { host: "p1", path: join(dir, "missing") });
-    await call("remote_list_hosts", { force: true });
-    await call("herd_status", {});
-    await call("service_list", {});
-    await call("service_logs", { name: "dump", lines: 100 });
-    await call("service_load", { name: "bad", url: `http://user:${HERD_TOKEN}@127.0.0.1:1/mcp` });
-    await call("service_load", { name: "peerless", command: NODE, host: "p1", args: [fixture("hardening/env-dump.mjs")] });
-    await call("no_such_tool", {});
-    const resources = await h.client.listResources().catch(() => ({ resources: [] }));
-    for (const r of resources.resources) record(r.uri, await h.client.readResource({ uri: r.uri }).catch((e: Error) => e.message));
+    // The same child, supervised by the peer mcp-herd on host p1: its environment is read there too.
+    const remote = await call("service_load", { name: "peerdump", command: NODE, host: "p1", args: [fixture("hardening/env-dump.mjs")] }, { isError: false });
+    const remoteDump = await call("peerdump__dump", {}, { isError: false });
+    expect(Object.keys((JSON.parse(text(remoteDump)) as { env: Record<string, string> }).env)).toContain("PATH");
+    const remotePid = (remote!.structuredContent as { pid?: number }).pid;
+    expect(remotePid, "the peer reports its child's pid").toBeGreaterThan(0);
+    const remoteEnviron = environOf(remotePid!);
+    expect(remoteEnviron).toMatch(/(^|\0)PATH=/);
+    record("peer-side child environ", remoteEnviron);
+
+    const local = await call("remote_shell", { host: "local", command: "env; echo; cat /proc/$PPID/cmdline | tr '\\0' ' '" }, { isError: false });
+    expect(text(local)).toMatch(/PATH=/);
+    expect(text(await call("remote_shell", { host: "p1", command: "env" }, { isError: false }))).toMatch(/PATH=/);
+    const overSsh = await call("remote_shell", { host: "s1", command: "env" }, { isError: false });
+    expect(overSsh!.structuredContent).toMatchObject({ via: expect.stringMatching(/ssh/) });
+    expect(text(overSsh)).toMatch(/PATH=/);
+    await call("remote_write_file", { host: "s1", path: join(dir, "over-ssh.txt"), content: "x" }, { isError: false });
+    await call("remote_shell", { host: "r1", command: "env" }, { isError: true });
+    await call("remote_read_file", { host: "p1", path: join(dir, "missing") }, { isError: true });
+    await call("remote_list_hosts", { force: true }, { isError: false });
+    await call("herd_status", {}, { isError: false });
+    await call("service_list", {}, { isError: false });
+    await call("service_logs", { name: "dump", lines: 100 }, { isError: false });
+    await call("service_load", { name: "bad", url: `http://user:${HERD_TOKEN}@127.0.0.1:1/mcp` }, { isError: true });
+    await call("no_such_tool", {}, { refused: true });
+    const resources = await h.client.listResources();
+    expect(resources.resources.length).toBeGreaterThan(0);
+    for (const r of resources.resources) record(r.uri, await h.client.readResource({ uri: r.uri }));
     record("herd stderr", h.stderr());
     record("all argv", allCmdlines());
     record("herd environ minus its own token", environOf(h.pid).replace(`MCP_HERD_TOKEN=${HERD_TOKEN}`, ""));
+    record("peer environ minus its own token", environOf(peer.proc.pid!).replace(`MCP_HERD_TOKEN=${PEER_TOKEN}`, ""));
 
     const everything = seen.join("\n");
-    expect(everything).toContain("child environ");
     for (const s of secrets) {
       const at = everything.indexOf(s);
       expect(at, `${s} leaked in: ${everything.slice(Math.max(0, everything.lastIndexOf("\n---", at)), at + 80)}`).toBe(-1);
     }
-    // The sweep can fail: the one place a secret legitimately is (mcp-herd's own environment) is found when not removed.
+    // The sweep can fail: the places a secret legitimately is (each mcp-herd's own environment) are found when not removed.
     expect(environOf(h.pid)).toContain(HERD_TOKEN);
+    expect(environOf(peer.proc.pid!)).toContain(PEER_TOKEN);
   });
 });
 

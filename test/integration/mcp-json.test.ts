@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "../helpers/herd.js";
+import { ROOT, cleanEnv } from "../helpers/herd.js";
 
 describe("mcp.json", () => {
   it("is a client entry that starts the built server from the repository folder", async () => {
@@ -15,7 +15,7 @@ describe("mcp.json", () => {
       command: process.execPath,
       args: entry.args,
       cwd: ROOT,
-      env: { ...(process.env as Record<string, string>), ...entry.env, MCP_HERD_STATE_DIR: state },
+      env: cleanEnv({ ...entry.env, MCP_HERD_STATE_DIR: state }),
       stderr: "ignore",
     });
     const client = new Client({ name: "mcp-json", version: "0" });

@@ -8,25 +8,41 @@ import { z } from "zod";
 import { TransportError, resultText } from "../../src/backends/backend.js";
 import { PeerBackend } from "../../src/backends/peer.js";
 import { silentLogger } from "../../src/log.js";
+import { waitFor } from "../helpers/herd.js";
 
 const TOKEN = "peer-test-token-0123456789";
 
 interface TestPeer {
   url: string;
   initializes: number;
+  /** Calls of "slow" the peer saw cancelled by their caller. */
+  cancelled: number;
   /** Forgets every session, as a server does when they expire. */
   forgetSessions(): void;
   /** Drops every open connection and stops listening (a peer dying). */
   kill(): Promise<void>;
 }
 
-function buildMcp(): McpServer {
+/** What the peer's tools saw: calls of "slow" that ended because the caller cancelled them. */
+interface PeerSeen {
+  cancelled: number;
+}
+
+function buildMcp(seen: PeerSeen): McpServer {
   const mcp = new McpServer({ name: "test-peer", version: "1.0.0" });
   mcp.registerTool("echo", { inputSchema: { text: z.string() } }, async ({ text }) => ({
     content: [{ type: "text", text: `echo: ${text}` }],
   }));
-  mcp.registerTool("slow", { inputSchema: { ms: z.number() } }, async ({ ms }) => {
-    await new Promise((r) => setTimeout(r, ms));
+  mcp.registerTool("slow", { inputSchema: { ms: z.number() } }, async ({ ms }, extra) => {
+    // The peer side of cancellation: notifications/cancelled aborts this request's signal.
+    await new Promise<void>((r) => {
+      const timer = setTimeout(r, ms);
+      extra.signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        seen.cancelled++;
+        r();
+      });
+    });
     return { content: [{ type: "text", text: "done" }] };
   });
   mcp.registerTool("ticking", { inputSchema: { ticks: z.number() } }, async ({ ticks }, extra) => {
@@ -49,7 +65,7 @@ function buildMcp(): McpServer {
 /** A stateful streamable HTTP MCP server with a bearer token, on 127.0.0.1 port 0. */
 async function startPeer(): Promise<TestPeer> {
   const sessions = new Map<string, StreamableHTTPServerTransport>();
-  const state = { initializes: 0 };
+  const state = { initializes: 0, cancelled: 0 };
   const http: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     if (req.headers.authorization !== `Bearer ${TOKEN}`) {
       res.writeHead(401).end();
@@ -70,7 +86,7 @@ async function startPeer(): Promise<TestPeer> {
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => void sessions.set(id, t),
       });
-      await buildMcp().connect(t);
+      await buildMcp(state).connect(t);
       transport = t;
     }
     await transport.handleRequest(req, res, body);
@@ -81,6 +97,9 @@ async function startPeer(): Promise<TestPeer> {
     url: `http://127.0.0.1:${port}/mcp`,
     get initializes() {
       return state.initializes;
+    },
+    get cancelled() {
+      return state.cancelled;
     },
     forgetSessions: () => sessions.clear(),
     kill: () =>
@@ -147,12 +166,16 @@ describe("PeerBackend against a streamable HTTP MCP server with sessions", () =>
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
-  it("an aborted call rejects without being called a transport failure", async () => {
-    const { peer } = await setup();
+  it("an aborted call rejects without being called a transport failure, and the cancellation reaches the peer", async () => {
+    const { srv, peer } = await setup();
     const ctrl = new AbortController();
-    const pending = peer.callTool("slow", { ms: 5000 }, { signal: ctrl.signal }).catch((e: unknown) => e);
+    const pending = peer.callTool("slow", { ms: 20_000 }, { signal: ctrl.signal }).catch((e: unknown) => e);
     setTimeout(() => ctrl.abort(new Error("caller gave up")), 200);
     const e = await pending;
     expect(e).not.toBeInstanceOf(TransportError);
+    expect((e as Error).message).toMatch(/caller gave up/);
+    // The peer's tool saw its own request cancelled (notifications/cancelled), long before its 20 s.
+    expect(await waitFor(() => srv.cancelled === 1, 5000)).toBe(true);
+    expect(srv.cancelled).toBe(1);
   });
 });

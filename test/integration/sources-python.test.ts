@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/log.js";
 import { createContext } from "../../src/services/sources/context.js";
@@ -54,7 +54,26 @@ const options = (phases: string[] = []): PrepareOptions => ({
   onPhase: (p) => void phases.push(p),
 });
 
-describe.skipIf(findOnPath("uvx") !== undefined)("python source without uv (venv + pip)", () => {
+/** Runs the block with a PATH that has python3 but no uv/uvx, whatever the caller's machine has. */
+function withoutUv(): void {
+  let savedPath: string | undefined;
+  beforeAll(() => {
+    savedPath = process.env.PATH;
+    const bin = join(tmp, "py-only-bin");
+    mkdirSync(bin, { recursive: true });
+    if (!existsSync(join(bin, "python3"))) symlinkSync(realpathSync(python), join(bin, "python3"));
+    const rest = (savedPath ?? "").split(delimiter).filter((d) => d && !findOnPath("uvx", d) && !findOnPath("uv", d));
+    process.env.PATH = [bin, ...rest].join(delimiter);
+    expect(findOnPath("uvx")).toBeUndefined();
+  });
+  afterAll(() => {
+    process.env.PATH = savedPath;
+  });
+}
+
+describe("python source without uv (venv + pip)", () => {
+  withoutUv();
+
   it("installs the spec into a venv of its own and runs the console script from its entry points; cached after", async () => {
     const phases: string[] = [];
     const p = await prepareSource("pyfix", { python: "mcp-herd-fixture-py==0.1.0", env: { FIXTURE_LABEL: "wheel" } }, options(phases));
@@ -113,5 +132,28 @@ describe("python source with uv", () => {
     expect((await preparePython(ctx, "mcp-server-time==1.0", "/opt/uv/uvx")).launch).toMatchObject({
       args: ["--from", "mcp-server-time==1.0", "mcp-server-time"],
     });
+  });
+
+  it("with a uvx on PATH, prepareSource launches through it and the service answers", async () => {
+    // uv cannot be installed here (no PyPI): a stand-in uvx records its argv, then runs the fixture
+    // server the way uvx would run the package's console script.
+    const bin = join(tmp, "uv-bin");
+    mkdirSync(bin, { recursive: true });
+    const record = join(tmp, "uvx-argv.txt");
+    const stub = join(bin, "uvx");
+    writeFileSync(stub, `#!/bin/sh\nprintf '%s\\n' "$@" > '${record}'\nexec '${python}' '${join(FIXTURES, "python-server", "server.py")}'\n`);
+    chmodSync(stub, 0o755);
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${bin}${delimiter}${savedPath ?? ""}`;
+    try {
+      const p = await prepareSource("uvsvc", { python: "mcp-herd-fixture-py==0.1.0" }, options());
+      expect(p.source).toBe("python");
+      expect(p.launch).toMatchObject({ command: stub, args: ["--from", "mcp-herd-fixture-py==0.1.0", "mcp-herd-fixture-py"] });
+      expect(p.install_ms).toBe(0);
+      expect(await callOnce(p.launch, "whoami")).toMatch(/python/);
+      expect(readFileSync(record, "utf8")).toBe("--from\nmcp-herd-fixture-py==0.1.0\nmcp-herd-fixture-py\n");
+    } finally {
+      process.env.PATH = savedPath;
+    }
   });
 });

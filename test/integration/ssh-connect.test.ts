@@ -47,22 +47,13 @@ function otherHostKeyLine(): string {
 }
 
 describe("the pooled connection", () => {
-  it("serves many calls over one connection and measures warm exec latency", async () => {
+  it("serves many calls over one connection, logging in once", async () => {
+    // Latency of the warm path is measured in bench/ (npm run bench -- ssh), never asserted here.
     const io = hostIO(await target());
     const before = accepted();
     await run(io, "true");
     await io.stat("/");
-    const times: number[] = [];
-    for (let i = 0; i < 50; i++) {
-      const t0 = performance.now();
-      const r = await run(io, "true");
-      times.push(performance.now() - t0);
-      expect(r.exit_code).toBe(0);
-    }
-    times.sort((a, b) => a - b);
-    const median = times[25]!;
-    process.stderr.write(`[ssh-connect] warm exec 'true' over SSH: median ${median.toFixed(1)} ms, p90 ${times[45]!.toFixed(1)} ms (50 runs)\n`);
-    expect(median).toBeLessThan(5000);
+    for (let i = 0; i < 50; i++) expect((await run(io, `echo ${i}`)).stdout).toBe(`${i}\n`);
     expect(io.connectionCount).toBe(1);
     expect(accepted() - before).toBe(1);
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { ToolInfo } from "../../src/backends/backend.js";
 import { remoteTools, specForPeer, stripToolPrefix } from "../../src/services/remote-wire.js";
 import { RestartPolicy } from "../../src/services/restart-policy.js";
+import { timingFromEnv } from "../../src/services/registry.js";
 import { searchTools } from "../../src/services/search.js";
 import { whyNotRunning } from "../../src/services/service-status.js";
 import { DEFAULT_TIMING } from "../../src/services/service-types.js";
@@ -58,6 +59,44 @@ describe("restart policy", () => {
       { giveUp: false, delayMs: 400 },
       { giveUp: true, failures: 4 },
     ]);
+  });
+
+  it("with the defaults (no knob set) waits 1 s doubling to 30 s and gives up on the 6th crash within 2 min", () => {
+    expect(timingFromEnv({})).toEqual({});
+    const burst = new RestartPolicy(DEFAULT_TIMING);
+    const verdicts = [0, 1, 2, 3, 4, 5].map((i) => burst.failed(i * 1000, undefined));
+    expect(verdicts).toEqual([
+      { giveUp: false, delayMs: 1_000 },
+      { giveUp: false, delayMs: 2_000 },
+      { giveUp: false, delayMs: 4_000 },
+      { giveUp: false, delayMs: 8_000 },
+      { giveUp: false, delayMs: 16_000 },
+      { giveUp: true, failures: 6 },
+    ]);
+    // Crashes spaced wider than the 2 min window never give up; the delay stops doubling at 30 s.
+    const spaced = new RestartPolicy(DEFAULT_TIMING);
+    const delays = [0, 1, 2, 3, 4, 5, 6].map((i) => spaced.failed(i * 121_000, undefined));
+    expect(delays.map((v) => ("delayMs" in v ? v.delayMs : "gave up"))).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+    // Five crashes 2 min apart minus a second are still inside one window: the 6th gives up.
+    const edge = new RestartPolicy(DEFAULT_TIMING);
+    const last = [0, 1, 2, 3, 4, 5].map((i) => edge.failed(i * 23_000, undefined)).at(-1);
+    expect(last).toEqual({ giveUp: true, failures: 6 });
+  });
+
+  it("a run of exactly the stable period resets; a failure exactly one window old is forgotten", () => {
+    const t = { ...DEFAULT_TIMING, backoffStartMs: 100, maxCrashes: 1, crashWindowMs: 1000, stableMs: 500 };
+    const stable = new RestartPolicy(t);
+    expect(stable.failed(0, undefined)).toEqual({ giveUp: false, delayMs: 100 });
+    expect(stable.failed(900, 400)).toEqual({ giveUp: false, delayMs: 100 });
+    const short = new RestartPolicy(t);
+    short.failed(0, undefined);
+    expect(short.failed(900, 401)).toEqual({ giveUp: true, failures: 2 });
+    const windowed = new RestartPolicy(t);
+    windowed.failed(0, undefined);
+    expect(windowed.failed(1000, undefined)).toEqual({ giveUp: false, delayMs: 200 });
+    const inside = new RestartPolicy(t);
+    inside.failed(0, undefined);
+    expect(inside.failed(999, undefined)).toEqual({ giveUp: true, failures: 2 });
   });
 
   it("forgets failures older than the window, and everything after a stable run", () => {

@@ -1,0 +1,17 @@
+import { defineConfig } from "vitest/config";
+
+// The tests Stryker runs against mutants (npm run mutate): the ones that import src/ in-process.
+// Tests that spawn the built dist/ cannot see a mutant of src/, so they are left out here.
+export default defineConfig({
+  test: {
+    include: [
+      "test/unit/**/*.test.ts",
+      "test/integration/services-faults.test.ts",
+      "test/integration/services-registry.test.ts",
+    ],
+    exclude: ["test/unit/requirements.test.ts", "test/unit/readme*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+  },
+});
