@@ -46,11 +46,15 @@ export interface Herd {
 // What a server under test inherits from the caller: enough to find programs and the user's home.
 // Everything else (MCP_HERD_TOKEN, LMCP_HUB_BACKENDS, SSH_AUTH_SOCK, npm_config_*, ...) stays out.
 const PASSED_ENV = ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "TMPDIR", "LANG", "TERM"];
+// How this machine reaches the package registries (a CA bundle, a proxy): npm, pip and git under
+// test need them exactly as the caller has them.
+const NETWORK_ENV = /^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|CURL_CA_BUNDLE|REQUESTS_CA_BUNDLE|PIP_CERT|GIT_SSL_CAINFO|(HTTPS?|NO|ALL)_PROXY)$/i;
 
 /** A clean environment for a process under test: PATH/HOME and friends from the caller, plus `extra`. */
 export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const k of PASSED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]!;
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && NETWORK_ENV.test(k)) env[k] = v;
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
 }
