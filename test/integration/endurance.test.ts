@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, alive, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 
 const ECHO = join(ROOT, "test", "fixtures", "echo-server.mjs");
+// Beside the echo child, one that floods log notifications all the time and progress during its calls.
+const FLOOD = join(ROOT, "test", "fixtures", "hardening", "flood-child.mjs");
 const CLIENTS = 64;
 const CALLS = Number(process.env.ENDURANCE_CALLS ?? 10_000);
 const KILLS = 5;
@@ -17,12 +19,12 @@ async function memory(c: Client): Promise<{ rss_mb: number; heap_used_mb: number
   return r.structuredContent as { rss_mb: number; heap_used_mb: number };
 }
 
-async function childPid(c: Client): Promise<number | null> {
-  const r = await c.callTool({ name: "service_list", arguments: { name: "echo" } });
+async function childPid(c: Client, name = "echo"): Promise<number | null> {
+  const r = await c.callTool({ name: "service_list", arguments: { name } });
   return ((r.structuredContent as { services: Array<{ pid: number | null }> }).services[0]?.pid ?? null) as number | null;
 }
 
-describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times", () => {
+describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times, a notification-flooding child beside it", () => {
   let herd: Herd;
   beforeAll(async () => {
     herd = await startHerd({
@@ -32,6 +34,11 @@ describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times", (
     });
     const r = await herd.client.callTool({ name: "service_load", arguments: { name: "echo", command: process.execPath, args: [ECHO] } });
     expect(r.isError, text(r)).toBeFalsy();
+    const f = await herd.client.callTool({
+      name: "service_load",
+      arguments: { name: "flood", command: process.execPath, args: [FLOOD], env: { FLOOD_ALWAYS: "20000", FLOOD_ANSWER_MS: "1000" } },
+    });
+    expect(f.isError, text(f)).toBeFalsy();
   });
   afterAll(async () => herd?.close());
 
@@ -70,6 +77,18 @@ describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times", (
     const killAt = Array.from({ length: KILLS }, (_, k) => Math.floor(((k + 1) * CALLS) / (KILLS + 2) + Math.random() * 300));
     const killed: number[] = [];
     let killing = false;
+    const floodPid = await childPid(herd.client, "flood");
+    // Calls that flood progress run beside the echo calls the whole time; each must answer.
+    let flooding = true;
+    const floodCalls: Array<{ ok: boolean; ms: number; progress: number }> = [];
+    const floodLoop = (async () => {
+      while (flooding) {
+        const t = Date.now();
+        let progress = 0;
+        const r = await herd.client.callTool({ name: "flood__flood", arguments: {} }, undefined, { timeout: 30_000, onprogress: () => progress++ });
+        floodCalls.push({ ok: !r.isError && /^flooded \d+$/.test(text(r)), ms: Date.now() - t, progress });
+      }
+    })();
     const failures = await run(CALLS, async (done) => {
       if (killing || killed.length >= KILLS || done < killAt[killed.length]!) return;
       killing = true;
@@ -85,7 +104,15 @@ describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times", (
       }
       killing = false;
     });
+    flooding = false;
+    await floodLoop;
     expect(killed.length).toBe(KILLS);
+    // The flooding child answered every call, was never taken for hung, and its progress came coalesced.
+    expect(floodCalls.length).toBeGreaterThan(0);
+    expect(floodCalls.every((c) => c.ok), JSON.stringify(floodCalls.slice(0, 5))).toBe(true);
+    for (const c of floodCalls) expect(c.progress).toBeLessThanOrEqual(20 + Math.ceil((c.ms / 1000) * 20) + 5);
+    expect(await childPid(herd.client, "flood")).toBe(floodPid);
+    if (process.env.ENDURANCE_VERBOSE) process.stderr.write(`flood calls: ${floodCalls.length}, slowest ${Math.max(...floodCalls.map((c) => c.ms))} ms\n`);
     // Every failure names the service and says what happened; none is a client-side timeout.
     for (const f of failures) {
       expect(f).not.toMatch(/threw: .*timed out/i);
