@@ -650,6 +650,7 @@ export const REQUIREMENTS: Requirement[] = [
       "Unload, restart and mcp-herd's exit (SIGTERM, and SIGKILL through the reaper) kill a child's whole tree: its process group, its descendants by parent pid read before any signal, and processes that left both (setsid, double fork) found by the tree's MCP_HERD_TREE mark.",
     tests: [
       "integration/hardening2-supervisor-tree.test.ts :: service_unload kills the child and every grandchild that left its group, even one ignoring SIGTERM",
+      "integration/hardening2-supervisor-tree.test.ts :: service_restart kills the old tree, and unload the new one",
       "integration/hardening2-supervisor-tree.test.ts :: mcp-herd ended by %s: no pid of the tree remains",
     ],
   },
