@@ -67,6 +67,20 @@ describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times, a 
       return failures;
     };
 
+    const floodPid = await childPid(herd.client, "flood");
+    // From the warm-up on (memory is compared under the same load), calls that flood progress
+    // (as fast as the pipe takes them, for 1 s) run beside the echo calls, one every ~3 s.
+    let flooding = true;
+    const floodCalls: Array<{ ok: boolean; ms: number; progress: number }> = [];
+    const floodLoop = (async () => {
+      while (flooding) {
+        const t = Date.now();
+        let progress = 0;
+        const r = await herd.client.callTool({ name: "flood__flood", arguments: {} }, undefined, { timeout: 30_000, onprogress: () => progress++ });
+        floodCalls.push({ ok: !r.isError && /^flooded \d+$/.test(text(r)), ms: Date.now() - t, progress });
+        await new Promise((res) => setTimeout(res, 2_000));
+      }
+    })();
     // Warm-up with the same load; memory is read by herd_status after a full collection (--expose-gc),
     // because RSS alone swings by tens of MB with the garbage collector's timing.
     expect(await run(3_000)).toEqual([]);
@@ -77,18 +91,6 @@ describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times, a 
     const killAt = Array.from({ length: KILLS }, (_, k) => Math.floor(((k + 1) * CALLS) / (KILLS + 2) + Math.random() * 300));
     const killed: number[] = [];
     let killing = false;
-    const floodPid = await childPid(herd.client, "flood");
-    // Calls that flood progress run beside the echo calls the whole time; each must answer.
-    let flooding = true;
-    const floodCalls: Array<{ ok: boolean; ms: number; progress: number }> = [];
-    const floodLoop = (async () => {
-      while (flooding) {
-        const t = Date.now();
-        let progress = 0;
-        const r = await herd.client.callTool({ name: "flood__flood", arguments: {} }, undefined, { timeout: 30_000, onprogress: () => progress++ });
-        floodCalls.push({ ok: !r.isError && /^flooded \d+$/.test(text(r)), ms: Date.now() - t, progress });
-      }
-    })();
     const failures = await run(CALLS, async (done) => {
       if (killing || killed.length >= KILLS || done < killAt[killed.length]!) return;
       killing = true;
