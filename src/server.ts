@@ -54,7 +54,16 @@ export class ToolCatalog {
   }
 
   find(name: string): Entry | undefined {
-    return this.own.get(name) ?? this.providedEntries().get(name);
+    return this.own.get(name) ?? this.providedEntries().get(name) ?? this.unlisted(name);
+  }
+
+  // A provider may answer a name it does not list (a tool of a service that is not running says so).
+  private unlisted(name: string): Entry | undefined {
+    for (const p of this.app.providers) {
+      const raw = p.resolve?.(name);
+      if (raw) return fromRaw(raw);
+    }
+    return undefined;
   }
 
   private providedEntries(): Map<string, Entry> {

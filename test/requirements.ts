@@ -665,4 +665,48 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/runner-api.test.ts :: answers a wrong method with 405, a body that is not JSON or too big with 400 or 413, all as { error }",
     ],
   },
+  {
+    id: "rel:child:flood-back-pressure",
+    source: "issue 12 item 7 (100k notifications/s lost the result, 506 MB RSS, a healthy child killed as hung)",
+    promise:
+      "Notifications from a child are coalesced and bounded: progress latest-wins at ~20/s per call, other notifications rate-limited through a capped queue (drops counted in the service log); responses never wait behind them, so a flood neither delays the result to the timeout, nor gets the child killed as hung, nor grows mcp-herd's memory without bound.",
+    tests: [
+      "integration/hardening2-supervisor-flood.test.ts :: does not hold back the answer, get the child killed as hung, forward progress one by one, or balloon memory",
+      "integration/endurance.test.ts :: answers every call or fails it clearly, never hangs, and leaks no memory, fds, processes or sessions",
+    ],
+  },
+  {
+    id: "rel:child:whole-tree-kill",
+    source: "issue 12 item 8 (setsid grandchildren survived unload and mcp-herd's exit, 50 of 50); DESIGN.md non-negotiables",
+    promise:
+      "Unload, restart and mcp-herd's exit (SIGTERM, and SIGKILL through the reaper) kill a child's whole tree: its process group, its descendants by parent pid read before any signal, and processes that left both (setsid, double fork) found by the tree's MCP_HERD_TREE mark.",
+    tests: [
+      "integration/hardening2-supervisor-tree.test.ts :: service_unload kills the child and every grandchild that left its group, even one ignoring SIGTERM",
+      "integration/hardening2-supervisor-tree.test.ts :: service_restart kills the old tree, and unload the new one",
+      "integration/hardening2-supervisor-tree.test.ts :: mcp-herd ended by %s: no pid of the tree remains",
+    ],
+  },
+  {
+    id: "rel:child:liveness-under-load",
+    source: "issue 12 item 6 (a SIGSTOPped child failed 22 of 22 calls over 60 s and stayed running)",
+    promise:
+      "A child is pinged on a fixed interval whether calls are in flight or not; one that answers nothing (no ping, no result, no output) within the ping bound is killed as hung and restarted, and the calls it cut off say so.",
+    tests: ["integration/hardening2-supervisor-liveness.test.ts :: a child SIGSTOPped while a loop of calls runs is found hung within a bounded time, killed, restarted, and later calls succeed"],
+  },
+  {
+    id: "rel:child:eof-is-death",
+    source: "issue 12 item 6 (a child that closed stdout but kept running made every call wait out its timeout)",
+    promise: "A child that closes its stdout is treated as exited even if it keeps running: its tree is killed, calls in flight fail at once with a message saying so, and it restarts per the policy.",
+    tests: ["integration/hardening2-supervisor-liveness.test.ts :: a child that closes its stdout but keeps running: the call fails fast and says so, the child is killed and restarted"],
+  },
+  {
+    id: "rel:proxy:restarting-message",
+    source: "issue 12 item 10 (37,380 'Unknown tool' protocol errors during a 70 s restart)",
+    promise:
+      "A proxied <service>__<tool> of a service that is loaded but not running answers an isError result naming the service, its state and when it is expected back (a restarting service keeps its tools listed); only a name no service owns is a protocol error.",
+    tests: [
+      "integration/hardening2-supervisor-restarting.test.ts :: while it restarts: its tools stay listed and answer isError 'restarting ... next attempt in ~N s'; afterwards they work again",
+      "integration/hardening2-supervisor-restarting.test.ts :: a service that failed to start: <service>__<tool> answers isError saying so; a name no service owns stays a protocol error",
+    ],
+  },
 ];

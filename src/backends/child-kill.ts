@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import treeKill from "tree-kill";
+import { findTree } from "./child-tree.js";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -59,29 +60,57 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function signalTree(pgid: number, signal: NodeJS.Signals): void {
+function signalAll(pgid: number, pids: Iterable<number>, signal: NodeJS.Signals): void {
   signalGroup(pgid, signal);
-  if (pidAlive(pgid)) treeKill(pgid, signal, () => {});
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
 }
 
-async function waitGone(pgid: number, ms: number): Promise<boolean> {
+// What a stop must reach besides the group: what left it, by parent pid or by the tree's mark (without /proc: tree-kill's walk).
+function treeOf(pgid: number, mark: string | undefined): number[] {
+  if (!HAVE_PROC) return [];
+  return findTree({ readdirSync, readFileSync }, [pgid], mark ? [mark] : [], [process.pid]);
+}
+
+async function waitGone(pgid: number, pids: Set<number>, mark: string | undefined, ms: number, signal: NodeJS.Signals): Promise<boolean> {
   const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (!groupAlive(pgid) && !pidAlive(pgid)) return true;
+  for (;;) {
+    if (!groupAlive(pgid) && ![...pids].some(pidAlive)) {
+      // Something may have been started during the grace period: look once more before calling it gone.
+      const late = treeOf(pgid, mark);
+      if (late.length === 0) return true;
+      for (const p of late) pids.add(p);
+      signalAll(pgid, late, signal);
+    }
+    if (Date.now() >= until) return false;
     await sleep(25);
   }
-  return !groupAlive(pgid) && !pidAlive(pgid);
 }
 
 /** Stops a process group and its tree: SIGTERM, then SIGKILL after `graceMs`; false if still there `confirmMs` after that. */
-export async function killGroup(pgid: number, graceMs = 3000, confirmMs = 2000): Promise<boolean> {
-  return (await stopGroup(pgid, graceMs, confirmMs)).gone;
+export async function killGroup(pgid: number, graceMs = 3000, confirmMs = 2000, mark?: string): Promise<boolean> {
+  return (await stopGroup(pgid, graceMs, confirmMs, mark)).gone;
 }
 
-/** killGroup that also says which signal it took, so a child that ignored SIGTERM can be reported. */
-export async function stopGroup(pgid: number, graceMs = 3000, confirmMs = 2000): Promise<{ gone: boolean; signal: "SIGTERM" | "SIGKILL" }> {
-  signalTree(pgid, "SIGTERM");
-  if (await waitGone(pgid, graceMs)) return { gone: true, signal: "SIGTERM" };
-  signalTree(pgid, "SIGKILL");
-  return { gone: await waitGone(pgid, confirmMs), signal: "SIGKILL" };
+/**
+ * killGroup that also says which signal it took, so a child that ignored SIGTERM can be reported.
+ * The tree is read before any signal (a dead parent's children are reparented); `mark` finds the
+ * processes that left both the group and the parent chain (`setsid`, double fork).
+ */
+export async function stopGroup(pgid: number, graceMs = 3000, confirmMs = 2000, mark?: string): Promise<{ gone: boolean; signal: "SIGTERM" | "SIGKILL" }> {
+  const pids = new Set(treeOf(pgid, mark));
+  if (!HAVE_PROC && pidAlive(pgid)) treeKill(pgid, "SIGTERM", () => {});
+  signalAll(pgid, pids, "SIGTERM");
+  // A stopped process (SIGSTOP) acts on SIGTERM only once continued.
+  signalAll(pgid, pids, "SIGCONT");
+  if (await waitGone(pgid, pids, mark, graceMs, "SIGTERM")) return { gone: true, signal: "SIGTERM" };
+  for (const p of treeOf(pgid, mark)) pids.add(p);
+  if (!HAVE_PROC && pidAlive(pgid)) treeKill(pgid, "SIGKILL", () => {});
+  signalAll(pgid, pids, "SIGKILL");
+  return { gone: await waitGone(pgid, pids, mark, confirmMs, "SIGKILL"), signal: "SIGKILL" };
 }

@@ -1,31 +1,41 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { findTree } from "./child-tree.js";
 
 // Runs in its own process group; holds a pipe from mcp-herd. When that pipe closes (mcp-herd
-// exited, even by SIGKILL) it kills every process group still registered, then exits.
+// exited, even by SIGKILL) it kills every tree still registered — the group, what carries the
+// tree's mark, their descendants by parent pid — then exits.
 const REAPER_SOURCE = `
-const groups = new Set();
+const fs = require("node:fs");
+const findTree = ${findTree.toString()};
+const groups = new Map();
 for (const s of ["SIGINT", "SIGTERM", "SIGHUP", "SIGPIPE"]) process.on(s, () => {});
 let buf = "";
-const kill = (sig) => { for (const g of groups) { try { process.kill(-g, sig); } catch { groups.delete(g); } } };
-const alive = () => { for (const g of groups) { try { process.kill(-g, 0); } catch { groups.delete(g); } } return groups.size; };
+const targets = () => findTree(fs, [...groups.keys()], [...groups.values()].filter(Boolean), [process.pid]);
+const kill = (pids, sig) => {
+  for (const g of groups.keys()) { try { process.kill(-g, sig); } catch {} }
+  for (const p of pids) { try { process.kill(p, sig); } catch {} }
+};
 let done = false;
 const finish = () => {
   if (done) return; done = true;
-  kill("SIGTERM");
+  kill(targets(), "SIGTERM");
+  kill([], "SIGCONT");
   const until = Date.now() + 2000;
   const t = setInterval(() => {
-    if (alive() === 0) { clearInterval(t); process.exit(0); }
-    if (Date.now() > until) { kill("SIGKILL"); clearInterval(t); setTimeout(() => process.exit(0), 100); }
-  }, 50);
+    const left = targets();
+    if (left.length === 0) { clearInterval(t); process.exit(0); }
+    if (Date.now() > until) { kill(left, "SIGKILL"); clearInterval(t); setTimeout(() => process.exit(0), 100); }
+  }, 100);
 };
 process.stdin.on("data", (d) => {
   buf += d.toString("utf8");
   let i;
   while ((i = buf.indexOf("\\n")) !== -1) {
     const line = buf.slice(0, i); buf = buf.slice(i + 1);
-    const pid = Number(line.slice(1));
+    const [id, mark] = line.slice(1).split(" ");
+    const pid = Number(id);
     if (!Number.isInteger(pid) || pid <= 1) continue;
-    if (line[0] === "+") groups.add(pid); else if (line[0] === "-") groups.delete(pid);
+    if (line[0] === "+") groups.set(pid, /^[0-9a-f]{1,64}$/.test(mark || "") ? mark : ""); else if (line[0] === "-") groups.delete(pid);
   }
 });
 process.stdin.on("end", finish);
@@ -50,9 +60,9 @@ function ensureReaper(): ChildProcess | undefined {
   return child;
 }
 
-/** Registers a child's process group so that it is killed when mcp-herd dies for any reason. */
-export function watchGroup(pgid: number): void {
-  ensureReaper()?.stdin?.write(`+${pgid}\n`);
+/** Registers a child's process group (and its tree's mark, see child-tree) so that it is killed when mcp-herd dies for any reason. */
+export function watchGroup(pgid: number, mark?: string): void {
+  ensureReaper()?.stdin?.write(mark ? `+${pgid} ${mark}\n` : `+${pgid}\n`);
 }
 
 /** Forgets a process group once it is gone (so a reused id is never killed). */

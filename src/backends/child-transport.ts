@@ -1,16 +1,20 @@
 import type { ChildProcess } from "node:child_process";
 import spawn from "cross-spawn";
-import { deserializeMessage, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
+import { serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { JSONRPCMessageSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { InboundFlow, type FlowLimits } from "./child-flow.js";
 import { LineSplitter } from "./child-lines.js";
 import { stopGroup } from "./child-kill.js";
 import { unwatchGroup, watchGroup } from "./child-reaper.js";
+import { newTreeMark, TREE_VAR } from "./child-tree.js";
 
 /** How a child process ended. */
 export interface ExitInfo {
   code: number | null;
   signal: string | null;
+  /** Set when it did not exit but was declared dead (it closed its stdout while still running). */
+  reason?: string;
 }
 
 export interface ChildTransportOptions {
@@ -23,13 +27,20 @@ export interface ChildTransportOptions {
   onExit?(info: ExitInfo): void;
   maxLineBytes?: number;
   killGraceMs?: number;
+  flow?: FlowLimits;
 }
 
 const DRAIN_MS = 150;
+// Stdout usually ends a moment before the exit is seen; a child still running after this closed it on purpose.
+const EOF_GRACE_MS = 250;
+/** The exit reason of a child that closed its stdout but kept running (we kill it: nothing can reach it any more). */
+export const STDOUT_CLOSED = "closed its stdout while still running";
 
 /**
- * A stdio client transport that owns the child's whole process group: process exit is close
- * (even when a grandchild keeps stdout open), close kills the group, and non-JSON output is logged.
+ * A stdio client transport that owns the child's whole process tree: process exit is close (even
+ * when a grandchild keeps stdout open), so is the end of stdout; close kills the tree (its group and
+ * what left it, see child-tree); notifications are coalesced and bounded (child-flow) so responses
+ * never wait behind them; non-JSON output is logged.
  */
 export class ChildTransport implements Transport {
   onclose?: () => void;
@@ -41,13 +52,27 @@ export class ChildTransport implements Transport {
   private exit?: ExitInfo;
   private killing?: Promise<boolean>;
   private killSignal?: "SIGTERM" | "SIGKILL";
-  private readonly queue: JSONRPCMessage[] = [];
-  private draining = false;
+  private exitReported = false;
+  private outputAt = 0;
+  private eofTimer?: NodeJS.Timeout;
+  private readonly mark = newTreeMark();
+  private readonly flow: InboundFlow;
 
-  constructor(private readonly opts: ChildTransportOptions) {}
+  constructor(private readonly opts: ChildTransportOptions) {
+    this.flow = new InboundFlow(
+      (raw) => this.handOn(raw),
+      (text) => opts.onLog("stdout", text),
+      opts.flow,
+    );
+  }
 
   get pid(): number | undefined {
     return this.proc?.pid;
+  }
+
+  /** When the child last wrote to stdout (epoch ms; 0 before it did). */
+  get lastOutputAt(): number {
+    return this.outputAt;
   }
 
   get exitInfo(): ExitInfo | undefined {
@@ -65,14 +90,14 @@ export class ChildTransport implements Transport {
     return new Promise<void>((resolve, reject) => {
       const proc = spawn(o.command, o.args, {
         cwd: o.cwd,
-        env: o.env,
+        env: { ...o.env, [TREE_VAR]: this.mark },
         stdio: ["pipe", "pipe", "pipe"],
         detached: true,
         shell: false,
         windowsHide: true,
       });
       this.proc = proc;
-      if (proc.pid !== undefined) watchGroup(proc.pid);
+      if (proc.pid !== undefined) watchGroup(proc.pid, this.mark);
       const max = o.maxLineBytes ?? 10 * 1024 * 1024;
       const out = new LineSplitter(
         (line) => this.onStdoutLine(line),
@@ -85,8 +110,15 @@ export class ChildTransport implements Transport {
         1024 * 1024,
       );
       const ended = { out: false, err: false };
-      proc.stdout?.on("data", (c: Buffer) => out.push(c));
-      proc.stdout?.on("end", () => ((ended.out = true), out.end()));
+      proc.stdout?.on("data", (c: Buffer) => {
+        this.outputAt = Date.now();
+        out.push(c);
+      });
+      proc.stdout?.on("end", () => {
+        ended.out = true;
+        out.end();
+        this.onStdoutEnd();
+      });
       proc.stderr?.on("data", (c: Buffer) => err.push(c));
       proc.stderr?.on("end", () => ((ended.err = true), err.end()));
       proc.stdin?.on("error", (e) => this.onerror?.(e));
@@ -102,7 +134,7 @@ export class ChildTransport implements Transport {
         const until = Date.now() + DRAIN_MS;
         const wait = () => {
           if ((ended.out && ended.err) || Date.now() >= until) {
-            o.onExit?.(this.exit!);
+            this.reportExit(this.exit!);
             this.finish();
           } else setTimeout(wait, 10);
         };
@@ -114,6 +146,7 @@ export class ChildTransport implements Transport {
   async send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.proc?.stdin;
     if (!stdin || this.closed || this.exit) throw new Error("Not connected: the child process has exited");
+    this.flow.sent(message);
     const data = serializeMessage(message);
     await new Promise<void>((resolve, reject) => {
       stdin.write(data, (e) => (e ? reject(e) : resolve()));
@@ -136,7 +169,7 @@ export class ChildTransport implements Transport {
       } catch {
         /* already closed */
       }
-      const { gone, signal } = await stopGroup(pid, this.opts.killGraceMs ?? 3000);
+      const { gone, signal } = await stopGroup(pid, this.opts.killGraceMs ?? 3000, 2000, this.mark);
       this.killSignal = signal;
       if (gone) unwatchGroup(pid);
       return gone;
@@ -149,50 +182,57 @@ export class ChildTransport implements Transport {
     const first = buf[0] === 0x7b || (buf.length < 4096 && buf.toString("utf8").trimStart().startsWith("{"));
     const text = buf.toString("utf8").replace(/\r$/, "");
     if (first) {
-      let msg: JSONRPCMessage | undefined;
+      let raw: unknown;
       try {
-        msg = deserializeMessage(text);
+        raw = JSON.parse(text);
       } catch {
-        msg = undefined;
+        raw = undefined;
       }
-      if (msg) {
-        this.deliver(msg);
+      // Validated only when handed on: what a flood has coalesced or dropped costs no schema check.
+      if (typeof raw === "object" && raw !== null && !Array.isArray(raw) && (raw as { jsonrpc?: unknown }).jsonrpc === "2.0") {
+        this.flow.push(raw as Record<string, unknown>, buf.length);
         return;
       }
     }
-    this.opts.onLog("stdout", text.length > 8192 ? `${text.slice(0, 8192)}… [${buf.length} bytes]` : text);
+    this.logStdout(text, buf.length);
   }
 
-  // The SDK runs notification handlers a microtask later but responses at once: a response read in the same
-  // chunk as the last progress notification would otherwise drop it. After a notification, wait one turn.
-  private deliver(msg: JSONRPCMessage): void {
-    if (this.queue.length > 0 || this.draining) {
-      this.queue.push(msg);
-      return;
-    }
-    this.onmessage?.(msg);
-    if (!("id" in msg)) {
-      this.draining = true;
-      setImmediate(() => this.drain());
+  private handOn(raw: Record<string, unknown>): void {
+    const parsed = JSONRPCMessageSchema.safeParse(raw);
+    if (parsed.success) this.onmessage?.(parsed.data);
+    else {
+      const text = JSON.stringify(raw);
+      this.logStdout(text, Buffer.byteLength(text));
     }
   }
 
-  private drain(): void {
-    this.draining = false;
-    while (this.queue.length > 0 && !this.draining) {
-      const msg = this.queue.shift()!;
-      this.onmessage?.(msg);
-      if (!("id" in msg) && this.queue.length > 0) {
-        this.draining = true;
-        setImmediate(() => this.drain());
-      }
-    }
+  private logStdout(text: string, bytes: number): void {
+    this.opts.onLog("stdout", text.length > 8192 ? `${text.slice(0, 8192)}… [${bytes} bytes]` : text);
+  }
+
+  // Nothing can reach a child whose stdout is closed: it is dead to us even if it runs on.
+  private onStdoutEnd(): void {
+    if (this.exit || this.closed) return;
+    this.eofTimer = setTimeout(() => {
+      if (this.exit || this.closed) return;
+      this.opts.onLog("stdout", `[mcp-herd: pid ${this.proc?.pid ?? "-"} ${STDOUT_CLOSED}: treated as exited, its tree is killed]`);
+      this.reportExit({ code: null, signal: null, reason: STDOUT_CLOSED });
+      this.finish();
+    }, EOF_GRACE_MS);
+    this.eofTimer.unref?.();
+  }
+
+  private reportExit(info: ExitInfo): void {
+    if (this.exitReported) return;
+    this.exitReported = true;
+    this.opts.onExit?.(info);
   }
 
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const msg of this.queue.splice(0)) this.onmessage?.(msg);
+    clearTimeout(this.eofTimer);
+    this.flow.close();
     const pid = this.proc?.pid;
     // A grandchild may outlive the child: the group goes when the child does.
     if (pid !== undefined) void this.kill();

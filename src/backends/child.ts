@@ -102,6 +102,11 @@ export class ChildBackend implements Backend {
     return this.transport.killedWith;
   }
 
+  /** When the child last wrote to stdout (epoch ms): one that writes is alive, however late its answers. */
+  get lastOutputAt(): number {
+    return this.transport.lastOutputAt;
+  }
+
   get busy(): boolean {
     return this.inFlight > 0;
   }

@@ -22,6 +22,7 @@ export function whyNotRunning(f: StatusFacts): string {
       return `${n} is starting (handshake in progress); try again in a moment`;
     case "restarting": {
       const s = f.nextAttemptAt ? Math.max(0, Math.ceil((f.nextAttemptAt - Date.now()) / 1000)) : 0;
+      if (s === 0) return `${n} is restarting after a failure${last}; a new process is starting now, expected back in a moment. See service_logs for its output`;
       return `${n} is restarting after a failure${last}; next attempt in ~${s} s. See service_logs for its output`;
     }
     case "crashed":

@@ -62,6 +62,10 @@ export class Service implements Supervised {
   private restartTimer?: NodeJS.Timeout;
   private pingTimer?: NodeJS.Timeout;
   private pinging = false;
+  /** When the child last answered anything (a ping, a call, a progress update): a busy child is not hung. */
+  private lastHeardAt = 0;
+  /** Why the run of generation `gen` was ended by us (hung, stdout closed): calls cut off with it say so. */
+  private ended?: { gen: number; reason: string };
   private inFlight = 0;
   private abort = new AbortController();
   private stopping?: Promise<void>;
@@ -146,12 +150,23 @@ export class Service implements Supervised {
   async call(tool: string, args: Record<string, unknown>, opts: CallOptions = {}): Promise<ToolResult> {
     const live = this.live;
     if (this.state !== "running" || !live) throw new ServiceError(this.whyNotRunning());
+    const gen = this.gen;
+    const onProgress = opts.onProgress;
     this.inFlight++;
     try {
-      return await live.backend.callTool(tool, args, { timeoutMs: this.deps.timing.callMs, ...opts });
+      const result = await live.backend.callTool(tool, args, {
+        timeoutMs: this.deps.timing.callMs,
+        ...opts,
+        ...(onProgress ? { onProgress: (p) => ((this.lastHeardAt = Date.now()), onProgress(p)) } : {}),
+      });
+      if (gen === this.gen) this.lastHeardAt = Date.now();
+      return result;
     } catch (e) {
       // A remote server that stopped answering is checked now rather than at the next ping.
       if (e instanceof TransportError && !live.child && !opts.signal?.aborted) this.checkNow();
+      if (e instanceof TransportError && this.ended?.gen === gen) {
+        throw new TransportError(`service '${this.name}' was killed because it ${this.ended.reason}; the call to '${tool}' ended with it. ${this.whyNotRunning()}`, "child", { cause: e });
+      }
       throw e;
     } finally {
       this.inFlight--;
@@ -249,10 +264,14 @@ export class Service implements Supervised {
 
   private onExit(gen: number, info: ExitInfo): void {
     if (gen !== this.gen) return;
-    const reason = describeExit(info);
+    const reason = info.reason ?? describeExit(info);
     this.lastExit = { code: info.code, signal: info.signal, reason, at: new Date().toISOString() };
     this.logs.push("herd", `process exited (${reason})`);
-    if (this.state === "running") this.crash(`exited (${reason})`);
+    if (this.state !== "running") return;
+    if (info.reason) {
+      this.ended = { gen, reason: `${reason} (pid ${this.pid ?? "-"})` };
+      this.crash(`${reason}: killed`);
+    } else this.crash(`exited (${reason})`);
   }
 
   private crash(reason: string): void {
@@ -299,30 +318,43 @@ export class Service implements Supervised {
     }
   }
 
+  // On a fixed interval, busy or not: calls in flight must not hide a child that stopped answering.
   private schedulePing(gen: number): void {
     this.pingTimer = setInterval(() => {
-      if (gen === this.gen && this.inFlight === 0) this.checkNow();
+      if (gen === this.gen) this.checkNow();
     }, this.deps.timing.pingIntervalMs);
     this.pingTimer.unref?.();
   }
 
-  /** Pings the server (a remote one: lists its tools); no answer within the deadline counts as a crash. */
+  /**
+   * Pings the server (a remote one: lists its tools). No answer within the deadline, and nothing
+   * else heard from it meanwhile, counts as a crash (a child: hung, killed and restarted).
+   */
   private checkNow(): void {
     const t = this.deps.timing;
     const live = this.live;
     const gen = this.gen;
     if (this.state !== "running" || !live || this.pinging) return;
     this.pinging = true;
+    const sentAt = Date.now();
     const probe = live.child ? live.child.ping(t.pingTimeoutMs) : live.backend.listTools().then(() => undefined);
     withDeadline(probe, t.pingTimeoutMs, `no answer to a ping within ${t.pingTimeoutMs} ms`)
+      .then(() => {
+        if (gen === this.gen) this.lastHeardAt = Date.now();
+      })
       .catch((e: Error) => {
         if (gen !== this.gen || this.state !== "running") return;
         const first = e.message.split("\n")[0]!;
         const hung = live.child !== undefined;
+        if (hung && Math.max(this.lastHeardAt, live.child!.lastOutputAt) >= sentAt) {
+          this.logs.push("herd", `a ping went unanswered for ${t.pingTimeoutMs} ms, but the child kept answering or writing meanwhile: not hung`);
+          return;
+        }
         const reason = hung ? `did not answer a ping within ${t.pingTimeoutMs} ms` : `unreachable (${first})`;
         this.lastExit = { code: null, signal: null, reason: hung ? "hung (no answer to ping): killed" : reason, at: new Date().toISOString() };
         this.logs.push("herd", hung ? `${reason} (${first}): killing it` : `${reason}: reconnecting`);
-        this.crash(reason);
+        if (hung) this.ended = { gen, reason: `answered nothing, not even a ping, for ${t.pingTimeoutMs} ms (hung, pid ${live.child!.pid ?? "-"})` };
+        this.crash(hung ? `hung: answered nothing (not even a ping) for ${t.pingTimeoutMs} ms; killed` : reason);
       })
       .finally(() => (this.pinging = false));
   }

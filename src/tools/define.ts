@@ -51,6 +51,8 @@ export interface RawTool {
 /** A source of tools that can change at run time (loaded services). */
 export interface ToolProvider {
   list(): RawTool[];
+  /** A tool it does not list but can still answer (e.g. one of a service that is restarting), or undefined. */
+  resolve?(name: string): RawTool | undefined;
   /** Called with a listener fired whenever list() would answer differently; returns an unsubscribe. */
   onChange(listener: () => void): () => void;
 }

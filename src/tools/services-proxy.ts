@@ -1,6 +1,7 @@
-import { errorResult, type ToolResult } from "../backends/backend.js";
+import { errorResult, type ToolInfo, type ToolResult } from "../backends/backend.js";
 import type { Config } from "../config.js";
 import type { ServiceRegistry } from "../services/registry.js";
+import type { Supervised } from "../services/service-types.js";
 import type { RawTool, ToolContext, ToolProvider } from "./define.js";
 
 const PROXIED_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -33,19 +34,34 @@ export async function callThrough(
   }
 }
 
-/** Serves every running service's tools as <service>__<tool> with the service's own schemas. */
+// A service between two runs keeps its tools listed: a call then says it is restarting, and clients see no list churn.
+const BETWEEN_RUNS = new Set(["restarting", "starting"]);
+
+/**
+ * Serves every running service's tools as <service>__<tool> with the service's own schemas. A
+ * restarting service's tools stay listed, and any <service>__<tool> of a service that is loaded
+ * but not running answers isError saying its state and when it is expected back.
+ */
 export function serviceToolProvider(registry: ServiceRegistry, config: Pick<Config, "proxyTools">): ToolProvider {
   const listeners = new Set<() => void>();
   let last = "";
   let unsubscribe: (() => void) | undefined;
+  const lastRun = new WeakMap<object, ToolInfo[]>();
+
+  const toolsOf = (svc: Supervised): ToolInfo[] => {
+    if (svc.state === "running") {
+      lastRun.set(svc, svc.tools);
+      return svc.tools;
+    }
+    return BETWEEN_RUNS.has(svc.state) ? (lastRun.get(svc) ?? []) : [];
+  };
 
   const list = (): RawTool[] => {
     if (!config.proxyTools) return [];
     const out: RawTool[] = [];
     for (const svc of registry.list()) {
-      if (svc.state !== "running") continue;
       const service = svc.name;
-      for (const t of svc.tools) {
+      for (const t of toolsOf(svc)) {
         const name = proxiedName(service, t.name);
         if (!name) continue;
         const desc = `[${service}] ${t.description ?? ""}`;
@@ -69,8 +85,22 @@ export function serviceToolProvider(registry: ServiceRegistry, config: Pick<Conf
       .map((t) => `${t.name}\u0000${t.description}\u0000${JSON.stringify(t.inputSchema)}`)
       .join("\u0001");
 
+  const resolve = (name: string): RawTool | undefined => {
+    if (!config.proxyTools) return undefined;
+    const svc = registry.list().find((s) => s.state !== "running" && name.startsWith(`${s.name}__`) && name.length > s.name.length + 2);
+    if (!svc) return undefined;
+    const tool = name.slice(svc.name.length + 2);
+    return {
+      name,
+      description: `[${svc.name}] (not running)`,
+      inputSchema: { type: "object" },
+      call: (args, ctx) => callThrough(registry, svc.name, tool, args, ctx),
+    };
+  };
+
   return {
     list,
+    resolve,
     onChange(listener) {
       listeners.add(listener);
       if (!unsubscribe) {

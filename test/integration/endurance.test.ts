@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, alive, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 
 const ECHO = join(ROOT, "test", "fixtures", "echo-server.mjs");
+// Beside the echo child, one that floods log notifications all the time and progress during its calls.
+const FLOOD = join(ROOT, "test", "fixtures", "hardening", "flood-child.mjs");
 const CLIENTS = 64;
 const CALLS = Number(process.env.ENDURANCE_CALLS ?? 10_000);
 const KILLS = 5;
@@ -17,12 +19,12 @@ async function memory(c: Client): Promise<{ rss_mb: number; heap_used_mb: number
   return r.structuredContent as { rss_mb: number; heap_used_mb: number };
 }
 
-async function childPid(c: Client): Promise<number | null> {
-  const r = await c.callTool({ name: "service_list", arguments: { name: "echo" } });
+async function childPid(c: Client, name = "echo"): Promise<number | null> {
+  const r = await c.callTool({ name: "service_list", arguments: { name } });
   return ((r.structuredContent as { services: Array<{ pid: number | null }> }).services[0]?.pid ?? null) as number | null;
 }
 
-describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times", () => {
+describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times, a notification-flooding child beside it", () => {
   let herd: Herd;
   beforeAll(async () => {
     herd = await startHerd({
@@ -32,6 +34,11 @@ describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times", (
     });
     const r = await herd.client.callTool({ name: "service_load", arguments: { name: "echo", command: process.execPath, args: [ECHO] } });
     expect(r.isError, text(r)).toBeFalsy();
+    const f = await herd.client.callTool({
+      name: "service_load",
+      arguments: { name: "flood", command: process.execPath, args: [FLOOD], env: { FLOOD_ALWAYS: "20000", FLOOD_ANSWER_MS: "1000" } },
+    });
+    expect(f.isError, text(f)).toBeFalsy();
   });
   afterAll(async () => herd?.close());
 
@@ -60,6 +67,20 @@ describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times", (
       return failures;
     };
 
+    const floodPid = await childPid(herd.client, "flood");
+    // From the warm-up on (memory is compared under the same load), calls that flood progress
+    // (as fast as the pipe takes them, for 1 s) run beside the echo calls, one every ~3 s.
+    let flooding = true;
+    const floodCalls: Array<{ ok: boolean; ms: number; progress: number }> = [];
+    const floodLoop = (async () => {
+      while (flooding) {
+        const t = Date.now();
+        let progress = 0;
+        const r = await herd.client.callTool({ name: "flood__flood", arguments: {} }, undefined, { timeout: 30_000, onprogress: () => progress++ });
+        floodCalls.push({ ok: !r.isError && /^flooded \d+$/.test(text(r)), ms: Date.now() - t, progress });
+        await new Promise((res) => setTimeout(res, 2_000));
+      }
+    })();
     // Warm-up with the same load; memory is read by herd_status after a full collection (--expose-gc),
     // because RSS alone swings by tens of MB with the garbage collector's timing.
     expect(await run(3_000)).toEqual([]);
@@ -85,7 +106,15 @@ describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times", (
       }
       killing = false;
     });
+    flooding = false;
+    await floodLoop;
     expect(killed.length).toBe(KILLS);
+    // The flooding child answered every call, was never taken for hung, and its progress came coalesced.
+    expect(floodCalls.length).toBeGreaterThan(0);
+    expect(floodCalls.every((c) => c.ok), JSON.stringify(floodCalls.slice(0, 5))).toBe(true);
+    for (const c of floodCalls) expect(c.progress).toBeLessThanOrEqual(20 + Math.ceil((c.ms / 1000) * 20) + 5);
+    expect(await childPid(herd.client, "flood")).toBe(floodPid);
+    if (process.env.ENDURANCE_VERBOSE) process.stderr.write(`flood calls: ${floodCalls.length}, slowest ${Math.max(...floodCalls.map((c) => c.ms))} ms\n`);
     // Every failure names the service and says what happened; none is a client-side timeout.
     for (const f of failures) {
       expect(f).not.toMatch(/threw: .*timed out/i);

@@ -37,6 +37,19 @@ describe("proxied service tools", () => {
     expect(list[0]!.description.length).toBeLessThanOrEqual(4096);
   });
 
+  it("answers an unlisted <service>__<tool> of a service that is not running, and nothing else", () => {
+    const reg = fakeRegistry([
+      { name: "a", state: "running", tools: [tool("echo")] },
+      { name: "b", state: "crashed", tools: [] },
+    ]);
+    const p = serviceToolProvider(reg, { proxyTools: true });
+    expect(p.resolve?.("b__echo")?.name).toBe("b__echo");
+    expect(p.resolve?.("a__nope")).toBeUndefined();
+    expect(p.resolve?.("c__echo")).toBeUndefined();
+    expect(p.resolve?.("b__")).toBeUndefined();
+    expect(serviceToolProvider(reg, { proxyTools: false }).resolve?.("b__echo")).toBeUndefined();
+  });
+
   it("serves nothing when proxyTools is off", () => {
     const reg = fakeRegistry([{ name: "a", state: "running", tools: [tool("echo")] }]);
     expect(serviceToolProvider(reg, { proxyTools: false }).list()).toEqual([]);
@@ -53,9 +66,15 @@ describe("proxied service tools", () => {
     services[0]!.tools.push(tool("more"));
     reg.fire();
     expect(n).toBe(1);
+    // Between two runs the last run's tools stay listed (a call says it is restarting): no change.
     services[0]!.state = "restarting";
     reg.fire();
+    expect(n).toBe(1);
+    expect(p.list().map((t) => t.name)).toEqual(["a__echo", "a__more"]);
+    services[0]!.state = "crashed";
+    reg.fire();
     expect(n).toBe(2);
+    expect(p.list()).toEqual([]);
     off();
     services[0]!.state = "running";
     reg.fire();
