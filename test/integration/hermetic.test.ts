@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { allText, startHerd, type Herd } from "../helpers/herd.js";
 
@@ -31,7 +32,7 @@ describe("test helpers give the server a clean environment", () => {
     h = await startHerd({ http: true });
     const r = await h.client.callTool({ name: "remote_list_hosts", arguments: {} });
     expect(r.isError).toBeFalsy();
-    const text = allText(r);
+    const text = allText(r as CallToolResult);
     expect(text).toMatch(/local/);
     expect(text).not.toMatch(/stray/);
   });
