@@ -5,6 +5,7 @@ import type { Logger } from "../log.js";
 import { VERSION } from "../version.js";
 import { TransportError, errorResult, type Backend, type CallOptions, type ToolInfo, type ToolResult } from "./backend.js";
 import { ChildTransport, type ExitInfo } from "./child-transport.js";
+import { forward, remoteError, type ForwardOptions } from "./passthrough.js";
 
 export type { ExitInfo } from "./child-transport.js";
 
@@ -144,6 +145,22 @@ export class ChildBackend implements Backend {
         return errorResult(`service '${this.opts.name}': tool '${name}' failed: ${e.message}`);
       }
       throw this.explain(e, `during the call to '${name}'`, timeout);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Forwards any MCP request to the child; its result (or its own JSON-RPC error) is handed on untouched. */
+  async request(method: string, params: Record<string, unknown> | undefined, opts: ForwardOptions = {}): Promise<Record<string, unknown>> {
+    const timeout = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.inFlight++;
+    try {
+      return await forward(this.client, method, params, { ...opts, timeoutMs: timeout });
+    } catch (e) {
+      const own = remoteError(e);
+      if (own && !this.transport.exitInfo && own.code !== ErrorCode.RequestTimeout && own.code !== ErrorCode.ConnectionClosed) throw own;
+      if (opts.signal?.aborted) throw new TransportError(`service '${this.opts.name}': ${method} was cancelled`, "child", { cause: e });
+      throw this.explain(e, `during ${method}`, timeout);
     } finally {
       this.inFlight--;
     }

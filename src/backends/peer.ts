@@ -11,6 +11,7 @@ import {
   type ToolInfo,
   type ToolResult,
 } from "./backend.js";
+import { forward, remoteError, type ForwardOptions } from "./passthrough.js";
 
 export interface PeerOptions {
   url: string;
@@ -102,6 +103,31 @@ export class PeerBackend implements Backend {
     } catch (e) {
       if (e instanceof TransportError || opts.signal?.aborted) throw e;
       return errorResult(`peer ${this.where}: ${name} failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Forwards any MCP request to the peer; its result (or its own JSON-RPC error) is handed on untouched. */
+  async request(method: string, params: Record<string, unknown> | undefined, opts: ForwardOptions = {}): Promise<Record<string, unknown>> {
+    const timeout = opts.timeoutMs ?? this.opts.callTimeoutMs ?? 120_000;
+    try {
+      return await this.withConn(async (conn) => {
+        if (conn.mode === "plain") throw new TransportError(`${this.where} speaks plain JSON-RPC (tools only): ${method} cannot be forwarded`, "peer");
+        const ctrl = new AbortController();
+        conn.pending.add(ctrl);
+        const signal = opts.signal ? AbortSignal.any([opts.signal, ctrl.signal]) : ctrl.signal;
+        try {
+          return await forward(conn.client, method, params, { ...opts, signal, timeoutMs: timeout });
+        } catch (e) {
+          if (ctrl.signal.reason instanceof TransportError) throw ctrl.signal.reason;
+          throw e;
+        } finally {
+          conn.pending.delete(ctrl);
+        }
+      }, opts.signal);
+    } catch (e) {
+      const own = remoteError(e);
+      if (own && own.code !== ErrorCode.RequestTimeout && own.code !== ErrorCode.ConnectionClosed) throw own;
+      throw e;
     }
   }
 
