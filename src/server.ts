@@ -15,6 +15,7 @@ import { redactArgs } from "./audit.js";
 import { errorResult, resultText, type ToolResult } from "./backends/backend.js";
 import { formatIssues } from "./config.js";
 import { listResources, listResourceTemplates, readResource, ResourceNotFound } from "./resources.js";
+import { aggregateRelay, sessionRelay } from "./server-passthrough.js";
 import type { AnyToolDef, RawTool, ToolContext } from "./tools/define.js";
 import { buildTools } from "./tools/index.js";
 
@@ -107,6 +108,7 @@ function fromRaw(raw: RawTool): Entry {
   if (raw.title) tool.title = raw.title;
   if (raw.outputSchema) tool.outputSchema = raw.outputSchema;
   if (raw.annotations) tool.annotations = raw.annotations;
+  if (raw.more) Object.assign(tool, raw.more);
   return { tool, call: (args, ctx) => raw.call(args, ctx) };
 }
 
@@ -122,6 +124,7 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     { capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, logging: {} }, instructions: INSTRUCTIONS },
   );
 
+  const relay = sessionRelay(app, server, session.caller, { logging: true });
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: catalog.list() }));
   server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: listResources(app) }));
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: listResourceTemplates() }));
@@ -144,6 +147,7 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
       signal: extra.signal,
       wantsProgress: token !== undefined,
       caller: session.caller,
+      client: relay.linkFor(extra),
       progress(p) {
         if (token === undefined || extra.signal.aborted) return;
         lastProgressAt = Date.now();
@@ -187,16 +191,9 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
       server.sendToolListChanged().catch(() => undefined);
     }),
   );
-  // Operator events reach every session as notifications/message; the SDK drops those below the
-  // level the client chose with logging/setLevel.
-  unsubscribe.push(
-    app.events.on((e) => {
-      if (!server.transport) return;
-      server
-        .sendLoggingMessage({ level: e.level, logger: e.logger, data: { message: e.message, ...e.data } }, server.transport.sessionId)
-        .catch(() => undefined);
-    }),
-  );
+  // Operator events reach every session as notifications/message, unless below the level the client chose.
+  unsubscribe.push(app.events.on((e) => relay.sendLog({ level: e.level, logger: e.logger, data: { message: e.message, ...e.data } })));
+  unsubscribe.push(aggregateRelay(app, server, relay));
   // One log resource per service: the resource list changes when a service is loaded or unloaded.
   let serviceNames = app.services.list().map((s) => s.name).join("\n");
   unsubscribe.push(

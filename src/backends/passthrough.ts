@@ -1,7 +1,8 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { McpError, type Request } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError, type LoggingLevel, type Notification, type Request } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import type { Progress } from "./backend.js";
+import type { Progress, ServerIdentity } from "./backend.js";
+import type { ClientLink, HubTarget, ServiceHub } from "./client-link.js";
 
 /** Results are handed on as they came: the end client validates them, we do not. */
 export const LooseResult = z.looseObject({});
@@ -14,6 +15,37 @@ export interface ForwardOptions {
   timeoutMs?: number;
   /** Progress the server reports for this request (the caller's own token is restored by the caller). */
   onProgress?: (p: Progress) => void;
+  /** The end client's call this request serves (see CallOptions.client). */
+  client?: ClientLink;
+}
+
+/** What mcp-herd offers a server as its client: every client feature, answered by the end client. */
+export const CLIENT_CAPABILITIES = { roots: { listChanged: true }, sampling: {}, elicitation: { form: {}, url: {} } };
+
+/**
+ * Makes `client` hand every request and notification of its server to the hub (a service's requests go
+ * to a client session; without a hub they are refused), and returns the hub's handle on this client.
+ */
+export function wireClient(client: Client, hub: ServiceHub | undefined, service: string): HubTarget {
+  client.fallbackRequestHandler = async (request, extra) => {
+    if (!hub) throw new McpError(ErrorCode.MethodNotFound, `mcp-herd: ${request.method} from '${service}' has no client to answer it`);
+    return (await hub.answer(request.method, request.params as Record<string, unknown> | undefined, extra.signal)) as never;
+  };
+  client.fallbackNotificationHandler = async (n) => hub?.notified(n.method, n.params as Record<string, unknown> | undefined);
+  return {
+    notify: (method, params) => client.notification({ method, params } as Notification),
+    setLogLevel: async (level) => {
+      if (client.getServerCapabilities()?.logging) await client.setLoggingLevel(level as LoggingLevel);
+    },
+  };
+}
+
+/** The server's name, version, capabilities and instructions as it declared them at initialize. */
+export function identityOf(client: Client): ServerIdentity | undefined {
+  const serverInfo = client.getServerVersion();
+  if (!serverInfo) return undefined;
+  const instructions = client.getInstructions();
+  return { serverInfo, capabilities: (client.getServerCapabilities() ?? {}) as Record<string, unknown>, ...(instructions ? { instructions } : {}) };
 }
 
 /**

@@ -9,9 +9,11 @@ import {
   type Backend,
   type CallOptions,
   type ToolInfo,
+  type ServerIdentity,
   type ToolResult,
 } from "./backend.js";
-import { forward, remoteError, type ForwardOptions } from "./passthrough.js";
+import type { HubTarget, ServiceHub } from "./client-link.js";
+import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "./passthrough.js";
 
 export interface PeerOptions {
   url: string;
@@ -23,10 +25,12 @@ export interface PeerOptions {
   /** Idle bound of a tool call when the caller gives none (reset by each progress notification). */
   callTimeoutMs?: number;
   log: Logger;
+  /** Routes the peer's own requests to client sessions and fans out its notifications. */
+  hub?: ServiceHub;
 }
 
 type Conn =
-  | { mode: "mcp"; client: Client; transport: StreamableHTTPClientTransport; pending: Set<AbortController> }
+  | { mode: "mcp"; client: Client; transport: StreamableHTTPClientTransport; pending: Set<AbortController>; target: HubTarget }
   | { mode: "plain" };
 
 /** A failure classified once: may the router fall back, and may plain JSON-RPC work where MCP did not. */
@@ -44,6 +48,7 @@ export class PeerBackend implements Backend {
   private readonly where: string;
   private readonly headers: Record<string, string>;
   private closed = false;
+  private current?: Client;
 
   constructor(private readonly opts: PeerOptions) {
     this.where = redactUrl(opts.url);
@@ -86,12 +91,14 @@ export class PeerBackend implements Backend {
         conn.pending.add(ctrl);
         const signal = opts.signal ? AbortSignal.any([opts.signal, ctrl.signal]) : ctrl.signal;
         try {
-          const result = await conn.client.callTool({ name, arguments: args }, undefined, {
-            signal,
-            timeout,
-            resetTimeoutOnProgress: true,
-            onprogress: (p) => opts.onProgress?.({ progress: p.progress, total: p.total, message: p.message }),
-          });
+          const call = () =>
+            conn.client.callTool({ name, arguments: args }, undefined, {
+              signal,
+              timeout,
+              resetTimeoutOnProgress: true,
+              onprogress: (p) => opts.onProgress?.({ progress: p.progress, total: p.total, message: p.message }),
+            });
+          const result = this.opts.hub ? await this.opts.hub.during(opts.client, call) : await call();
           return result as ToolResult;
         } catch (e) {
           if (ctrl.signal.reason instanceof TransportError) throw ctrl.signal.reason;
@@ -116,7 +123,8 @@ export class PeerBackend implements Backend {
         conn.pending.add(ctrl);
         const signal = opts.signal ? AbortSignal.any([opts.signal, ctrl.signal]) : ctrl.signal;
         try {
-          return await forward(conn.client, method, params, { ...opts, signal, timeoutMs: timeout });
+          const run = () => forward(conn.client, method, params, { ...opts, signal, timeoutMs: timeout });
+          return this.opts.hub ? await this.opts.hub.during(opts.client, run) : await run();
         } catch (e) {
           if (ctrl.signal.reason instanceof TransportError) throw ctrl.signal.reason;
           throw e;
@@ -129,6 +137,11 @@ export class PeerBackend implements Backend {
       if (own && own.code !== ErrorCode.RequestTimeout && own.code !== ErrorCode.ConnectionClosed) throw own;
       throw e;
     }
+  }
+
+  /** Who the peer said it is at initialize; undefined before, or for a plain JSON-RPC peer. */
+  identity(): ServerIdentity | undefined {
+    return this.current ? identityOf(this.current) : undefined;
   }
 
   async close(): Promise<void> {
@@ -179,6 +192,8 @@ export class PeerBackend implements Backend {
     if (conn && c !== conn) return;
     if (this.conn === current) this.conn = undefined;
     if (c?.mode === "mcp") {
+      this.opts.hub?.detach(c.target);
+      if (this.current === c.client) this.current = undefined;
       for (const ctrl of c.pending) ctrl.abort(new TransportError(`${this.where}: connection closed`, "peer"));
       await withTimeout(c.transport.terminateSession().catch(() => {}), 1000);
       await c.client.close().catch(() => {});
@@ -207,8 +222,9 @@ export class PeerBackend implements Backend {
       requestInit: { headers: this.headers },
       reconnectionOptions: { initialReconnectionDelay: 500, maxReconnectionDelay: 2000, reconnectionDelayGrowFactor: 2, maxRetries: 1 },
     });
-    const client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: {} });
-    const conn: Conn = { mode: "mcp", client, transport, pending: new Set() };
+    const client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES });
+    const target = wireClient(client, this.opts.hub, this.where);
+    const conn: Conn = { mode: "mcp", client, transport, pending: new Set(), target };
     // The SDK leaves calls pending when an SSE response stream breaks (only onerror fires): end them here.
     client.onerror = (err) => {
       this.opts.log.debug("peer transport error", { url: this.where, error: err.message });
@@ -223,6 +239,8 @@ export class PeerBackend implements Backend {
       });
     };
     await client.connect(transport, { timeout: this.opts.timeoutMs });
+    this.current = client;
+    this.opts.hub?.attach(target);
     this.opts.log.debug("peer connected", { url: this.where, session: transport.sessionId ? "yes" : "none" });
     return conn;
   }

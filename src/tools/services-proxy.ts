@@ -27,10 +27,19 @@ export async function callThrough(
       signal: ctx.signal,
       timeoutMs,
       onProgress: ctx.wantsProgress ? (p) => ctx.progress(p) : undefined,
+      client: ctx.client,
     });
   } catch (e) {
     return errorResult((e as Error)?.message ?? String(e));
   }
+}
+
+const SERVED = new Set(["name", "title", "description", "inputSchema", "outputSchema", "annotations"]);
+
+// Whatever else a tool carries (_meta, execution, icons, fields of later spec versions) is served as it came.
+function rest(t: object): Record<string, unknown> | undefined {
+  const out = Object.fromEntries(Object.entries(t).filter(([k]) => !SERVED.has(k)));
+  return Object.keys(out).length ? out : undefined;
 }
 
 /** Serves every running service's tools as <service>__<tool> with the service's own schemas. */
@@ -58,6 +67,8 @@ export function serviceToolProvider(registry: ServiceRegistry, config: Pick<Conf
         if (t.title) raw.title = t.title;
         if (t.outputSchema) raw.outputSchema = t.outputSchema as RawTool["outputSchema"];
         if (t.annotations) raw.annotations = t.annotations as RawTool["annotations"];
+        const more = rest(t);
+        if (more) raw.more = more;
         out.push(raw);
       }
     }
@@ -66,7 +77,7 @@ export function serviceToolProvider(registry: ServiceRegistry, config: Pick<Conf
 
   const signature = () =>
     list()
-      .map((t) => `${t.name}\u0000${t.description}\u0000${JSON.stringify(t.inputSchema)}`)
+      .map((t) => `${t.name}\u0000${t.description}\u0000${JSON.stringify(t.inputSchema)}\u0000${JSON.stringify(t.more ?? null)}`)
       .join("\u0001");
 
   return {

@@ -7,6 +7,7 @@ import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { App } from "../app.js";
 import { isLoopback } from "../config.js";
 import { createServer, type ToolCatalog } from "../server.js";
+import { EndpointError, serviceEndpoints, serviceOfPath } from "./service-endpoint.js";
 import { FailureThrottle, hostAllowed, originAllowed, matchToken, tokenId, type GuardOptions } from "./guard.js";
 
 interface Session {
@@ -51,6 +52,7 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   const sessions = new Map<string, Session>();
   const throttle = new FailureThrottle();
   const log = app.log.child("http");
+  const perService = serviceEndpoints(app);
 
   const closeSession = async (id: string) => {
     const s = sessions.get(id);
@@ -136,7 +138,8 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
           sendJson(res, 200, { ok: true, version: app.version, services: h.services, hosts: h.hosts, sessions: sessions.size });
           return;
         }
-        if (path !== "/mcp") throw new HttpError(404, "Not found: the MCP endpoint is /mcp.");
+        const service = serviceOfPath(path ?? "");
+        if (path !== "/mcp" && service === undefined) throw new HttpError(404, "Not found: the MCP endpoint is /mcp (a service as itself: /services/<name>/mcp).");
         let caller = "http";
         if (token) {
           const who = matchToken(header(req, "authorization"), accepted);
@@ -149,9 +152,10 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
           throttle.succeed(address);
           caller = who;
         }
-        await handleMcp(req, res, caller);
+        if (service !== undefined) await perService.handle(req, res, service, caller, () => readJson(req, cfg.maxBodyBytes));
+        else await handleMcp(req, res, caller);
       } catch (e) {
-        const status = e instanceof HttpError ? e.status : 500;
+        const status = e instanceof HttpError || e instanceof EndpointError ? e.status : 500;
         if (status === 500) log.warn("request failed", { error: (e as Error).message });
         if (status === 413) lingerThenClose(req);
         if (!res.headersSent) {
@@ -175,10 +179,12 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   const port = (http.address() as AddressInfo).port;
   const shownHost = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
   const url = `http://${shownHost}:${port}/mcp`;
+  app.setHttpBase(`http://${shownHost}:${port}`);
 
   const close = async () => {
     clearInterval(sweeper);
     await Promise.all([...sessions.keys()].map(closeSession));
+    await perService.close();
     await new Promise<void>((resolve) => {
       http.close(() => resolve());
       http.closeAllConnections();
