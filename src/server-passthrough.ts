@@ -2,6 +2,11 @@ import { randomUUID } from "node:crypto";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
+  CancelTaskRequestSchema,
+  ErrorCode,
+  GetTaskPayloadRequestSchema,
+  GetTaskRequestSchema,
+  ListTasksRequestSchema,
   RootsListChangedNotificationSchema,
   SetLevelRequestSchema,
   type ServerNotification,
@@ -9,7 +14,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { App } from "./app.js";
 import { LOG_LEVELS, type ClientLink } from "./backends/client-link.js";
-import { LooseResult } from "./backends/passthrough.js";
+import { LooseResult, RemoteRpcError } from "./backends/passthrough.js";
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -92,5 +97,59 @@ export function aggregateRelay(app: App, server: Server, relay: SessionRelay): (
   return () => {
     off();
     relay.close();
+  };
+}
+
+/** Where a proxied tool lives: the service and the tool's own name there. */
+export interface ToolRoute {
+  service: string;
+  tool: string;
+}
+
+const MAX_TASKS = 1000;
+
+/**
+ * On /mcp: a task-augmented call of a proxied tool goes to its service as is, and tasks/get, tasks/result,
+ * tasks/cancel and tasks/list reach the service that created the task (only for the session that created it).
+ */
+export function taskRelay(app: App, server: Server, relay: SessionRelay): (route: ToolRoute | undefined, params: Record<string, unknown>, extra: Extra) => Promise<Record<string, unknown>> {
+  const owners = new Map<string, string>();
+  const serviceOf = (taskId: unknown): string => {
+    const owner = typeof taskId === "string" ? owners.get(taskId) : undefined;
+    if (!owner) throw new RemoteRpcError(ErrorCode.InvalidParams, `unknown task '${String(taskId)}': this session created no task with that id`);
+    return owner;
+  };
+  const send = async (service: string, method: string, params: Record<string, unknown> | undefined, extra: Extra) => {
+    const svc = app.services.get(service);
+    if (!svc?.request) throw new RemoteRpcError(ErrorCode.InvalidParams, `service '${service}' that owns this task is no longer loaded`);
+    try {
+      return await svc.request(method, params, { signal: extra.signal, client: relay.linkFor(extra) });
+    } catch (e) {
+      if (e instanceof RemoteRpcError) throw e;
+      throw new RemoteRpcError(ErrorCode.InternalError, (e as Error).message);
+    }
+  };
+  const byTask = (method: string) => async (request: { params: Record<string, unknown> }, extra: Extra) =>
+    (await send(serviceOf(request.params.taskId), method, request.params, extra)) as never;
+  server.setRequestHandler(GetTaskRequestSchema, byTask("tasks/get"));
+  server.setRequestHandler(GetTaskPayloadRequestSchema, byTask("tasks/result"));
+  server.setRequestHandler(CancelTaskRequestSchema, byTask("tasks/cancel"));
+  server.setRequestHandler(ListTasksRequestSchema, async (_request, extra) => {
+    const tasks: unknown[] = [];
+    for (const service of new Set(owners.values())) {
+      const r = await send(service, "tasks/list", {}, extra).catch(() => ({ tasks: [] }));
+      for (const t of (r.tasks as { taskId?: string }[] | undefined) ?? []) if (t.taskId && owners.get(t.taskId) === service) tasks.push(t);
+    }
+    return { tasks } as never;
+  });
+  return async (route, params, extra) => {
+    if (!route) throw new RemoteRpcError(ErrorCode.InvalidParams, `${String(params.name)} is one of mcp-herd's own tools, which do not run as tasks: call it without 'task'`);
+    const result = await send(route.service, "tools/call", { ...params, name: route.tool }, extra);
+    const taskId = (result.task as { taskId?: unknown } | undefined)?.taskId;
+    if (typeof taskId === "string") {
+      owners.set(taskId, route.service);
+      if (owners.size > MAX_TASKS) owners.delete(owners.keys().next().value!);
+    }
+    return result;
   };
 }

@@ -15,7 +15,7 @@ import { redactArgs } from "./audit.js";
 import { errorResult, resultText, type ToolResult } from "./backends/backend.js";
 import { formatIssues } from "./config.js";
 import { listResources, listResourceTemplates, readResource, ResourceNotFound } from "./resources.js";
-import { aggregateRelay, sessionRelay } from "./server-passthrough.js";
+import { aggregateRelay, sessionRelay, taskRelay, type ToolRoute } from "./server-passthrough.js";
 import type { AnyToolDef, RawTool, ToolContext } from "./tools/define.js";
 import { buildTools } from "./tools/index.js";
 
@@ -29,8 +29,13 @@ const RESOURCE_NOT_FOUND = -32002;
 
 const PROGRESS_GAP_MS = 20;
 
+// Task-augmented calls of proxied tools and the tasks/* requests are passed to the services.
+const TASKS = { list: {}, cancel: {}, requests: { tools: { call: {} } } };
+
 interface Entry {
   tool: Tool;
+  /** A proxied tool's service and own name (task-augmented calls go there as they are). */
+  route?: ToolRoute;
   call(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolResult>;
 }
 
@@ -109,7 +114,7 @@ function fromRaw(raw: RawTool): Entry {
   if (raw.outputSchema) tool.outputSchema = raw.outputSchema;
   if (raw.annotations) tool.annotations = raw.annotations;
   if (raw.more) Object.assign(tool, raw.more);
-  return { tool, call: (args, ctx) => raw.call(args, ctx) };
+  return { tool, route: raw.route, call: (args, ctx) => raw.call(args, ctx) };
 }
 
 export interface SessionInfo {
@@ -121,10 +126,11 @@ export interface SessionInfo {
 export function createServer(app: App, catalog: ToolCatalog, session: SessionInfo): Server {
   const server = new Server(
     { name: "mcp-herd", title: "mcp-herd", version: app.version },
-    { capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, logging: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, logging: {}, tasks: TASKS }, instructions: INSTRUCTIONS },
   );
 
   const relay = sessionRelay(app, server, session.caller, { logging: true });
+  const taskCall = taskRelay(app, server, relay);
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: catalog.list() }));
   server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: listResources(app) }));
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: listResourceTemplates() }));
@@ -141,6 +147,11 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     const { name } = request.params;
     const entry = catalog.find(name);
     if (!entry) throw new McpError(ErrorCode.InvalidParams, `Unknown tool '${name}'. Call tools/list to see the tools.`);
+    if (request.params.task) {
+      const created = await taskCall(entry.route, request.params, extra);
+      app.audit?.record({ who: session.caller, what: `${name} (as a task)`, args: redactArgs(request.params.arguments ?? {}), ok: true });
+      return created as never;
+    }
     const token = request.params._meta?.progressToken;
     let lastProgressAt = 0;
     const ctx: ToolContext = {

@@ -50,6 +50,8 @@ export interface RawTool {
   annotations?: Partial<Annotations> & { title?: string };
   /** The rest of the service's tool definition, served unchanged (_meta, execution, icons, ...). */
   more?: Record<string, unknown>;
+  /** For a service's tool: the service and the tool's own name there. */
+  route?: { service: string; tool: string };
   call(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolResult>;
 }
 

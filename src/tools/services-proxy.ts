@@ -63,6 +63,7 @@ export function serviceToolProvider(registry: ServiceRegistry, config: Pick<Conf
           description: desc.length > MAX_DESCRIPTION ? desc.slice(0, MAX_DESCRIPTION - 1) + "…" : desc,
           inputSchema: t.inputSchema as RawTool["inputSchema"],
           call: (args, ctx) => callThrough(registry, service, t.name, args, ctx),
+          route: { service, tool: t.name },
         };
         if (t.title) raw.title = t.title;
         if (t.outputSchema) raw.outputSchema = t.outputSchema as RawTool["outputSchema"];

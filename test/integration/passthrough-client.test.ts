@@ -6,7 +6,10 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
+  CallToolResultSchema,
   CreateMessageRequestSchema,
+  CreateTaskResultSchema,
+  GetTaskResultSchema,
   ElicitRequestSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
@@ -29,7 +32,7 @@ function featureClient(name: string, reply: (prompt: string) => Promise<string> 
     const prompt = first && !Array.isArray(first) && first.type === "text" ? first.text : "";
     return { role: "assistant", model: `model-of-${name}`, content: { type: "text", text: await reply(prompt) } };
   });
-  client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "accept", content: { name: `person-of-${name}`, check: true, email: "a@b.example", integer: 7, enums: "value2" } }));
+  client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "accept", content: { name: `person-of-${name}`, check: true, email: "a@b.example", integer: 7, enums: "value2", interpretation: "programming" } }));
   client.setRequestHandler(ListRootsRequestSchema, () => ({ roots }));
   return client;
 }
@@ -43,9 +46,10 @@ describe("server-everything over stdio through /mcp: sampling, elicitation, root
   let client: Client;
   let stateDir: string;
   const logs: LoggingMessageNotification["params"][] = [];
+  const roots = [{ uri: "file:///tmp/stdio-root", name: "stdio-root" }];
   beforeAll(async () => {
     stateDir = mkdtempSync(join(tmpdir(), "herd-pt-stdio-"));
-    client = featureClient("stdio-client", (p) => `sampled: ${p}`, [{ uri: "file:///tmp/stdio-root", name: "stdio-root" }]);
+    client = featureClient("stdio-client", (p) => `sampled: ${p}`, roots);
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params));
     await client.connect(
       new StdioClientTransport({ command: process.execPath, args: [CLI, "--state-dir", stateDir], env: process.env as Record<string, string>, stderr: "pipe" }),
@@ -80,6 +84,33 @@ describe("server-everything over stdio through /mcp: sampling, elicitation, root
     expect(allText(r)).toContain("file:///tmp/stdio-root");
   });
 
+  it("a tool that requires tasks runs as a task through /mcp; its elicitation reaches this client during tasks/result", async () => {
+    const tools = (await client.listTools()).tools;
+    expect(tools.find((t) => t.name === "ev__simulate-research-query")?.execution).toEqual({ taskSupport: "required" });
+    const created = await client.request(
+      { method: "tools/call", params: { name: "ev__simulate-research-query", arguments: { topic: "python", ambiguous: true }, task: { ttl: 60_000 } } },
+      CreateTaskResultSchema,
+    );
+    const taskId = created.task.taskId;
+    let status = created.task.status;
+    const end = Date.now() + 30_000;
+    while (status === "working" && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = (await client.request({ method: "tasks/get", params: { taskId } }, GetTaskResultSchema)).status;
+    }
+    expect(["input_required", "completed"]).toContain(status);
+    const result = await client.request({ method: "tasks/result", params: { taskId } }, CallToolResultSchema, { timeout: 30_000 });
+    expect(allText(result as CallToolResult)).toContain("python (programming)");
+    await expect(client.request({ method: "tasks/get", params: { taskId: "no-such-task" } }, GetTaskResultSchema)).rejects.toThrow(/unknown task 'no-such-task'/);
+  }, 60_000);
+
+  it("the client's roots/list_changed reaches the child it uses", async () => {
+    roots.splice(0, roots.length, { uri: "file:///tmp/changed-root", name: "changed" });
+    await client.sendRootsListChanged();
+    const ok = await waitFor(async () => allText((await client.callTool({ name: "ev__get-roots-list", arguments: {} })) as CallToolResult).includes("file:///tmp/changed-root"), 10_000, 100);
+    expect(ok).toBe(true);
+  });
+
   it("the child's log messages reach the client under the service's name, and service_logs", async () => {
     await client.setLoggingLevel("debug");
     await client.callTool({ name: "ev__toggle-simulated-logging", arguments: {} });
@@ -107,7 +138,7 @@ describe("two HTTP sessions calling one child at once", () => {
   };
 
   it("each sampling request reaches the session whose call caused it, while both calls are in flight", async () => {
-    const seen: Record<string, string[]> = { a: [], b: [] };
+    const seen = { a: [] as string[], b: [] as string[] };
     let releaseA!: () => void;
     const aMayAnswer = new Promise<void>((r) => (releaseA = r));
     let aAsked!: () => void;
