@@ -32,6 +32,7 @@ export interface PeerOptions {
 type Conn =
   | { mode: "mcp"; client: Client; transport: StreamableHTTPClientTransport; pending: Set<AbortController>; target: HubTarget }
   | { mode: "plain" };
+type McpConn = Extract<Conn, { mode: "mcp" }>;
 
 /** A failure classified once: may the router fall back, and may plain JSON-RPC work where MCP did not. */
 interface Failure {
@@ -87,25 +88,15 @@ export class PeerBackend implements Backend {
           const result = await this.post("tools/call", { name, arguments: args }, timeout, opts.signal);
           return result as ToolResult;
         }
-        const ctrl = new AbortController();
-        conn.pending.add(ctrl);
-        const signal = opts.signal ? AbortSignal.any([opts.signal, ctrl.signal]) : ctrl.signal;
-        try {
-          const call = () =>
-            conn.client.callTool({ name, arguments: args }, undefined, {
-              signal,
-              timeout,
-              resetTimeoutOnProgress: true,
-              onprogress: (p) => opts.onProgress?.({ progress: p.progress, total: p.total, message: p.message }),
-            });
-          const result = this.opts.hub ? await this.opts.hub.during(opts.client, call) : await call();
-          return result as ToolResult;
-        } catch (e) {
-          if (ctrl.signal.reason instanceof TransportError) throw ctrl.signal.reason;
-          throw e;
-        } finally {
-          conn.pending.delete(ctrl);
-        }
+        const result = await this.untilLost(conn, opts, (signal) =>
+          conn.client.callTool({ name, arguments: args }, undefined, {
+            signal,
+            timeout,
+            resetTimeoutOnProgress: true,
+            onprogress: (p) => opts.onProgress?.({ progress: p.progress, total: p.total, message: p.message }),
+          }),
+        );
+        return result as ToolResult;
       }, opts.signal);
     } catch (e) {
       if (e instanceof TransportError || opts.signal?.aborted) throw e;
@@ -119,18 +110,7 @@ export class PeerBackend implements Backend {
     try {
       return await this.withConn(async (conn) => {
         if (conn.mode === "plain") throw new TransportError(`${this.where} speaks plain JSON-RPC (tools only): ${method} cannot be forwarded`, "peer");
-        const ctrl = new AbortController();
-        conn.pending.add(ctrl);
-        const signal = opts.signal ? AbortSignal.any([opts.signal, ctrl.signal]) : ctrl.signal;
-        try {
-          const run = () => forward(conn.client, method, params, { ...opts, signal, timeoutMs: timeout });
-          return this.opts.hub ? await this.opts.hub.during(opts.client, run) : await run();
-        } catch (e) {
-          if (ctrl.signal.reason instanceof TransportError) throw ctrl.signal.reason;
-          throw e;
-        } finally {
-          conn.pending.delete(ctrl);
-        }
+        return this.untilLost(conn, opts, (signal) => forward(conn.client, method, params, { ...opts, signal, timeoutMs: timeout }));
       }, opts.signal);
     } catch (e) {
       const own = remoteError(e);
@@ -142,6 +122,24 @@ export class PeerBackend implements Backend {
   /** Who the peer said it is at initialize; undefined before, or for a plain JSON-RPC peer. */
   identity(): ServerIdentity | undefined {
     return this.current ? identityOf(this.current) : undefined;
+  }
+
+  /**
+   * Runs one request of the end client's call on the connection, with a signal that also fires when the
+   * connection is lost (the SDK leaves such requests pending); the peer's own requests meanwhile go to that client.
+   */
+  private async untilLost<T>(conn: McpConn, opts: CallOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ctrl = new AbortController();
+    conn.pending.add(ctrl);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, ctrl.signal]) : ctrl.signal;
+    try {
+      return this.opts.hub ? await this.opts.hub.during(opts.client, () => fn(signal)) : await fn(signal);
+    } catch (e) {
+      if (ctrl.signal.reason instanceof TransportError) throw ctrl.signal.reason;
+      throw e;
+    } finally {
+      conn.pending.delete(ctrl);
+    }
   }
 
   async close(): Promise<void> {

@@ -164,7 +164,8 @@ export class Service implements Supervised {
   /** Forwards any MCP request to the running server; refuses at once with the reason when it is not running. */
   async request(method: string, params: Record<string, unknown> | undefined, opts: CallOptions = {}): Promise<Record<string, unknown>> {
     const live = this.live;
-    if (this.state !== "running" || !live?.backend.request) throw new ServiceError(this.whyNotRunning());
+    if (this.state !== "running" || !live) throw new ServiceError(this.whyNotRunning());
+    if (!live.backend.request) throw new ServiceError(`service '${this.name}' serves tools only: ${method} cannot be forwarded`);
     this.inFlight++;
     try {
       return await live.backend.request(method, params, { timeoutMs: this.deps.timing.callMs, ...opts });
