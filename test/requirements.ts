@@ -654,7 +654,10 @@ export const REQUIREMENTS: Requirement[] = [
     id: "rel:endpoint:restart-invisible",
     source: "issue 11 (supervision continues behind the endpoint)",
     promise: "A restart of a service is invisible to an open session of its endpoint: the same session keeps working with the new process.",
-    tests: ["integration/passthrough-endpoint.test.ts :: a restart of the service is invisible to an open per-service session"],
+    tests: [
+      "integration/passthrough-endpoint.test.ts :: a restart of the service is invisible to an open per-service session",
+      "integration/passthrough-endpoint.test.ts :: through the endpoint: progress arrives, cancelling reaches the child, a crash mid-call fails fast and the session lives on",
+    ],
   },
   {
     id: "pt:client-requests:routed",

@@ -8,6 +8,7 @@ import { allText, ROOT, startHerd, waitFor, type Herd } from "../helpers/herd.js
 import { INIT, MCP_HEADERS, raw } from "../helpers/http.js";
 
 const FIXTURE = join(ROOT, "test", "fixtures", "passthrough-server.mjs");
+const ECHO = join(ROOT, "test", "fixtures", "echo-server.mjs");
 const TOKEN = "pt-endpoint-token-0123456789";
 const Loose = z.looseObject({});
 
@@ -92,6 +93,36 @@ describe("a service served as itself at /services/<name>/mcp, and its tools unch
       await c.close();
     }
   }, 30_000);
+
+  it("through the endpoint: progress arrives, cancelling reaches the child, a crash mid-call fails fast and the session lives on", async () => {
+    const load = (await herd.client.callTool({ name: "service_load", arguments: { name: "echo", command: process.execPath, args: [ECHO] } })) as CallToolResult;
+    expect((load.structuredContent as { status?: string }).status, allText(load)).toBe("running");
+    const c = await connectTo(`${herd.base}/services/echo/mcp`);
+    try {
+      const steps: number[] = [];
+      const done = (await c.callTool({ name: "slow", arguments: { steps: 3, ms: 50 } }, undefined, { onprogress: (p) => void steps.push(p.progress) })) as CallToolResult;
+      expect(allText(done)).toBe("done 3");
+      expect(steps).toEqual([1, 2, 3]);
+
+      const ctrl = new AbortController();
+      const slow = c.callTool({ name: "slow", arguments: { steps: 100, ms: 100 } }, undefined, { signal: ctrl.signal });
+      setTimeout(() => ctrl.abort("enough"), 400);
+      await expect(slow).rejects.toThrow();
+      const logs = async () => allText((await herd.client.callTool({ name: "service_logs", arguments: { name: "echo" } })) as CallToolResult);
+      expect(await waitFor(async () => /slow cancelled at step/.test(await logs()), 10_000)).toBe(true);
+
+      const started = Date.now();
+      await expect(c.callTool({ name: "crash", arguments: {} })).rejects.toThrow(/exited \(exit code 3\)/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const back = await waitFor(async () => {
+        const r = (await c.callTool({ name: "echo", arguments: { message: "back" } }).catch(() => undefined)) as CallToolResult | undefined;
+        return r !== undefined && allText(r) === "back";
+      }, 20_000, 200);
+      expect(back).toBe(true);
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
 
   it("the most verbose logging/setLevel of any session reaches the child, also after a restart", async () => {
     const quiet = await connectTo(herd.url!);
