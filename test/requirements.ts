@@ -669,6 +669,7 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/passthrough-client.test.ts :: the child's roots/list is answered with this client's roots",
       "integration/passthrough-client.test.ts :: each sampling request reaches the session whose call caused it, while both calls are in flight",
       "integration/passthrough-client.test.ts :: lists the root as an allowed folder and reads a file in it, through mcp-herd",
+      "integration/passthrough-client.test.ts :: on the per-service endpoint, the stdio child's sampling and roots requests reach that endpoint's client",
       "unit/client-link.test.ts :: one call in flight: its session; several: the most recent call; none: the last user still open",
     ],
   },

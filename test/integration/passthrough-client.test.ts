@@ -174,6 +174,19 @@ describe("two HTTP sessions calling one child at once", () => {
     }
   }, 60_000);
 
+  it("on the per-service endpoint, the stdio child's sampling and roots requests reach that endpoint's client", async () => {
+    const c = featureClient("endpoint-client", (p) => `endpoint sampled: ${p}`, [{ uri: "file:///tmp/endpoint-root", name: "e" }]);
+    await c.connect(new StreamableHTTPClientTransport(new URL(`${herd.base}/services/ev/mcp`), { requestInit: { headers: { Authorization: `Bearer ${herd.token}` } } }));
+    try {
+      const r = (await c.callTool({ name: "trigger-sampling-request", arguments: { prompt: "via endpoint" } })) as CallToolResult;
+      expect(allText(r)).toContain("endpoint sampled: Resource trigger-sampling-request context: via endpoint");
+      const roots = (await c.callTool({ name: "get-roots-list", arguments: {} })) as CallToolResult;
+      expect(allText(roots)).toContain("file:///tmp/endpoint-root");
+    } finally {
+      await c.close();
+    }
+  }, 30_000);
+
   it("a client without sampling: the child gets a clear JSON-RPC error, the call completes, the server keeps serving", async () => {
     const started = Date.now();
     const r = (await herd.client.callTool({ name: "ev__trigger-sampling-request", arguments: { prompt: "nobody to ask" } })) as CallToolResult;
