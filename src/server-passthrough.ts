@@ -35,7 +35,16 @@ export interface SessionRelay {
  * Gives a session's Server the pass-through behaviour both ways of serving share: logging/setLevel
  * (kept here and passed to every child as the most verbose level), and links for server-to-client requests.
  */
-export function sessionRelay(app: App, server: Server, caller: string, opts: { logging: boolean }): SessionRelay {
+export function sessionRelay(
+  app: App,
+  server: Server,
+  caller: string,
+  opts: {
+    logging: boolean;
+    /** False while a request outside any call would be lost (an HTTP session with no GET stream open). */
+    reachable?: () => boolean;
+  },
+): SessionRelay {
   const key = `${caller}#${randomUUID()}`;
   let open = true;
   let level: string | undefined;
@@ -44,7 +53,7 @@ export function sessionRelay(app: App, server: Server, caller: string, opts: { l
     session: key,
     capabilities,
     request: (method, params, o) => server.request({ method, params } as ServerRequest, LooseResult, { signal: o.signal, timeout: o.timeoutMs }),
-    idle: () => (open ? idle : undefined),
+    idle: () => (open && (opts.reachable?.() ?? true) ? idle : undefined),
   };
   if (opts.logging) {
     server.setRequestHandler(SetLevelRequestSchema, (request) => {

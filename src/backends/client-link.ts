@@ -1,5 +1,5 @@
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { remoteError } from "./passthrough.js";
+import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
+import { RemoteRpcError, remoteError } from "./passthrough.js";
 
 /** One end-client session as a service sees it: whom to ask when the service asks something back. */
 export interface ClientLink {
@@ -99,7 +99,7 @@ export class ServiceHub {
   async answer(method: string, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<Record<string, unknown>> {
     const link = this.pick();
     if (!link) {
-      throw new McpError(
+      throw new RemoteRpcError(
         ErrorCode.MethodNotFound,
         `mcp-herd: no client session has a call in flight to service '${this.service}' or used it before, so ${method} has no one to answer it`,
       );
@@ -107,7 +107,7 @@ export class ServiceHub {
     const need = NEEDS[method];
     const missing = need ? need(link.capabilities() ?? {}, params) : undefined;
     if (missing) {
-      throw new McpError(
+      throw new RemoteRpcError(
         ErrorCode.MethodNotFound,
         `mcp-herd: the client session calling service '${this.service}' does not support ${missing} (no '${missing}' capability), so ${method} cannot be answered`,
       );
@@ -116,7 +116,7 @@ export class ServiceHub {
     try {
       return await link.request(method, params, { signal, timeoutMs });
     } catch (e) {
-      throw remoteError(e) ?? new McpError(ErrorCode.InternalError, `mcp-herd: ${method} to the client failed: ${(e as Error).message}`);
+      throw remoteError(e) ?? new RemoteRpcError(ErrorCode.InternalError, `mcp-herd: ${method} to the client failed: ${(e as Error).message}`);
     }
   }
 

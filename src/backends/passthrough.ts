@@ -28,7 +28,7 @@ export const CLIENT_CAPABILITIES = { roots: { listChanged: true }, sampling: {},
  */
 export function wireClient(client: Client, hub: ServiceHub | undefined, service: string): HubTarget {
   client.fallbackRequestHandler = async (request, extra) => {
-    if (!hub) throw new McpError(ErrorCode.MethodNotFound, `mcp-herd: ${request.method} from '${service}' has no client to answer it`);
+    if (!hub) throw new RemoteRpcError(ErrorCode.MethodNotFound, `mcp-herd: ${request.method} from '${service}' has no client to answer it`);
     return (await hub.answer(request.method, request.params as Record<string, unknown> | undefined, extra.signal)) as never;
   };
   client.fallbackNotificationHandler = async (n) => hub?.notified(n.method, n.params as Record<string, unknown> | undefined);
@@ -77,7 +77,7 @@ function withoutProgressToken(params: Record<string, unknown> | undefined): Reco
   return Object.keys(rest).length ? { ...others, _meta: rest } : others;
 }
 
-/** A JSON-RPC error of the far server, kept as it came (code, message without the SDK's prefix, data). */
+/** A JSON-RPC error as it goes on the wire: the far server's own (code, message without the SDK's prefix, data), or ours. */
 export class RemoteRpcError extends Error {
   override readonly name = "RemoteRpcError";
   constructor(

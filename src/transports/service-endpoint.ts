@@ -30,6 +30,8 @@ interface Session {
   transport: StreamableHTTPServerTransport;
   server: Server;
   lastSeen: number;
+  /** The session's open GET streams: the service's requests outside a call can only go there. */
+  streams: { open: number; onFirst(): void };
 }
 
 /** Per-service endpoints: each session is one service served as itself, every message forwarded both ways. */
@@ -71,6 +73,10 @@ export function serviceEndpoints(app: App): ServiceEndpoints {
         if (!s || s.service !== service) throw new EndpointError(404, "Session not found: it expired, was deleted, or never existed. Initialize a new one.");
         if (s.caller !== caller) throw new EndpointError(403, "This session belongs to another credential.");
         s.lastSeen = Date.now();
+        if (req.method === "GET") {
+          if (s.streams.open++ === 0) s.streams.onFirst();
+          res.once("close", () => void s.streams.open--);
+        }
         await s.transport.handleRequest(req, res, body);
         return;
       }
@@ -78,11 +84,12 @@ export function serviceEndpoints(app: App): ServiceEndpoints {
         throw new EndpointError(400, "Bad Request: Mcp-Session-Id header is required (send initialize first).");
       }
       if (sessions.size >= cfg.maxSessions) throw new EndpointError(503, "Too many open sessions; close one (DELETE) or retry later.");
-      const server = serveAsItself(app, service, caller);
+      const streams = { open: 0, onFirst: () => undefined as void };
+      const server = serveAsItself(app, service, caller, streams);
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
-          sessions.set(id, { service, caller, transport, server, lastSeen: Date.now() });
+          sessions.set(id, { service, caller, transport, server, lastSeen: Date.now(), streams });
           log.debug("session opened", { session: id, service, caller });
         },
         onsessionclosed: (id) => {
@@ -102,7 +109,7 @@ export function serviceEndpoints(app: App): ServiceEndpoints {
 }
 
 /** One session's Server: the service's own identity; every request and notification goes to the service. */
-function serveAsItself(app: App, service: string, caller: string): Server {
+function serveAsItself(app: App, service: string, caller: string, streams: Session["streams"]): Server {
   const svc = app.services.get(service);
   if (!svc) throw new EndpointError(404, `Not found: no service named '${service}' is loaded (service_list shows the services).`);
   const id = svc.identity?.();
@@ -110,7 +117,7 @@ function serveAsItself(app: App, service: string, caller: string): Server {
     throw new EndpointError(503, svc.request ? `Service '${service}' is not running: ${svc.info().error ?? svc.state}. Retry once it runs.` : `Service '${service}' runs on host '${svc.host}': reach it at that host's endpoint.`);
   }
   const server = new Server(id.serverInfo, { capabilities: id.capabilities, ...(id.instructions ? { instructions: id.instructions } : {}) });
-  const relay = sessionRelay(app, server, caller, { logging: Boolean(id.capabilities.logging) });
+  const relay = sessionRelay(app, server, caller, { logging: Boolean(id.capabilities.logging), reachable: () => streams.open > 0 });
 
   server.fallbackRequestHandler = async (request, extra) => {
     const now = app.services.get(service);
@@ -133,10 +140,8 @@ function serveAsItself(app: App, service: string, caller: string): Server {
   server.fallbackNotificationHandler = async (n) => {
     await app.relay.hub(service)?.notifyService(n.method, n.params as Record<string, unknown> | undefined);
   };
-  server.oninitialized = () => {
-    const hub = app.relay.hub(service);
-    hub?.touch(relay.idle);
-  };
+  // Once the client can hear requests outside a call, the service may ask it (a roots-based server re-reads the roots).
+  streams.onFirst = () => app.relay.hub(service)?.touch(relay.idle);
   const off = app.relay.onNotification((from, method, params) => {
     if (from !== service || !server.transport) return;
     if (method === "notifications/message") {

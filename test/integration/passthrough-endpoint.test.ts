@@ -52,6 +52,8 @@ describe("a service served as itself at /services/<name>/mcp, and its tools unch
       const r = await c.request({ method: "custom/echo", params: { a: [1, "two"] } }, Loose);
       expect(r.echoed).toEqual({ a: [1, "two"] });
       expect(r.notes).toContain("notifications/custom-hello");
+      // The service's own JSON-RPC error comes back as it sent it, with one prefix (the client's).
+      await expect(c.request({ method: "custom/nope", params: {} }, Loose)).rejects.toMatchObject({ code: -32601, message: "MCP error -32601: no such method custom/nope" });
     } finally {
       await c.close();
     }

@@ -21,7 +21,7 @@ const signal = new AbortController().signal;
 describe("ServiceHub: where a service's own requests go", () => {
   it("with no session at all: a JSON-RPC error naming the service and the method, at once", async () => {
     const hub = new ServiceHub("svc");
-    await expect(hub.answer("sampling/createMessage", {}, signal)).rejects.toMatchObject({ code: -32601, message: expect.stringMatching(/no client session .*'svc'.*sampling\/createMessage/) });
+    await expect(hub.answer("sampling/createMessage", {}, signal)).rejects.toMatchObject({ code: -32601, message: expect.stringMatching(/^mcp-herd: no client session .*'svc'.*sampling\/createMessage/) });
   });
 
   it("one call in flight: its session; several: the most recent call; none: the last user still open", async () => {
