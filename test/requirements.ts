@@ -671,6 +671,7 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/passthrough-client.test.ts :: lists the root as an allowed folder and reads a file in it, through mcp-herd",
       "integration/passthrough-client.test.ts :: on the per-service endpoint, the stdio child's sampling and roots requests reach that endpoint's client",
       "unit/client-link.test.ts :: one call in flight: its session; several: the most recent call; none: the last user still open",
+      "unit/client-link.test.ts :: a request naming a task goes to the session that created the task, even while another session's call is newer",
     ],
   },
   {

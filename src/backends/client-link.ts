@@ -39,6 +39,9 @@ const HUMAN_WAIT_MS = 10 * 60_000;
 const MACHINE_WAIT_MS = 30_000;
 const LOG_BUDGET_PER_S = 100;
 const MAX_USERS = 1024;
+const MAX_TASKS = 1024;
+// MCP spec basic/utilities/tasks: the _meta key a request made on behalf of a task carries.
+const RELATED_TASK = "io.modelcontextprotocol/related-task";
 const MAX_LOG_TEXT = 2000;
 
 /**
@@ -49,6 +52,7 @@ export class ServiceHub {
   private readonly calls: ClientLink[] = [];
   private lastUser?: ClientLink;
   private readonly users = new Set<string>();
+  private readonly tasks = new Map<string, ClientLink>();
   private readonly listeners = new Set<NotificationListener>();
   private target?: HubTarget;
   private level?: string;
@@ -67,7 +71,9 @@ export class ServiceHub {
     this.calls.push(link);
     this.touch(link);
     try {
-      return await fn();
+      const result = await fn();
+      this.rememberTask(result, link);
+      return result;
     } finally {
       this.calls.splice(this.calls.lastIndexOf(link), 1);
     }
@@ -88,8 +94,13 @@ export class ServiceHub {
     return this.users.has(session);
   }
 
-  /** The session a request of the service goes to: the most recent call in flight, else the last user still open. */
-  pick(): ClientLink | undefined {
+  /**
+   * The session a request of the service goes to: the session that created the task the request names
+   * (its call in flight, else the session itself); else the most recent call in flight; else the last user still open.
+   */
+  pick(params?: Record<string, unknown>): ClientLink | undefined {
+    const owner = this.taskOwner(params);
+    if (owner) return this.calls.findLast((c) => c.session === owner.session) ?? owner.idle();
     const call = this.calls[this.calls.length - 1];
     if (call) return call;
     return this.lastUser?.idle();
@@ -97,7 +108,7 @@ export class ServiceHub {
 
   /** Answers a request the service sent us (roots, sampling, elicitation, anything else) by asking a client. */
   async answer(method: string, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<Record<string, unknown>> {
-    const link = this.pick();
+    const link = this.pick(params);
     if (!link) {
       throw new RemoteRpcError(
         ErrorCode.MethodNotFound,
@@ -155,6 +166,20 @@ export class ServiceHub {
     if (level === this.level) return;
     this.level = level;
     if (level && this.target) this.target.setLogLevel(level).catch(() => undefined);
+  }
+
+  // A task-augmented call answers with the task: requests naming it later belong to this session.
+  private rememberTask(result: unknown, link: ClientLink): void {
+    if (typeof result !== "object" || result === null || !("task" in result)) return;
+    const taskId = (result as { task?: { taskId?: unknown } }).task?.taskId;
+    if (typeof taskId !== "string") return;
+    this.tasks.set(taskId, link);
+    if (this.tasks.size > MAX_TASKS) this.tasks.delete(this.tasks.keys().next().value!);
+  }
+
+  private taskOwner(params: Record<string, unknown> | undefined): ClientLink | undefined {
+    const related = (params?._meta as Record<string, unknown> | undefined)?.[RELATED_TASK] as { taskId?: unknown } | undefined;
+    return typeof related?.taskId === "string" ? this.tasks.get(related.taskId) : undefined;
   }
 
   private admitLog(): boolean {

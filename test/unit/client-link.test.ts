@@ -44,6 +44,17 @@ describe("ServiceHub: where a service's own requests go", () => {
     expect(await hub.answer("roots/list", undefined, signal)).toEqual({ from: "b" });
   });
 
+  it("a request naming a task goes to the session that created the task, even while another session's call is newer", async () => {
+    const hub = new ServiceHub("svc");
+    const a = link("a", ALL);
+    await hub.during(a, async () => ({ task: { taskId: "t-1", status: "working" } }));
+    const meta = { _meta: { "io.modelcontextprotocol/related-task": { taskId: "t-1" } } };
+    await hub.during(link("b", ALL), async () => {
+      expect(await hub.answer("elicitation/create", { message: "m", ...meta }, signal)).toEqual({ from: "a" });
+      expect(await hub.answer("elicitation/create", { message: "m" }, signal)).toEqual({ from: "b" });
+    });
+  });
+
   it("the last user closed and nothing in flight: an error, never a wait", async () => {
     const hub = new ServiceHub("svc");
     const open = { value: true };
