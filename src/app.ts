@@ -5,6 +5,7 @@ import type { Logger } from "./log.js";
 import { createHub, type HostHub } from "./hosts/hub.js";
 import { ServiceRegistry, timingFromEnv } from "./services/registry.js";
 import { peerOfHost } from "./services/host-peer.js";
+import { createRelay, type Relay } from "./services/relay.js";
 import { serviceToolProvider } from "./tools/services.js";
 import type { ToolProvider } from "./tools/define.js";
 import { VERSION } from "./version.js";
@@ -25,6 +26,12 @@ export interface App {
   readonly events: EventBus;
   /** The opt-in audit log (config `auditLog`) of every call that can change something. */
   readonly audit?: AuditLog;
+  /** The services' pass-through: their notifications, log level and hubs, for /mcp and the per-service endpoints. */
+  readonly relay: Relay;
+  /** Where a service is served as itself (/services/<name>/mcp), once HTTP listens. */
+  serviceEndpoint(name: string): string | undefined;
+  /** Set by the HTTP transport once it listens: the base URL the per-service endpoints hang off. */
+  setHttpBase(url: string): void;
   /** Counts for /health and herd_status. */
   health(): { services: number; hosts: number };
   /** Registers a step to run at shutdown (last registered runs first). */
@@ -39,6 +46,7 @@ const QUIET_LEVELS: ReadonlySet<string> = new Set(["debug", "info", "notice"]);
 export function createApp(config: Config, log: Logger): App {
   const stops: Array<() => Promise<void> | void> = [];
   let stopping: Promise<void> | undefined;
+  let httpBase: string | undefined;
   const events = new EventBus();
   events.on((e) => {
     const level = e.level === "debug" ? "debug" : e.level === "info" || e.level === "notice" ? "info" : e.level === "warning" ? "warn" : "error";
@@ -62,7 +70,10 @@ export function createApp(config: Config, log: Logger): App {
     services,
     hosts,
     events,
+    relay: createRelay(services),
     audit: config.auditLog ? new AuditLog(config.auditLog, log.child("audit")) : undefined,
+    serviceEndpoint: (name) => (httpBase ? `${httpBase}/services/${encodeURIComponent(name)}/mcp` : undefined),
+    setHttpBase: (url) => void (httpBase = url),
     health: () => ({ services: services.list().length, hosts: hosts.registry.size }),
     onShutdown: (fn) => void stops.push(fn),
     shutdown: () =>

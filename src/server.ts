@@ -15,6 +15,7 @@ import { redactArgs } from "./audit.js";
 import { errorResult, resultText, type ToolResult } from "./backends/backend.js";
 import { formatIssues } from "./config.js";
 import { listResources, listResourceTemplates, readResource, ResourceNotFound } from "./resources.js";
+import { aggregateRelay, sessionRelay, taskRelay, type ToolRoute } from "./server-passthrough.js";
 import type { AnyToolDef, RawTool, ToolContext } from "./tools/define.js";
 import { buildTools } from "./tools/index.js";
 
@@ -28,8 +29,13 @@ const RESOURCE_NOT_FOUND = -32002;
 
 const PROGRESS_GAP_MS = 20;
 
+// Task-augmented calls of proxied tools and the tasks/* requests are passed to the services.
+const TASKS = { list: {}, cancel: {}, requests: { tools: { call: {} } } };
+
 interface Entry {
   tool: Tool;
+  /** A proxied tool's service and own name (task-augmented calls go there as they are). */
+  route?: ToolRoute;
   call(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolResult>;
 }
 
@@ -116,7 +122,8 @@ function fromRaw(raw: RawTool): Entry {
   if (raw.title) tool.title = raw.title;
   if (raw.outputSchema) tool.outputSchema = raw.outputSchema;
   if (raw.annotations) tool.annotations = raw.annotations;
-  return { tool, call: (args, ctx) => raw.call(args, ctx) };
+  if (raw.more) Object.assign(tool, raw.more);
+  return { tool, route: raw.route, call: (args, ctx) => raw.call(args, ctx) };
 }
 
 export interface SessionInfo {
@@ -128,9 +135,11 @@ export interface SessionInfo {
 export function createServer(app: App, catalog: ToolCatalog, session: SessionInfo): Server {
   const server = new Server(
     { name: "mcp-herd", title: "mcp-herd", version: app.version },
-    { capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, logging: {} }, instructions: INSTRUCTIONS },
+    { capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, logging: {}, tasks: TASKS }, instructions: INSTRUCTIONS },
   );
 
+  const relay = sessionRelay(app, server, session.caller, { logging: true });
+  const taskCall = taskRelay(app, server, relay);
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: catalog.list() }));
   server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: listResources(app) }));
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: listResourceTemplates() }));
@@ -147,12 +156,18 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     const { name } = request.params;
     const entry = catalog.find(name);
     if (!entry) throw new McpError(ErrorCode.InvalidParams, `Unknown tool '${name}'. Call tools/list to see the tools.`);
+    if (request.params.task) {
+      const created = await taskCall(entry.route, request.params, extra);
+      app.audit?.record({ who: session.caller, what: `${name} (as a task)`, args: redactArgs(request.params.arguments ?? {}), ok: true });
+      return created as never;
+    }
     const token = request.params._meta?.progressToken;
     let lastProgressAt = 0;
     const ctx: ToolContext = {
       signal: extra.signal,
       wantsProgress: token !== undefined,
       caller: session.caller,
+      client: relay.linkFor(extra),
       progress(p) {
         if (token === undefined || extra.signal.aborted) return;
         lastProgressAt = Date.now();
@@ -196,16 +211,9 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
       server.sendToolListChanged().catch(() => undefined);
     }),
   );
-  // Operator events reach every session as notifications/message; the SDK drops those below the
-  // level the client chose with logging/setLevel.
-  unsubscribe.push(
-    app.events.on((e) => {
-      if (!server.transport) return;
-      server
-        .sendLoggingMessage({ level: e.level, logger: e.logger, data: { message: e.message, ...e.data } }, server.transport.sessionId)
-        .catch(() => undefined);
-    }),
-  );
+  // Operator events reach every session as notifications/message, unless below the level the client chose.
+  unsubscribe.push(app.events.on((e) => relay.sendLog({ level: e.level, logger: e.logger, data: { message: e.message, ...e.data } })));
+  unsubscribe.push(aggregateRelay(app, server, relay));
   // One log resource per service: the resource list changes when a service is loaded or unloaded.
   let serviceNames = app.services.list().map((s) => s.name).join("\n");
   unsubscribe.push(

@@ -709,4 +709,89 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/hardening2-supervisor-restarting.test.ts :: a service that failed to start: <service>__<tool> answers isError saying so; a name no service owns stays a protocol error",
     ],
   },
+  {
+    id: "pt:endpoint:as-itself",
+    source: "issue 11 (per-service endpoints); DESIGN.md: two ways to serve a service",
+    promise: "With --http each running service is served at /services/<name>/mcp as itself: its serverInfo, instructions, capabilities and unprefixed tools, every request and notification forwarded both ways (unknown methods too), results untouched; the conformance suite's everything-server passes every scenario through it that it passes directly.",
+    tests: [
+      "integration/passthrough-conformance.test.ts :: every scenario that passes against the fixture directly passes through mcp-herd, with no expected failures",
+      "integration/passthrough-endpoint.test.ts :: answers initialize with the service's own serverInfo, instructions and capabilities, and its tools unprefixed",
+      "integration/passthrough-endpoint.test.ts :: forwards a method and a notification no spec defines, both ways",
+      "integration/passthrough-conformance.test.ts :: service_list shows the service's endpoint",
+    ],
+  },
+  {
+    id: "sec:endpoint:same-guards",
+    source: "issue 11; MCP spec basic/transports (Security Warning)",
+    promise: "The per-service endpoints have the same token, Host/Origin and body-size guards as /mcp; a path that is not a valid service name, or an unknown service, is 404.",
+    tests: ["integration/passthrough-endpoint.test.ts :: keeps the /mcp guards: no token is 401, a foreign Host is 403, an oversized body is 413, an unknown service is 404"],
+  },
+  {
+    id: "rel:endpoint:restart-invisible",
+    source: "issue 11 (supervision continues behind the endpoint)",
+    promise: "A restart of a service is invisible to an open session of its endpoint: the same session keeps working with the new process.",
+    tests: [
+      "integration/passthrough-endpoint.test.ts :: a restart of the service is invisible to an open per-service session",
+      "integration/passthrough-endpoint.test.ts :: through the endpoint: progress arrives, cancelling reaches the child, a crash mid-call fails fast and the session lives on",
+    ],
+  },
+  {
+    id: "pt:client-requests:routed",
+    source: "issue 11 (server-to-client requests); MCP spec client/sampling, client/elicitation, client/roots",
+    promise: "A service's sampling, elicitation and roots requests reach the client session whose call is in flight (over stdio and HTTP, also within tasks/result); with two sessions calling one service at once, each request reaches the session whose call caused it.",
+    tests: [
+      "integration/passthrough-client.test.ts :: a sampling request of the child is answered by this client",
+      "integration/passthrough-client.test.ts :: an elicitation request of the child is answered by this client",
+      "integration/passthrough-client.test.ts :: the child's roots/list is answered with this client's roots",
+      "integration/passthrough-client.test.ts :: each sampling request reaches the session whose call caused it, while both calls are in flight",
+      "integration/passthrough-client.test.ts :: lists the root as an allowed folder and reads a file in it, through mcp-herd",
+      "integration/passthrough-client.test.ts :: on the per-service endpoint, the stdio child's sampling and roots requests reach that endpoint's client",
+      "unit/client-link.test.ts :: one call in flight: its session; several: the most recent call; none: the last user still open",
+      "unit/client-link.test.ts :: a request naming a task goes to the session that created the task, even while another session's call is newer",
+    ],
+  },
+  {
+    id: "rel:client-requests:never-hang",
+    source: "issue 11 (bad input: a client without sampling); DESIGN.md: every wait has a bound",
+    promise: "When no session can answer a service's request, or the chosen client lacks the capability, the service gets a JSON-RPC error saying so at once; the call completes and the server keeps serving.",
+    tests: [
+      "integration/passthrough-client.test.ts :: a client without sampling: the child gets a clear JSON-RPC error, the call completes, the server keeps serving",
+      "unit/client-link.test.ts :: with no session at all: a JSON-RPC error naming the service and the method, at once",
+      "unit/client-link.test.ts :: the last user closed and nothing in flight: an error, never a wait",
+      "unit/client-link.test.ts :: %s to a client with %j (params %j) is refused: no '%s' capability",
+    ],
+  },
+  {
+    id: "pt:roots:list-changed",
+    source: "issue 11; MCP spec client/roots (list changed)",
+    promise: "A client's notifications/roots/list_changed reaches the services it has called.",
+    tests: ["integration/passthrough-client.test.ts :: the client's roots/list_changed reaches the child it uses"],
+  },
+  {
+    id: "pt:logging:relayed",
+    source: "issue 11 (logging); MCP spec server/utilities/logging",
+    promise: "A service's log messages reach the sessions (logger prefixed with the service name on /mcp) and service_logs; the most verbose logging/setLevel of any session reaches every service, also after a restart.",
+    tests: [
+      "integration/passthrough-client.test.ts :: the child's log messages reach the client under the service's name, and service_logs",
+      "integration/passthrough-endpoint.test.ts :: the most verbose logging/setLevel of any session reaches the child, also after a restart",
+    ],
+  },
+  {
+    id: "rel:logging:flood-bounded",
+    source: "issue 11 (bad input: a child that floods log notifications)",
+    promise: "A service flooding log messages cannot wedge mcp-herd: at most 100 a second are passed on, the rest are counted in one note, and calls keep being served.",
+    tests: [
+      "integration/passthrough-endpoint.test.ts :: a child flooding log messages: they are bounded with a counted note, and the server keeps serving",
+      "unit/client-link.test.ts :: past 100 a second the rest are dropped and counted in one note",
+    ],
+  },
+  {
+    id: "pt:tools:unchanged",
+    source: "issue 11 (tools unchanged); MCP spec server/tools (tasks)",
+    promise: "Proxied tools keep _meta, execution, icons, title, annotations and schemas, results keep _meta, and a taskSupport: required tool runs as a task through /mcp (tasks/get, tasks/result reach its service).",
+    tests: [
+      "integration/passthrough-endpoint.test.ts :: on /mcp a proxied tool keeps _meta, execution, icons, title, annotations and schemas, and its result keeps _meta",
+      "integration/passthrough-client.test.ts :: a tool that requires tasks runs as a task through /mcp; its elicitation reaches this client during tasks/result",
+    ],
+  },
 ];

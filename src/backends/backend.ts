@@ -1,4 +1,5 @@
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientLink } from "./client-link.js";
 
 /** The result of any tool call, ours or a backend's (the MCP `CallToolResult` shape). */
 export type ToolResult = CallToolResult;
@@ -17,6 +18,15 @@ export interface CallOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
   onProgress?: (p: Progress) => void;
+  /** The end client's call this one serves: the service's own requests meanwhile are asked of it. */
+  client?: ClientLink;
+}
+
+/** Who a connected MCP server says it is, for serving it as itself (the per-service endpoint). */
+export interface ServerIdentity {
+  serverInfo: { name: string; version: string; [k: string]: unknown };
+  capabilities: Record<string, unknown>;
+  instructions?: string;
 }
 
 /** Everything a call can end at: a child, an HTTP peer, an SSH host or this machine. */
@@ -25,6 +35,10 @@ export interface Backend {
   listTools(): Promise<ToolInfo[]>;
   /** Throws TransportError when the backend cannot be reached; a tool that ran and failed returns isError. */
   callTool(name: string, args: Record<string, unknown>, opts?: CallOptions): Promise<ToolResult>;
+  /** Forwards any MCP request untouched (absent where the backend speaks tools only). */
+  request?(method: string, params: Record<string, unknown> | undefined, opts?: CallOptions): Promise<Record<string, unknown>>;
+  /** Who the server said it is at initialize. */
+  identity?(): ServerIdentity | undefined;
   close(): Promise<void>;
 }
 

@@ -3,8 +3,10 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log.js";
 import { VERSION } from "../version.js";
-import { TransportError, errorResult, type Backend, type CallOptions, type ToolInfo, type ToolResult } from "./backend.js";
+import { TransportError, errorResult, type Backend, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "./backend.js";
+import type { HubTarget, ServiceHub } from "./client-link.js";
 import { ChildTransport, type ExitInfo } from "./child-transport.js";
+import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "./passthrough.js";
 
 export type { ExitInfo } from "./child-transport.js";
 
@@ -23,6 +25,8 @@ export interface ChildBackendOptions {
   /** Fires once when the process exits, whether we stopped it or not. */
   onExit?(info: ExitInfo): void;
   onToolsChanged?(): void;
+  /** Routes the child's own requests to client sessions and fans out its notifications. */
+  hub?: ServiceHub;
   handshakeTimeoutMs?: number;
   killGraceMs?: number;
   maxLineBytes?: number;
@@ -45,6 +49,7 @@ export class ChildBackend implements Backend {
   private readonly client: Client;
   private readonly transport: ChildTransport;
   private inFlight = 0;
+  private readonly target: HubTarget;
 
   private constructor(private readonly opts: ChildBackendOptions) {
     this.transport = new ChildTransport({
@@ -57,8 +62,12 @@ export class ChildBackend implements Backend {
       killGraceMs: opts.killGraceMs,
       maxLineBytes: opts.maxLineBytes,
     });
-    this.client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: {} });
-    this.client.setNotificationHandler(ToolListChangedNotificationSchema, () => opts.onToolsChanged?.());
+    this.client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES });
+    this.target = wireClient(this.client, opts.hub, opts.name);
+    this.client.setNotificationHandler(ToolListChangedNotificationSchema, (n) => {
+      opts.onToolsChanged?.();
+      opts.hub?.notified(n.method, n.params);
+    });
   }
 
   /** A backend for one child; nothing runs until connect(). */
@@ -75,6 +84,7 @@ export class ChildBackend implements Backend {
     const timeout = opts.handshakeTimeoutMs ?? 30_000;
     try {
       await this.client.connect(this.transport, { timeout, maxTotalTimeout: timeout });
+      this.opts.hub?.attach(this.target);
     } catch (e) {
       const err = this.explain(e, "during initialize", timeout);
       await this.close();
@@ -132,7 +142,7 @@ export class ChildBackend implements Backend {
     this.inFlight++;
     try {
       const onProgress = opts.onProgress;
-      const result = await this.client.callTool({ name, arguments: args }, undefined, {
+      const call = () => this.client.callTool({ name, arguments: args }, undefined, {
         timeout,
         signal: opts.signal,
         ...(onProgress
@@ -142,6 +152,7 @@ export class ChildBackend implements Backend {
             }
           : {}),
       });
+      const result = this.opts.hub ? await this.opts.hub.during(opts.client, call) : await call();
       return result as ToolResult;
     } catch (e) {
       if (opts.signal?.aborted) throw new TransportError(`service '${this.opts.name}': call to '${name}' was cancelled`, "child", { cause: e });
@@ -152,6 +163,28 @@ export class ChildBackend implements Backend {
     } finally {
       this.inFlight--;
     }
+  }
+
+  /** Forwards any MCP request to the child; its result (or its own JSON-RPC error) is handed on untouched. */
+  async request(method: string, params: Record<string, unknown> | undefined, opts: ForwardOptions = {}): Promise<Record<string, unknown>> {
+    const timeout = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.inFlight++;
+    try {
+      const run = () => forward(this.client, method, params, { ...opts, timeoutMs: timeout });
+      return this.opts.hub ? await this.opts.hub.during(opts.client, run) : await run();
+    } catch (e) {
+      const own = remoteError(e);
+      if (own && !this.transport.exitInfo && own.code !== ErrorCode.RequestTimeout && own.code !== ErrorCode.ConnectionClosed) throw own;
+      if (opts.signal?.aborted) throw new TransportError(`service '${this.opts.name}': ${method} was cancelled`, "child", { cause: e });
+      throw this.explain(e, `during ${method}`, timeout);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Who the child said it is at initialize; undefined before. */
+  identity(): ServerIdentity | undefined {
+    return identityOf(this.client);
   }
 
   /** Sends a ping; throws when no answer comes within `timeoutMs`. */
@@ -165,6 +198,7 @@ export class ChildBackend implements Backend {
 
   /** Stops the whole process tree; resolves once it is gone (bounded by the kill grace + 2 s). */
   async close(): Promise<void> {
+    this.opts.hub?.detach(this.target);
     await this.transport.kill();
     await this.client.close().catch(() => {});
   }

@@ -9,8 +9,11 @@ import {
   type Backend,
   type CallOptions,
   type ToolInfo,
+  type ServerIdentity,
   type ToolResult,
 } from "./backend.js";
+import type { HubTarget, ServiceHub } from "./client-link.js";
+import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "./passthrough.js";
 
 export interface PeerOptions {
   url: string;
@@ -22,11 +25,14 @@ export interface PeerOptions {
   /** Idle bound of a tool call when the caller gives none (reset by each progress notification). */
   callTimeoutMs?: number;
   log: Logger;
+  /** Routes the peer's own requests to client sessions and fans out its notifications. */
+  hub?: ServiceHub;
 }
 
 type Conn =
-  | { mode: "mcp"; client: Client; transport: StreamableHTTPClientTransport; pending: Set<AbortController> }
+  | { mode: "mcp"; client: Client; transport: StreamableHTTPClientTransport; pending: Set<AbortController>; target: HubTarget }
   | { mode: "plain" };
+type McpConn = Extract<Conn, { mode: "mcp" }>;
 
 /** A failure classified once: may the router fall back, and may plain JSON-RPC work where MCP did not. */
 interface Failure {
@@ -43,6 +49,7 @@ export class PeerBackend implements Backend {
   private readonly where: string;
   private readonly headers: Record<string, string>;
   private closed = false;
+  private current?: Client;
 
   constructor(private readonly opts: PeerOptions) {
     this.where = redactUrl(opts.url);
@@ -81,27 +88,57 @@ export class PeerBackend implements Backend {
           const result = await this.post("tools/call", { name, arguments: args }, timeout, opts.signal);
           return result as ToolResult;
         }
-        const ctrl = new AbortController();
-        conn.pending.add(ctrl);
-        const signal = opts.signal ? AbortSignal.any([opts.signal, ctrl.signal]) : ctrl.signal;
-        try {
-          const result = await conn.client.callTool({ name, arguments: args }, undefined, {
+        const result = await this.untilLost(conn, opts, (signal) =>
+          conn.client.callTool({ name, arguments: args }, undefined, {
             signal,
             timeout,
             resetTimeoutOnProgress: true,
             onprogress: (p) => opts.onProgress?.({ progress: p.progress, total: p.total, message: p.message }),
-          });
-          return result as ToolResult;
-        } catch (e) {
-          if (ctrl.signal.reason instanceof TransportError) throw ctrl.signal.reason;
-          throw e;
-        } finally {
-          conn.pending.delete(ctrl);
-        }
+          }),
+        );
+        return result as ToolResult;
       }, opts.signal);
     } catch (e) {
       if (e instanceof TransportError || opts.signal?.aborted) throw e;
       return errorResult(`peer ${this.where}: ${name} failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Forwards any MCP request to the peer; its result (or its own JSON-RPC error) is handed on untouched. */
+  async request(method: string, params: Record<string, unknown> | undefined, opts: ForwardOptions = {}): Promise<Record<string, unknown>> {
+    const timeout = opts.timeoutMs ?? this.opts.callTimeoutMs ?? 120_000;
+    try {
+      return await this.withConn(async (conn) => {
+        if (conn.mode === "plain") throw new TransportError(`${this.where} speaks plain JSON-RPC (tools only): ${method} cannot be forwarded`, "peer");
+        return this.untilLost(conn, opts, (signal) => forward(conn.client, method, params, { ...opts, signal, timeoutMs: timeout }));
+      }, opts.signal);
+    } catch (e) {
+      const own = remoteError(e);
+      if (own && own.code !== ErrorCode.RequestTimeout && own.code !== ErrorCode.ConnectionClosed) throw own;
+      throw e;
+    }
+  }
+
+  /** Who the peer said it is at initialize; undefined before, or for a plain JSON-RPC peer. */
+  identity(): ServerIdentity | undefined {
+    return this.current ? identityOf(this.current) : undefined;
+  }
+
+  /**
+   * Runs one request of the end client's call on the connection, with a signal that also fires when the
+   * connection is lost (the SDK leaves such requests pending); the peer's own requests meanwhile go to that client.
+   */
+  private async untilLost<T>(conn: McpConn, opts: CallOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ctrl = new AbortController();
+    conn.pending.add(ctrl);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, ctrl.signal]) : ctrl.signal;
+    try {
+      return this.opts.hub ? await this.opts.hub.during(opts.client, () => fn(signal)) : await fn(signal);
+    } catch (e) {
+      if (ctrl.signal.reason instanceof TransportError) throw ctrl.signal.reason;
+      throw e;
+    } finally {
+      conn.pending.delete(ctrl);
     }
   }
 
@@ -153,6 +190,8 @@ export class PeerBackend implements Backend {
     if (conn && c !== conn) return;
     if (this.conn === current) this.conn = undefined;
     if (c?.mode === "mcp") {
+      this.opts.hub?.detach(c.target);
+      if (this.current === c.client) this.current = undefined;
       for (const ctrl of c.pending) ctrl.abort(new TransportError(`${this.where}: connection closed`, "peer"));
       await withTimeout(c.transport.terminateSession().catch(() => {}), 1000);
       await c.client.close().catch(() => {});
@@ -181,8 +220,9 @@ export class PeerBackend implements Backend {
       requestInit: { headers: this.headers },
       reconnectionOptions: { initialReconnectionDelay: 500, maxReconnectionDelay: 2000, reconnectionDelayGrowFactor: 2, maxRetries: 1 },
     });
-    const client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: {} });
-    const conn: Conn = { mode: "mcp", client, transport, pending: new Set() };
+    const client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES });
+    const target = wireClient(client, this.opts.hub, this.where);
+    const conn: Conn = { mode: "mcp", client, transport, pending: new Set(), target };
     // The SDK leaves calls pending when an SSE response stream breaks (only onerror fires): end them here.
     client.onerror = (err) => {
       this.opts.log.debug("peer transport error", { url: this.where, error: err.message });
@@ -197,6 +237,8 @@ export class PeerBackend implements Backend {
       });
     };
     await client.connect(transport, { timeout: this.opts.timeoutMs });
+    this.current = client;
+    this.opts.hub?.attach(target);
     this.opts.log.debug("peer connected", { url: this.where, session: transport.sessionId ? "yes" : "none" });
     return conn;
   }

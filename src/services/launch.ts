@@ -1,4 +1,5 @@
 import type { Backend, ToolInfo } from "../backends/backend.js";
+import type { ServiceHub } from "../backends/client-link.js";
 import { ChildBackend, type ExitInfo } from "../backends/child.js";
 import { PeerBackend } from "../backends/peer.js";
 import type { Logger } from "../log.js";
@@ -24,6 +25,8 @@ export interface LaunchOptions {
   stderrTail(): string[];
   onExit(info: ExitInfo): void;
   onToolsChanged(): void;
+  /** The service's pass-through hub (its requests to clients, its notifications, the log level). */
+  hub?: ServiceHub;
   /** The child exists (its pid can be shown, halt can kill it) or no longer does. */
   onPending(child: ChildBackend | undefined): void;
   /** The connection is up and tools/list is under way (halt must close it). */
@@ -48,6 +51,7 @@ export async function launchService(o: LaunchOptions): Promise<{ live: Live; too
       stderrTail: o.stderrTail,
       onExit: o.onExit,
       onToolsChanged: o.onToolsChanged,
+      hub: o.hub,
       handshakeTimeoutMs: o.handshakeMs,
       killGraceMs: o.killGraceMs,
     });
@@ -59,7 +63,7 @@ export async function launchService(o: LaunchOptions): Promise<{ live: Live; too
     }
     live = { backend: child, child };
   } else {
-    live = { backend: new PeerBackend({ url: o.launch.url, headers: o.launch.headers, timeoutMs: o.handshakeMs, callTimeoutMs: o.callMs, log: o.log }) };
+    live = { backend: new PeerBackend({ url: o.launch.url, headers: o.launch.headers, timeoutMs: o.handshakeMs, callTimeoutMs: o.callMs, log: o.log, hub: o.hub }) };
   }
   await unlessStopped(o, live);
   o.onLive(live);

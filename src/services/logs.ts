@@ -1,7 +1,7 @@
 /** One captured line of a service's stderr or non-protocol stdout (or our own note about it). */
 export interface LogLine {
   time: string;
-  stream: "stderr" | "stdout" | "herd";
+  stream: "stderr" | "stdout" | "herd" | "mcp";
   text: string;
 }
 

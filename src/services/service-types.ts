@@ -1,4 +1,5 @@
-import type { CallOptions, ToolInfo, ToolResult } from "../backends/backend.js";
+import type { CallOptions, ServerIdentity, ToolInfo, ToolResult } from "../backends/backend.js";
+import type { ServiceHub } from "../backends/client-link.js";
 import type { ServiceSpec } from "../config.js";
 import type { EventLevel } from "../events.js";
 import type { LogLine } from "./logs.js";
@@ -94,6 +95,10 @@ export interface Supervised {
   /** Ends the service where it runs (service_unload). */
   remove(): Promise<void>;
   call(tool: string, args: Record<string, unknown>, opts?: CallOptions): Promise<ToolResult>;
+  /** Pass-through (per-service endpoint, resources, prompts); absent for a service on another host. */
+  readonly hub?: ServiceHub;
+  request?(method: string, params: Record<string, unknown> | undefined, opts?: CallOptions): Promise<Record<string, unknown>>;
+  identity?(): ServerIdentity | undefined;
   info(): ServiceInfo;
   readLogs(lines: number, since?: string): Promise<LogLine[]>;
 }

@@ -1,5 +1,6 @@
-import { TransportError, type CallOptions, type ToolInfo, type ToolResult } from "../backends/backend.js";
+import { TransportError, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "../backends/backend.js";
 import { describeExit, type ChildBackend, type ExitInfo } from "../backends/child.js";
+import { ServiceHub } from "../backends/client-link.js";
 import { childEnv } from "../backends/child-env.js";
 import type { ServiceSpec } from "../config.js";
 import type { Logger } from "../log.js";
@@ -40,6 +41,7 @@ export class Service implements Supervised {
   readonly host = "local";
   state: ServiceState = "installing";
   readonly logs = new LogRing(1000);
+  readonly hub: ServiceHub;
   tools: ToolInfo[] = [];
   restarts = 0;
   lastExit?: LastExit;
@@ -78,6 +80,7 @@ export class Service implements Supervised {
     private readonly deps: ServiceDeps,
   ) {
     this.policy = new RestartPolicy(deps.timing);
+    this.hub = new ServiceHub(name, (line) => this.logs.push("mcp", line));
     this.logs.setSecrets(Object.values(spec.env ?? {}));
   }
 
@@ -173,6 +176,23 @@ export class Service implements Supervised {
     }
   }
 
+  /** Forwards any MCP request to the running server; refuses at once with the reason when it is not running. */
+  async request(method: string, params: Record<string, unknown> | undefined, opts: CallOptions = {}): Promise<Record<string, unknown>> {
+    const live = this.live;
+    if (this.state !== "running" || !live) throw new ServiceError(this.whyNotRunning());
+    if (!live.backend.request) throw new ServiceError(`service '${this.name}' serves tools only: ${method} cannot be forwarded`);
+    this.inFlight++;
+    try {
+      return await live.backend.request(method, params, { timeoutMs: this.deps.timing.callMs, ...opts });
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  identity(): ServerIdentity | undefined {
+    return this.state === "running" ? this.live?.backend.identity?.() : undefined;
+  }
+
   readLogs(lines: number, since?: string): Promise<LogLine[]> {
     return Promise.resolve(this.logs.tail(lines, since));
   }
@@ -229,6 +249,7 @@ export class Service implements Supervised {
       stderrTail: () => this.logs.stderrTail(20, started),
       onExit: (info) => this.onExit(gen, info),
       onToolsChanged: () => void this.refreshTools(gen),
+      hub: this.hub,
       // Only this run's child is cleared: a superseded run finishing late must not hide a newer run's child from halt.
       onPending: (child) => {
         if (child) {

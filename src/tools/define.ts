@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { Progress, ToolResult } from "../backends/backend.js";
+import type { ClientLink } from "../backends/client-link.js";
 
 /** The four MCP tool annotations; every tool sets all of them. */
 export interface Annotations {
@@ -18,6 +19,8 @@ export interface ToolContext {
   wantsProgress: boolean;
   /** Who called: "stdio", or the HTTP session's token id. */
   caller: string;
+  /** The caller's session for this call: a service's own requests (sampling, roots, ...) meanwhile go to it. */
+  client?: ClientLink;
 }
 
 /** A tool of ours: zod input (and output) shape, annotations, handler. */
@@ -45,6 +48,10 @@ export interface RawTool {
   inputSchema: { type: "object"; [k: string]: unknown };
   outputSchema?: { type: "object"; [k: string]: unknown };
   annotations?: Partial<Annotations> & { title?: string };
+  /** The rest of the service's tool definition, served unchanged (_meta, execution, icons, ...). */
+  more?: Record<string, unknown>;
+  /** For a service's tool: the service and the tool's own name there. */
+  route?: { service: string; tool: string };
   call(args: Record<string, unknown>, ctx: ToolContext): Promise<ToolResult>;
 }
 

@@ -7,5 +7,5 @@ import { serviceTools } from "./services.js";
 
 /** The one table of our own tools; each family adds its array here. */
 export function buildTools(app: App): AnyToolDef[] {
-  return [...herdTools(app), ...serviceTools(app.services, app.config), ...remoteTools(app.hosts), ...hostTools(app)];
+  return [...herdTools(app), ...serviceTools(app.services, app.config, (name) => app.serviceEndpoint(name)), ...remoteTools(app.hosts), ...hostTools(app)];
 }

@@ -28,6 +28,7 @@ export async function callThrough(
       signal: ctx.signal,
       timeoutMs,
       onProgress: ctx.wantsProgress ? (p) => ctx.progress(p) : undefined,
+      client: ctx.client,
     });
   } catch (e) {
     return errorResult((e as Error)?.message ?? String(e));
@@ -36,6 +37,14 @@ export async function callThrough(
 
 // A service between two runs keeps its tools listed: a call then says it is restarting, and clients see no list churn.
 const BETWEEN_RUNS = new Set(["restarting", "starting"]);
+
+const SERVED = new Set(["name", "title", "description", "inputSchema", "outputSchema", "annotations"]);
+
+// Whatever else a tool carries (_meta, execution, icons, fields of later spec versions) is served as it came.
+function rest(t: object): Record<string, unknown> | undefined {
+  const out = Object.fromEntries(Object.entries(t).filter(([k]) => !SERVED.has(k)));
+  return Object.keys(out).length ? out : undefined;
+}
 
 /**
  * Serves every running service's tools as <service>__<tool> with the service's own schemas. A
@@ -70,10 +79,13 @@ export function serviceToolProvider(registry: ServiceRegistry, config: Pick<Conf
           description: desc.length > MAX_DESCRIPTION ? desc.slice(0, MAX_DESCRIPTION - 1) + "…" : desc,
           inputSchema: t.inputSchema as RawTool["inputSchema"],
           call: (args, ctx) => callThrough(registry, service, t.name, args, ctx),
+          route: { service, tool: t.name },
         };
         if (t.title) raw.title = t.title;
         if (t.outputSchema) raw.outputSchema = t.outputSchema as RawTool["outputSchema"];
         if (t.annotations) raw.annotations = t.annotations as RawTool["annotations"];
+        const more = rest(t);
+        if (more) raw.more = more;
         out.push(raw);
       }
     }
@@ -82,7 +94,7 @@ export function serviceToolProvider(registry: ServiceRegistry, config: Pick<Conf
 
   const signature = () =>
     list()
-      .map((t) => `${t.name}\u0000${t.description}\u0000${JSON.stringify(t.inputSchema)}`)
+      .map((t) => `${t.name}\u0000${t.description}\u0000${JSON.stringify(t.inputSchema)}\u0000${JSON.stringify(t.more ?? null)}`)
       .join("\u0001");
 
   const resolve = (name: string): RawTool | undefined => {

@@ -33,6 +33,7 @@ const serviceShape = {
   handshake_ms: z.number().nullable(),
   tool_count: z.number(),
   tools: z.array(z.object({ name: z.string(), description: z.string() })),
+  endpoint: z.string().nullable().optional().describe("Where the service is served as itself over HTTP (/services/<name>/mcp), or null."),
 };
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
@@ -79,7 +80,11 @@ function plain(info: ServiceInfo): Record<string, unknown> {
 }
 
 /** The service_* tools: load, call, list, logs, unload and restart supervised MCP servers. */
-export function serviceTools(registry: ServiceRegistry, config: Pick<Config, "proxyTools"> = { proxyTools: true }): AnyToolDef[] {
+export function serviceTools(
+  registry: ServiceRegistry,
+  config: Pick<Config, "proxyTools"> = { proxyTools: true },
+  endpointOf: (name: string) => string | undefined = () => undefined,
+): AnyToolDef[] {
   const show = (info: ServiceInfo) => describe(info, config.proxyTools);
   return [
     defineTool({
@@ -154,8 +159,8 @@ export function serviceTools(registry: ServiceRegistry, config: Pick<Config, "pr
       async handler({ name }) {
         const all = registry.list().filter((s) => name === undefined || s.name === name);
         if (name !== undefined && all.length === 0) return errorResult(`no service named '${name}' is loaded; service_list without a name shows all`);
-        const infos = all.map((s) => s.info());
-        const text = infos.length ? infos.map(show).join("\n") : "no services loaded; use service_load";
+        const infos = all.map((s) => ({ ...s.info(), endpoint: s.hub ? (endpointOf(s.name) ?? null) : null }));
+        const text = infos.length ? infos.map((i) => show(i) + (i.endpoint ? `\n  endpoint: ${i.endpoint}` : "")).join("\n") : "no services loaded; use service_load";
         return textResult(text, { services: infos.map(plain) });
       },
     }),
@@ -172,7 +177,7 @@ export function serviceTools(registry: ServiceRegistry, config: Pick<Config, "pr
       },
       output: {
         name: z.string(),
-        lines: z.array(z.object({ time: z.string(), stream: z.enum(["stderr", "stdout", "herd"]), text: z.string() })),
+        lines: z.array(z.object({ time: z.string(), stream: z.enum(["stderr", "stdout", "herd", "mcp"]), text: z.string() })),
       },
       annotations: READ,
       async handler({ name, lines, since }) {

@@ -7,6 +7,7 @@ import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { App } from "../app.js";
 import { isLoopback } from "../config.js";
 import { createServer, type ToolCatalog } from "../server.js";
+import { EndpointError, serviceEndpoints, serviceOfPath } from "./service-endpoint.js";
 import { FailureThrottle, hostAllowed, originAllowed, matchToken, tokenId, type GuardOptions } from "./guard.js";
 import { createRunnerApi } from "./runner-api.js";
 
@@ -53,6 +54,7 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   const throttle = new FailureThrottle();
   const log = app.log.child("http");
   const runner = app.config.runnerApi ? createRunnerApi({ services: app.services, readJson: (req) => readJson(req, cfg.maxBodyBytes), audit: app.audit }) : undefined;
+  const perService = serviceEndpoints(app);
 
   const closeSession = async (id: string) => {
     const s = sessions.get(id);
@@ -141,7 +143,8 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
           sendJson(res, 200, broker ? runner.health(ours) : ours);
           return;
         }
-        if (path !== "/mcp" && !runner?.owns(path)) throw new HttpError(404, "Not found: the MCP endpoint is /mcp.");
+        const service = serviceOfPath(path ?? "");
+        if (path !== "/mcp" && service === undefined && !runner?.owns(path)) throw new HttpError(404, "Not found: the MCP endpoint is /mcp (a service as itself: /services/<name>/mcp).");
         let caller = "http";
         if (token) {
           const who = matchToken(header(req, "authorization"), accepted);
@@ -155,9 +158,10 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
           caller = who;
         }
         if (runner && (await runner.handle(req, res, path, caller))) return;
-        await handleMcp(req, res, caller);
+        if (service !== undefined) await perService.handle(req, res, service, caller, () => readJson(req, cfg.maxBodyBytes));
+        else await handleMcp(req, res, caller);
       } catch (e) {
-        const status = e instanceof HttpError ? e.status : 500;
+        const status = e instanceof HttpError || e instanceof EndpointError ? e.status : 500;
         if (status === 500) log.warn("request failed", { error: (e as Error).message });
         if (status === 413) lingerThenClose(req);
         if (!res.headersSent) {
@@ -182,10 +186,12 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   const port = (http.address() as AddressInfo).port;
   const shownHost = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
   const url = `http://${shownHost}:${port}/mcp`;
+  app.setHttpBase(`http://${shownHost}:${port}`);
 
   const close = async () => {
     clearInterval(sweeper);
     await Promise.all([...sessions.keys()].map(closeSession));
+    await perService.close();
     await new Promise<void>((resolve) => {
       http.close(() => resolve());
       http.closeAllConnections();
