@@ -5,6 +5,7 @@ import type { Logger } from "../log.js";
 import { VERSION } from "../version.js";
 import { TransportError, errorResult, type Backend, type CallOptions, type ToolInfo, type ToolResult } from "./backend.js";
 import { ChildTransport, type ExitInfo } from "./child-transport.js";
+import { LOOSE_RESULT, notificationOf, type RequestOptions, type ServerCaps } from "./mcp-channel.js";
 
 export type { ExitInfo } from "./child-transport.js";
 
@@ -181,6 +182,31 @@ export class ChildBackend implements Backend {
       return new TransportError(`service '${name}' did not answer ${when} within ${timeoutMs} ms` + tailText(this.opts.stderrTail()), "child", { cause: e });
     }
     return new TransportError(`service '${name}' failed ${when}: ${err.message ?? String(e)}`, "child", { cause: e });
+  }
+
+  /** Forwards any MCP request (resources, prompts, completions, ...); the child's own JSON-RPC error is rethrown as it came. */
+  async request(method: string, params: Record<string, unknown> | undefined, opts: RequestOptions = {}): Promise<Record<string, unknown>> {
+    const timeout = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.inFlight++;
+    try {
+      return await this.client.request({ method, ...(params ? { params } : {}) } as never, LOOSE_RESULT, { timeout, signal: opts.signal });
+    } catch (e) {
+      if (opts.signal?.aborted) throw new TransportError(`service '${this.opts.name}': ${method} was cancelled`, "child", { cause: e });
+      if (e instanceof McpError && !this.transport.exitInfo && e.code !== ErrorCode.RequestTimeout && e.code !== ErrorCode.ConnectionClosed) throw e;
+      throw this.explain(e, `during ${method}`, timeout);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** What the child declared in initialize; undefined before the handshake. */
+  serverCapabilities(): ServerCaps | undefined {
+    return this.client.getServerCapabilities();
+  }
+
+  /** Calls `handler` for each notification `method` the child sends (resources/updated, list_changed, ...). */
+  onNotification(method: string, handler: (params: Record<string, unknown> | undefined) => void): void {
+    this.client.setNotificationHandler(notificationOf(method), (n) => handler(n.params));
   }
 }
 

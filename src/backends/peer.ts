@@ -1,4 +1,5 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log.js";
@@ -11,6 +12,7 @@ import {
   type ToolInfo,
   type ToolResult,
 } from "./backend.js";
+import { LOOSE_RESULT, notificationOf, type RequestOptions, type ServerCaps } from "./mcp-channel.js";
 
 export interface PeerOptions {
   url: string;
@@ -22,10 +24,14 @@ export interface PeerOptions {
   /** Idle bound of a tool call when the caller gives none (reset by each progress notification). */
   callTimeoutMs?: number;
   log: Logger;
+  /** "sse": the legacy HTTP+SSE transport (a client config's `"type": "sse"`); default streamable HTTP. */
+  transport?: "streamable-http" | "sse";
 }
 
+type ClientTransport = StreamableHTTPClientTransport | SSEClientTransport;
+
 type Conn =
-  | { mode: "mcp"; client: Client; transport: StreamableHTTPClientTransport; pending: Set<AbortController> }
+  | { mode: "mcp"; client: Client; transport: ClientTransport; pending: Set<AbortController> }
   | { mode: "plain" };
 
 /** A failure classified once: may the router fall back, and may plain JSON-RPC work where MCP did not. */
@@ -43,6 +49,8 @@ export class PeerBackend implements Backend {
   private readonly where: string;
   private readonly headers: Record<string, string>;
   private closed = false;
+  private caps?: ServerCaps;
+  private readonly notificationHandlers = new Map<string, (params: Record<string, unknown> | undefined) => void>();
 
   constructor(private readonly opts: PeerOptions) {
     this.where = redactUrl(opts.url);
@@ -154,7 +162,7 @@ export class PeerBackend implements Backend {
     if (this.conn === current) this.conn = undefined;
     if (c?.mode === "mcp") {
       for (const ctrl of c.pending) ctrl.abort(new TransportError(`${this.where}: connection closed`, "peer"));
-      await withTimeout(c.transport.terminateSession().catch(() => {}), 1000);
+      if (c.transport instanceof StreamableHTTPClientTransport) await withTimeout(c.transport.terminateSession().catch(() => {}), 1000);
       await c.client.close().catch(() => {});
     }
   }
@@ -163,7 +171,7 @@ export class PeerBackend implements Backend {
     const first = await this.openMcp().catch((e: unknown) => e as Error);
     if (!(first instanceof Error)) return first;
     const f = classify(first, this.opts.timeoutMs);
-    if (!f.tryPlain) throw new TransportError(`${f.message} (${this.where})`, "peer", { cause: first });
+    if (!f.tryPlain || this.opts.transport === "sse") throw new TransportError(`${f.message} (${this.where})`, "peer", { cause: first });
     // The SDK client cannot speak to a session-less lmcp host (no initialize, JSON answers only):
     // for those, a plain JSON-RPC POST of tools/list and tools/call is the protocol.
     try {
@@ -177,11 +185,9 @@ export class PeerBackend implements Backend {
   }
 
   private async openMcp(): Promise<Conn> {
-    const transport = new StreamableHTTPClientTransport(new URL(this.opts.url), {
-      requestInit: { headers: this.headers },
-      reconnectionOptions: { initialReconnectionDelay: 500, maxReconnectionDelay: 2000, reconnectionDelayGrowFactor: 2, maxRetries: 1 },
-    });
+    const transport = clientTransport(this.opts.url, this.headers, this.opts.transport);
     const client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: {} });
+    for (const [method, handler] of this.notificationHandlers) client.setNotificationHandler(notificationOf(method), (n) => handler(n.params));
     const conn: Conn = { mode: "mcp", client, transport, pending: new Set() };
     // The SDK leaves calls pending when an SSE response stream breaks (only onerror fires): end them here.
     client.onerror = (err) => {
@@ -197,7 +203,8 @@ export class PeerBackend implements Backend {
       });
     };
     await client.connect(transport, { timeout: this.opts.timeoutMs });
-    this.opts.log.debug("peer connected", { url: this.where, session: transport.sessionId ? "yes" : "none" });
+    this.caps = client.getServerCapabilities();
+    this.opts.log.debug("peer connected", { url: this.where, session: "sessionId" in transport && transport.sessionId ? "yes" : "none" });
     return conn;
   }
 
@@ -240,6 +247,30 @@ export class PeerBackend implements Backend {
     if (!msg) throw new TransportError(`not a JSON-RPC answer: ${text.slice(0, 200)} (${this.where})`, "peer");
     if (msg.error) throw new Error(`rpc error ${msg.error.code ?? ""}: ${msg.error.message ?? "unknown"}`);
     return msg.result;
+  }
+
+  /** Forwards any MCP request over the shared connection; the peer's own JSON-RPC error is rethrown as it came. */
+  async request(method: string, params: Record<string, unknown> | undefined, opts: RequestOptions = {}): Promise<Record<string, unknown>> {
+    const timeout = opts.timeoutMs ?? this.opts.callTimeoutMs ?? 120_000;
+    return this.withConn(async (conn) => {
+      if (conn.mode === "plain") return (await this.post(method, params ?? {}, timeout, opts.signal)) as Record<string, unknown>;
+      return conn.client.request({ method, ...(params ? { params } : {}) } as never, LOOSE_RESULT, { timeout, signal: opts.signal });
+    }, opts.signal);
+  }
+
+  /** What the peer declared in initialize (undefined before the first connect, and for plain JSON-RPC hosts). */
+  serverCapabilities(): ServerCaps | undefined {
+    return this.caps;
+  }
+
+  /** Calls `handler` for each notification `method` the peer sends, on this and every later connection. */
+  onNotification(method: string, handler: (params: Record<string, unknown> | undefined) => void): void {
+    this.notificationHandlers.set(method, handler);
+    this.conn
+      ?.then((c) => {
+        if (c.mode === "mcp") c.client.setNotificationHandler(notificationOf(method), (n) => handler(n.params));
+      })
+      .catch(() => undefined);
   }
 }
 
@@ -289,6 +320,15 @@ function classify(e: unknown, timeoutMs: number): Failure {
     return { ...base, transport: true, message: err.cause?.message ?? err.message };
   }
   return { ...base, tryPlain: true, message: err?.message ?? String(e) };
+}
+
+/** The SDK client transport for a URL: streamable HTTP, or the legacy HTTP+SSE one a client config asked for. */
+function clientTransport(url: string, headers: Record<string, string>, kind: PeerOptions["transport"]): ClientTransport {
+  if (kind === "sse") return new SSEClientTransport(new URL(url), { requestInit: { headers } });
+  return new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers },
+    reconnectionOptions: { initialReconnectionDelay: 500, maxReconnectionDelay: 2000, reconnectionDelayGrowFactor: 2, maxRetries: 1 },
+  });
 }
 
 /** The URL without credentials or query, safe for logs and messages. */

@@ -1,4 +1,5 @@
 import type { CallOptions, ToolInfo, ToolResult } from "../backends/backend.js";
+import type { RequestOptions, ServerCaps } from "../backends/mcp-channel.js";
 import type { ServiceSpec } from "../config.js";
 import type { EventLevel } from "../events.js";
 import type { LogLine } from "./logs.js";
@@ -69,6 +70,8 @@ export interface ServiceInfo {
   handshake_ms: number | null;
   tool_count: number;
   tools: { name: string; description: string }[];
+  /** Remarks beside the status: renamed from a client config, resource URIs another service owns, left out at start-up. */
+  notes?: string[];
 }
 
 /** Reports an operator event about this service (sent as an MCP log message and logged). */
@@ -94,6 +97,10 @@ export interface Supervised {
   /** Ends the service where it runs (service_unload). */
   remove(): Promise<void>;
   call(tool: string, args: Record<string, unknown>, opts?: CallOptions): Promise<ToolResult>;
+  /** Forwards one MCP request (resources, prompts, completions) to the running server; absent where it cannot be reached directly. */
+  request?(method: string, params: Record<string, unknown> | undefined, opts?: RequestOptions): Promise<Record<string, unknown>>;
+  /** What the running server declared in initialize; undefined while it is not running. */
+  readonly capabilities?: ServerCaps;
   info(): ServiceInfo;
   readLogs(lines: number, since?: string): Promise<LogLine[]>;
 }

@@ -1,6 +1,7 @@
 import { TransportError, type CallOptions, type ToolInfo, type ToolResult } from "../backends/backend.js";
 import { describeExit, type ChildBackend, type ExitInfo } from "../backends/child.js";
 import { childEnv } from "../backends/child-env.js";
+import { isMcpChannel, type RequestOptions, type ServerCaps } from "../backends/mcp-channel.js";
 import type { ServiceSpec } from "../config.js";
 import type { Logger } from "../log.js";
 import { launchService, withDeadline, type Live } from "./launch.js";
@@ -33,6 +34,8 @@ export interface ServiceDeps {
   onChange(): void;
   /** Operator events: started, crashed, restarting, gave up, failed. */
   emit: EmitEvent;
+  /** A notification the catalog follows (resources updated, list changes), from the current run. */
+  onNotification?(method: string, params: Record<string, unknown> | undefined): void;
 }
 
 /** One supervised MCP server on this machine: prepare, handshake, serve calls, restart on crash or hang, stop. */
@@ -158,6 +161,24 @@ export class Service implements Supervised {
     }
   }
 
+  /** Forwards one MCP request to the running server; refuses at once with the reason when it is not running. */
+  async request(method: string, params: Record<string, unknown> | undefined, opts: RequestOptions = {}): Promise<Record<string, unknown>> {
+    const backend = this.live?.backend;
+    if (this.state !== "running" || !backend) throw new ServiceError(this.whyNotRunning());
+    if (!isMcpChannel(backend)) throw new ServiceError(`service '${this.name}' cannot forward ${method}`);
+    this.inFlight++;
+    try {
+      return await backend.request(method, params, { timeoutMs: this.deps.timing.callMs, ...opts });
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  get capabilities(): ServerCaps | undefined {
+    const backend = this.live?.backend;
+    return this.state === "running" && isMcpChannel(backend) ? backend.serverCapabilities() : undefined;
+  }
+
   readLogs(lines: number, since?: string): Promise<LogLine[]> {
     return Promise.resolve(this.logs.tail(lines, since));
   }
@@ -214,6 +235,9 @@ export class Service implements Supervised {
       stderrTail: () => this.logs.stderrTail(20, started),
       onExit: (info) => this.onExit(gen, info),
       onToolsChanged: () => void this.refreshTools(gen),
+      onNotification: (method, params) => {
+        if (gen === this.gen) this.deps.onNotification?.(method, params);
+      },
       // Only this run's child is cleared: a superseded run finishing late must not hide a newer run's child from halt.
       onPending: (child) => {
         if (child) {

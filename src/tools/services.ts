@@ -33,6 +33,7 @@ const serviceShape = {
   handshake_ms: z.number().nullable(),
   tool_count: z.number(),
   tools: z.array(z.object({ name: z.string(), description: z.string() })),
+  notes: z.array(z.string()).optional(),
 };
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
@@ -50,6 +51,7 @@ function describe(info: ServiceInfo, proxied = true): string {
     info.restarts ? `  restarts: ${info.restarts}` : "",
     info.last_exit ? `  last exit: ${info.last_exit.reason} at ${info.last_exit.at}` : "",
     info.error ? `  error: ${info.error.replace(/\n/g, "\n    ")}` : "",
+    ...(info.notes ?? []).map((n) => `  note: ${n}`),
     nextStep(info, proxied),
   ].filter(Boolean);
   const tools = info.tools.map((t) => `  ${t.name}${t.description ? `: ${t.description.split("\n")[0]!.slice(0, 120)}` : ""}`);
@@ -72,6 +74,10 @@ function nextStep(info: ServiceInfo, proxied: boolean): string {
     default:
       return "";
   }
+}
+
+function withNotes(info: ServiceInfo, notes: string[]): ServiceInfo {
+  return notes.length ? { ...info, notes } : info;
 }
 
 function plain(info: ServiceInfo): Record<string, unknown> {
@@ -154,7 +160,7 @@ export function serviceTools(registry: ServiceRegistry, config: Pick<Config, "pr
       async handler({ name }) {
         const all = registry.list().filter((s) => name === undefined || s.name === name);
         if (name !== undefined && all.length === 0) return errorResult(`no service named '${name}' is loaded; service_list without a name shows all`);
-        const infos = all.map((s) => s.info());
+        const infos = all.map((s) => withNotes(s.info(), registry.notes.of(s.name)));
         const text = infos.length ? infos.map(show).join("\n") : "no services loaded; use service_load";
         return textResult(text, { services: infos.map(plain) });
       },
