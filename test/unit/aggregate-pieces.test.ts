@@ -1,0 +1,122 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
+import { mapServiceName, SERVICE_NAME } from "../../src/config-clients.js";
+import { CatalogError, paginate } from "../../src/services/catalog-page.js";
+import { templateMatcher } from "../../src/services/uri-template.js";
+
+const dir = mkdtempSync(join(tmpdir(), "herd-agg-unit-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const load = (body: unknown) => {
+  const p = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(p, JSON.stringify(body));
+  return loadConfig({ file: p, env: {}, flags: {} });
+};
+
+describe("client config names", () => {
+  it.each([
+    ["GitHub", "github"],
+    ["My Server", "my-server"],
+    ["@scope/pkg.name", "scope-pkg-name"],
+    ["__x__", "x__"],
+    ["!!!", "server"],
+    ["A".repeat(80), "a".repeat(63)],
+  ])("maps %j to %j, a valid service name", (raw, want) => {
+    const got = mapServiceName(raw, new Set());
+    expect(got).toBe(want);
+    expect(SERVICE_NAME.test(got)).toBe(true);
+  });
+
+  it("never takes a name already used, and stays valid when suffixed", () => {
+    expect(mapServiceName("GitHub", new Set(["github"]))).toBe("github-2");
+    expect(mapServiceName("GitHub", new Set(["github", "github-2"]))).toBe("github-3");
+    const long = mapServiceName("B".repeat(70), new Set(["b".repeat(63)]));
+    expect(SERVICE_NAME.test(long)).toBe(true);
+  });
+
+  it("maps names of mcpServers and VS Code servers, keeping valid ones and services' own names", () => {
+    const c = load({
+      services: { github: { command: "a" } },
+      mcpServers: { GitHub: { command: "b" }, ok: { command: "c" } },
+      servers: { "Web Search": { type: "http", url: "http://127.0.0.1:1/mcp" } },
+      inputs: [{ id: "key", type: "promptString" }],
+    });
+    expect(Object.keys(c.services).sort()).toEqual(["github", "github-2", "ok", "web-search"]);
+    expect(c.services.github).toMatchObject({ command: "a" });
+    expect(c.services["github-2"]).toMatchObject({ command: "b" });
+    expect(c.serviceAliases).toEqual({ "github-2": "GitHub", "web-search": "Web Search" });
+    expect(c.notes.join("\n")).toContain("ignored 'inputs'");
+  });
+
+  it("drops client-only keys with one note, and reads Cline's transportType and streamableHttp", () => {
+    const c = load({
+      mcpServers: {
+        a: { command: "x", alwaysAllow: ["t"], autoApprove: [], timeout: 30, disabled: false },
+        b: { url: "http://127.0.0.1:1/mcp", transportType: "sse" },
+        c: { url: "http://127.0.0.1:1/mcp", type: "streamableHttp" },
+      },
+    });
+    expect(c.services.a).toEqual({ command: "x", disabled: false });
+    expect(c.services.b).toEqual({ url: "http://127.0.0.1:1/mcp", type: "sse" });
+    expect(c.services.c).toEqual({ url: "http://127.0.0.1:1/mcp", type: "streamable-http" });
+    const ignored = c.notes.filter((n) => n.startsWith("ignored client-only keys"));
+    expect(ignored).toEqual(["ignored client-only keys (mcp-herd has no approval prompt and its own timeouts): mcpServers.a.alwaysAllow, mcpServers.a.autoApprove, mcpServers.a.timeout"]);
+  });
+
+  it("startupWaitSeconds defaults to 15 and is validated", () => {
+    expect(load({}).startupWaitSeconds).toBe(15);
+    expect(load({ startupWaitSeconds: 0 }).startupWaitSeconds).toBe(0);
+    expect(() => load({ startupWaitSeconds: -1 })).toThrow(/startupWaitSeconds/);
+    expect(() => load({ startupWaitSeconds: "5" })).toThrow(/startupWaitSeconds/);
+  });
+});
+
+describe("URI templates", () => {
+  it.each([
+    ["demo://resource/dynamic/text/{resourceId}", "demo://resource/dynamic/text/3", true],
+    ["demo://resource/dynamic/text/{resourceId}", "demo://resource/dynamic/text/3/more", false],
+    ["demo://resource/dynamic/text/{resourceId}", "demo://resource/dynamic/text/", false],
+    ["file:///{+path}", "file:///a/b/c.txt", true],
+    ["search://q{?term,limit}", "search://q?term=x&limit=2", true],
+    ["search://q{?term,limit}", "search://q", true],
+    ["a.b://x/{id}", "aXb://x/1", false],
+    ["repo://{owner}/{name}", "repo://me/thing", true],
+  ])("%s matches %s: %s", (template, uri, want) => {
+    expect(templateMatcher(template)?.test(uri)).toBe(want);
+  });
+
+  it("refuses a broken template rather than matching everything", () => {
+    expect(templateMatcher("x://{open")).toBeUndefined();
+  });
+});
+
+describe("our own pagination", () => {
+  const items = Array.from({ length: 250 }, (_, i) => i);
+
+  it("walks every item once with opaque cursors", () => {
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    for (let i = 0; i < 10; i++) {
+      const { page, nextCursor } = paginate(items, cursor);
+      seen.push(...page);
+      cursor = nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual(items);
+    expect(paginate(items.slice(0, 3), undefined)).toEqual({ page: [0, 1, 2] });
+  });
+
+  it.each(["garbage", "", Buffer.from("o-1").toString("base64url"), Buffer.from("x100").toString("base64url")])("refuses the cursor %j as invalid params", (cursor) => {
+    let err: unknown;
+    try {
+      paginate(items, cursor);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CatalogError);
+    expect((err as CatalogError).code).toBe(-32602);
+    expect((err as CatalogError).message).toMatch(/^invalid cursor/);
+  });
+});
