@@ -69,6 +69,11 @@ describe("client configs load as they are", () => {
     expect(allText(r as never)).toBe("sse: old");
     const list = await herd.client.callTool({ name: "service_list", arguments: { name: "legacy" } });
     expect(allText(list as never)).toContain("running");
+    // Resources and prompts of a url service go through the same peer connection.
+    const read = await herd.client.readResource({ uri: "sse://hello" });
+    expect(read.contents[0]).toMatchObject({ uri: "sse://hello", text: "hello over sse" });
+    const prompt = await herd.client.getPrompt({ name: "legacy__hi" });
+    expect(prompt.messages[0]?.content).toEqual({ type: "text", text: "hi from sse" });
   });
 
   it("wrong types are still refused, naming the key", async () => {
