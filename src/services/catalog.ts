@@ -3,14 +3,13 @@ import type { Logger } from "../log.js";
 import { CatalogError, INTERNAL_ERROR, INVALID_PARAMS, RESOURCE_NOT_FOUND } from "./catalog-page.js";
 import type { ServiceRegistry } from "./registry.js";
 import { ServiceError, type Supervised } from "./service-types.js";
-import { templateMatcher } from "./uri-template.js";
+import { decideOwners, type Owners } from "./catalog-owners.js";
 
 type Json = Record<string, unknown>;
 type Kind = "resources" | "prompts";
 
 const MAX_PAGES = 100;
 const LIST_TIMEOUT_MS = 15_000;
-const OWN_SCHEME = "herd://";
 
 interface Snapshot {
   svc: Supervised;
@@ -44,10 +43,7 @@ export interface ForwardOptions {
 export class ServiceCatalog {
   private readonly snaps = new Map<string, Snapshot>();
   private nextOrder = 0;
-  private uriOwner = new Map<string, string>();
-  private templateOwners: Array<{ template: string; match?: RegExp; service: string }> = [];
-  private promptIndex = new Map<string, { service: string; name: string }>();
-  private out: Record<"resources" | "templates" | "prompts", Json[]> = { resources: [], templates: [], prompts: [] };
+  private owners: Owners = decideOwners([]);
   private signatures: Record<Kind, string> = { resources: "", prompts: "" };
   private readonly changeListeners = new Set<(kind: Kind) => void>();
   private readonly updateListeners = new Set<(uri: string) => void>();
@@ -71,16 +67,16 @@ export class ServiceCatalog {
 
   /** Resources of all running services, each URI once (the first loaded service owns a URI two of them list). */
   resources(): Json[] {
-    return this.out.resources;
+    return this.owners.resources;
   }
 
   templates(): Json[] {
-    return this.out.templates;
+    return this.owners.templates;
   }
 
   /** Prompts as `<service>__<prompt>`. */
   prompts(): Json[] {
-    return this.out.prompts;
+    return this.owners.prompts;
   }
 
   /** Fires after the resources (and templates) or the prompts of some service changed. */
@@ -97,9 +93,9 @@ export class ServiceCatalog {
 
   /** The service that serves a URI: one that listed it, else the first whose template matches. */
   ownerOf(uri: string): string | undefined {
-    const owner = this.uriOwner.get(uri);
+    const owner = this.owners.uriOwner.get(uri);
     if (owner !== undefined) return owner;
-    return this.templateOwners.find((t) => t.match?.test(uri))?.service;
+    return this.owners.templateOwners.find((t) => t.match?.test(uri))?.service;
   }
 
   /** resources/read at the owning service; an unknown URI is -32002. */
@@ -124,7 +120,7 @@ export class ServiceCatalog {
       forwarded = { ...strip(params), ref: { ...ref, name: hit.name } };
     } else if (ref.type === "ref/resource") {
       const uri = String(ref.uri);
-      service = this.templateOwners.find((t) => t.template === uri)?.service ?? this.resourceOwner(uri);
+      service = this.owners.templateOwners.find((t) => t.template === uri)?.service ?? this.resourceOwner(uri);
       forwarded = strip(params);
     } else {
       throw new CatalogError(INVALID_PARAMS, `completion/complete: ref.type must be 'ref/prompt' or 'ref/resource', got '${String(ref.type)}'`);
@@ -182,7 +178,7 @@ export class ServiceCatalog {
   }
 
   private prompt(name: string): { service: string; name: string } {
-    const hit = this.promptIndex.get(name);
+    const hit = this.owners.promptIndex.get(name);
     if (hit) return hit;
     throw new CatalogError(INVALID_PARAMS, this.whyNoPrompt(name), { name });
   }
@@ -305,66 +301,24 @@ export class ServiceCatalog {
   // Ownership is decided again from scratch on every change: earlier loaded services win every clash.
   private rebuild(): void {
     const running = [...this.snaps.values()].filter((s) => s.running).sort((a, b) => a.order - b.order);
-    const uriOwner = new Map<string, string>();
-    const templateOwners: ServiceCatalog["templateOwners"] = [];
-    const promptIndex = new Map<string, { service: string; name: string }>();
-    const out: ServiceCatalog["out"] = { resources: [], templates: [], prompts: [] };
-    const clashes = new Map<string, string[]>();
-    const clash = (service: string, what: string, owner: string) => {
-      const list = clashes.get(service) ?? [];
-      list.push(`${what} (served by ${owner})`);
-      clashes.set(service, list);
-      const key = `${service}\u0000${what}`;
-      if (this.reported.has(key)) return;
-      this.reported.add(key);
-      this.opts.log.warn(`service '${service}': ${what} is already served by ${owner}; requests for it go there`);
-    };
-    for (const s of running) {
-      const name = s.svc.name;
-      for (const r of s.resources) {
-        const uri = r.uri;
-        if (typeof uri !== "string") continue;
-        const owner = uri.startsWith(OWN_SCHEME) ? "mcp-herd itself" : uriOwner.get(uri);
-        if (owner !== undefined) {
-          if (owner !== name) clash(name, `resource ${uri}`, owner === "mcp-herd itself" ? owner : `'${owner}'`);
-          continue;
-        }
-        uriOwner.set(uri, name);
-        out.resources.push(r);
-      }
-      for (const t of s.templates) {
-        const template = t.uriTemplate;
-        if (typeof template !== "string") continue;
-        const owner = template.startsWith(OWN_SCHEME) ? "mcp-herd itself" : templateOwners.find((o) => o.template === template)?.service;
-        if (owner !== undefined) {
-          if (owner !== name) clash(name, `resource template ${template}`, owner === "mcp-herd itself" ? owner : `'${owner}'`);
-          continue;
-        }
-        templateOwners.push({ template, match: templateMatcher(template), service: name });
-        out.templates.push(t);
-      }
-      for (const p of s.prompts) {
-        if (typeof p.name !== "string") continue;
-        const served = `${name}__${p.name}`;
-        const owner = promptIndex.get(served);
-        if (owner) {
-          if (owner.service !== name) clash(name, `prompt ${served}`, `'${owner.service}'`);
-          continue;
-        }
-        promptIndex.set(served, { service: name, name: p.name });
-        out.prompts.push({ ...p, name: served });
-      }
-    }
+    const o = decideOwners(running.map((s) => ({ service: s.svc.name, resources: s.resources, templates: s.templates, prompts: s.prompts })));
     for (const s of this.snaps.values()) {
-      const list = clashes.get(s.svc.name);
-      if (!list) this.registry.notes.clear(s.svc.name, "clash");
-      else this.registry.notes.set(s.svc.name, "clash", `not served, an earlier service has them: ${summary(list)}`);
+      const service = s.svc.name;
+      const lost = o.clashes.get(service);
+      if (!lost) {
+        this.registry.notes.clear(service, "clash");
+        continue;
+      }
+      this.registry.notes.set(service, "clash", `not served, an earlier service has them: ${summary(lost)}`);
+      for (const what of lost) {
+        const key = `${service}\u0000${what}`;
+        if (this.reported.has(key)) continue;
+        this.reported.add(key);
+        this.opts.log.warn(`service '${service}': ${what.replace(/ \(served by (.*)\)$/, " is already served by $1")}; requests for it go there`);
+      }
     }
-    this.uriOwner = uriOwner;
-    this.templateOwners = templateOwners;
-    this.promptIndex = promptIndex;
-    this.out = out;
-    const signatures = { resources: JSON.stringify([out.resources, out.templates]), prompts: JSON.stringify(out.prompts) };
+    this.owners = o;
+    const signatures = { resources: JSON.stringify([o.resources, o.templates]), prompts: JSON.stringify(o.prompts) };
     for (const kind of ["resources", "prompts"] as const) {
       if (signatures[kind] === this.signatures[kind]) continue;
       this.signatures[kind] = signatures[kind];

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { mapServiceName, SERVICE_NAME } from "../../src/config-clients.js";
+import { decideOwners } from "../../src/services/catalog-owners.js";
 import { CatalogError, paginate } from "../../src/services/catalog-page.js";
 import { templateMatcher } from "../../src/services/uri-template.js";
 
@@ -118,5 +119,38 @@ describe("our own pagination", () => {
     expect(err).toBeInstanceOf(CatalogError);
     expect((err as CatalogError).code).toBe(-32602);
     expect((err as CatalogError).message).toMatch(/^invalid cursor/);
+  });
+});
+
+describe("who owns a URI, a template, a prompt", () => {
+  const lists = (service: string, uris: string[], templates: string[] = [], prompts: string[] = []) => ({
+    service,
+    resources: uris.map((uri) => ({ uri, name: uri })),
+    templates: templates.map((uriTemplate) => ({ uriTemplate, name: uriTemplate })),
+    prompts: prompts.map((name) => ({ name })),
+  });
+
+  it("gives a URI or template two services claim to the first loaded, and records the loser's clash", () => {
+    const o = decideOwners([lists("a", ["x://1", "x://2"], ["x://t/{id}"]), lists("b", ["x://2", "x://3"], ["x://t/{id}"])]);
+    expect(o.uriOwner.get("x://2")).toBe("a");
+    expect(o.uriOwner.get("x://3")).toBe("b");
+    expect(o.resources.map((r) => r.uri)).toEqual(["x://1", "x://2", "x://3"]);
+    expect(o.templateOwners.map((t) => t.service)).toEqual(["a"]);
+    expect(o.clashes.get("b")).toEqual(["resource x://2 (served by 'a')", "resource template x://t/{id} (served by 'a')"]);
+    expect(o.clashes.has("a")).toBe(false);
+  });
+
+  it("never lets a service serve herd:// URIs, and prefixes prompts with the service", () => {
+    const o = decideOwners([lists("a", ["herd://services"], ["herd://services/{name}/logs"], ["review"])]);
+    expect(o.resources).toEqual([]);
+    expect(o.templates).toEqual([]);
+    expect(o.clashes.get("a")).toEqual(["resource herd://services (served by mcp-herd itself)", "resource template herd://services/{name}/logs (served by mcp-herd itself)"]);
+    expect(o.prompts).toEqual([{ name: "a__review" }]);
+    expect(o.promptIndex.get("a__review")).toEqual({ service: "a", name: "review" });
+  });
+
+  it("skips entries without a string uri, uriTemplate or name rather than serving them", () => {
+    const o = decideOwners([{ service: "a", resources: [{ uri: 5 }], templates: [{}], prompts: [{ name: null }] }]);
+    expect([o.resources, o.templates, o.prompts]).toEqual([[], [], []]);
   });
 });
