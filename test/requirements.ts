@@ -678,6 +678,7 @@ export const REQUIREMENTS: Requirement[] = [
     tests: [
       "integration/aggregate-startup.test.ts :: a client that connects right after start sees both mcpServers' tools in its very first tools/list",
       "integration/aggregate-startup.test.ts :: a service still starting after startupWaitSeconds is left out, reported in service_list, and the list is not held longer",
+      "integration/aggregate-startup.test.ts :: a service left out at start-up arrives later with tools/list_changed",
     ],
   },
   {

@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { allText, ROOT, startHerd, type Herd } from "../helpers/herd.js";
+import { allText, ROOT, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 
 const ECHO = join(ROOT, "test", "fixtures", "echo-server.mjs");
 const NEVER = join(ROOT, "test", "fixtures", "never-initializes.mjs");
+const SLOW = join(ROOT, "test", "fixtures", "slow-start.mjs");
 
 const dirs: string[] = [];
 const herds: Herd[] = [];
@@ -58,5 +60,17 @@ describe.each([["stdio"], ["http"]])("ready before the first list (%s)", (mode) 
     const list = await herd.client.callTool({ name: "service_list", arguments: { name: "stuck" } });
     expect(allText(list as never)).toMatch(/note: left out of the first lists: still starting after startupWaitSeconds \(8 s\)/);
     expect(herd.stderr()).toContain("startupWaitSeconds (8 s) passed: answering the first lists without 'stuck' (starting)");
+  }, 60_000);
+
+  it("a service left out at start-up arrives later with tools/list_changed", async () => {
+    const file = config({ startupWaitSeconds: 1, mcpServers: { late: { command: process.execPath, args: [SLOW], env: { FIXTURE_DELAY_MS: "8000" } } } });
+    const herd = await startHerd({ http: mode === "http", args: ["--config", file] });
+    herds.push(herd);
+    let changed = 0;
+    herd.client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
+    const first = (await herd.client.listTools()).tools.map((t) => t.name);
+    expect(first).not.toContain("late__echo");
+    expect(await waitFor(() => changed > 0, 30_000)).toBe(true);
+    expect((await herd.client.listTools()).tools.map((t) => t.name)).toContain("late__echo");
   }, 60_000);
 });
