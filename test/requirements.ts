@@ -694,4 +694,13 @@ export const REQUIREMENTS: Requirement[] = [
       "unit/aggregate-pieces.test.ts :: drops client-only keys with one note, and reads Cline's transportType and streamableHttp",
     ],
   },
+  {
+    id: "sec:catalog:template-redos",
+    source: "CWE-1333 (inefficient regular expression); issue 11 item 4 (templates come from children)",
+    promise: "A child's URI template is matched in linear time: a hostile template (30 expressions) against a 4 kB URI answers at once; ambiguous templates (adjacent or two reserved expressions) are never matched.",
+    tests: [
+      "unit/aggregate-pieces.test.ts :: matches a hostile template against a long URI in linear time",
+      "unit/aggregate-pieces.test.ts :: refuses a broken or ambiguous template rather than matching everything",
+    ],
+  },
 ];

@@ -16,7 +16,7 @@ export interface ServiceLists {
 /** Who serves what: the merged lists, the routing tables, and every claim that lost. */
 export interface Owners {
   uriOwner: Map<string, string>;
-  templateOwners: Array<{ template: string; match?: RegExp; service: string }>;
+  templateOwners: Array<{ template: string; match?: (uri: string) => boolean; service: string }>;
   promptIndex: Map<string, { service: string; name: string }>;
   resources: Json[];
   templates: Json[];

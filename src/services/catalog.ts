@@ -95,7 +95,7 @@ export class ServiceCatalog {
   ownerOf(uri: string): string | undefined {
     const owner = this.owners.uriOwner.get(uri);
     if (owner !== undefined) return owner;
-    return this.owners.templateOwners.find((t) => t.match?.test(uri))?.service;
+    return this.owners.templateOwners.find((t) => t.match?.(uri))?.service;
   }
 
   /** resources/read at the owning service; an unknown URI is -32002. */

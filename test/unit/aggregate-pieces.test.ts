@@ -83,13 +83,27 @@ describe("URI templates", () => {
     ["search://q{?term,limit}", "search://q?term=x&limit=2", true],
     ["search://q{?term,limit}", "search://q", true],
     ["a.b://x/{id}", "aXb://x/1", false],
+    ["file:///{name}.txt", "file:///notes.txt", true],
     ["repo://{owner}/{name}", "repo://me/thing", true],
   ])("%s matches %s: %s", (template, uri, want) => {
-    expect(templateMatcher(template)?.test(uri)).toBe(want);
+    expect(templateMatcher(template)?.(uri)).toBe(want);
   });
 
-  it("refuses a broken template rather than matching everything", () => {
+  it("refuses a broken or ambiguous template rather than matching everything", () => {
     expect(templateMatcher("x://{open")).toBeUndefined();
+    expect(templateMatcher("x://{a}{b}")).toBeUndefined();
+    expect(templateMatcher("x://{+a}/{+b}")).toBeUndefined();
+  });
+
+  it("matches a hostile template against a long URI in linear time", () => {
+    const template = `x://${Array.from({ length: 30 }, (_, i) => `{v${i}}`).join(".")}.end`;
+    const match = templateMatcher(template)!;
+    const uri = `x://${"a.".repeat(2000)}`;
+    const started = Date.now();
+    expect(match(uri)).toBe(false);
+    expect(match(`x://${"a".repeat(5000)}`)).toBe(false);
+    // A backtracking pattern would take minutes here; 2 s is a deadline against a hang.
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
 
