@@ -9,6 +9,8 @@ type Json = Record<string, unknown>;
 type Kind = "resources" | "prompts";
 
 const MAX_PAGES = 100;
+/** Most entries of one kind kept per service: a child cannot make every session's list unbounded. */
+const MAX_ITEMS = 10_000;
 const LIST_TIMEOUT_MS = 15_000;
 
 interface Snapshot {
@@ -269,6 +271,10 @@ export class ServiceCatalog {
         const got = r[key];
         if (Array.isArray(got)) items.push(...got.filter((x): x is Json => typeof x === "object" && x !== null));
         cursor = typeof r.nextCursor === "string" && r.nextCursor ? r.nextCursor : undefined;
+        if (items.length >= MAX_ITEMS) {
+          if (items.length > MAX_ITEMS || cursor) this.opts.log.warn(`service '${svc.name}': ${method} has more than ${MAX_ITEMS} entries; serving the first ${MAX_ITEMS}`);
+          return items.slice(0, MAX_ITEMS);
+        }
         if (!cursor) break;
       }
     } catch (e) {
