@@ -645,6 +645,7 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/aggregate-content.test.ts :: reports the URI clash in service_list",
       "integration/aggregate-content.test.ts :: forwards resources/subscribe and the child's notifications/resources/updated",
       "integration/aggregate-content.test.ts :: forwards a child's resources/list_changed, with the new resource listed",
+      "integration/aggregate-content.test.ts :: an update reaches only the sessions subscribed to that URI, also after another session left",
       "unit/aggregate-pieces.test.ts :: walks every item once with opaque cursors",
       "unit/aggregate-pieces.test.ts :: gives a URI or template two services claim to the first loaded, and records the loser's clash",
       "unit/aggregate-pieces.test.ts :: never lets a service serve herd:// URIs, and prefixes prompts with the service",

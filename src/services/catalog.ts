@@ -100,19 +100,24 @@ export class ServiceCatalog {
     return this.owners.templateOwners.find((t) => t.match?.(uri))?.service;
   }
 
+  // Like the first lists, a request routed by owner right after start waits (bounded) for the start-up services.
+
   /** resources/read at the owning service; an unknown URI is -32002. */
-  read(uri: string, opts: ForwardOptions = {}): Promise<Json> {
+  async read(uri: string, opts: ForwardOptions = {}): Promise<Json> {
+    await this.ready();
     return this.forward(this.resourceOwner(uri), "resources/read", { uri }, opts, RESOURCE_NOT_FOUND);
   }
 
   /** prompts/get at the owning service, under the service's own prompt name. */
-  getPrompt(params: Json, opts: ForwardOptions = {}): Promise<Json> {
+  async getPrompt(params: Json, opts: ForwardOptions = {}): Promise<Json> {
+    await this.ready();
     const hit = this.prompt(String(params.name));
     return this.forward(hit.service, "prompts/get", { ...strip(params), name: hit.name }, opts, INVALID_PARAMS);
   }
 
   /** completion/complete for a prompt (our prefixed name) or a resource template, at the owning service. */
   async complete(params: Json, opts: ForwardOptions = {}): Promise<Json> {
+    await this.ready();
     const ref = (params.ref ?? {}) as Json;
     let service: string;
     let forwarded: Json;
@@ -133,6 +138,7 @@ export class ServiceCatalog {
 
   /** Counts a session's subscription; the first one for a URI subscribes at the owning service (when it supports it). */
   async subscribe(uri: string, opts: ForwardOptions = {}): Promise<void> {
+    await this.ready();
     const service = this.resourceOwner(uri);
     const count = (this.subscribers.get(uri) ?? 0) + 1;
     this.subscribers.set(uri, count);

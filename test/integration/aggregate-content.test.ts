@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError, ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allText, ROOT, startHerd, waitFor, type Herd } from "../helpers/herd.js";
@@ -187,4 +188,41 @@ describe.each([["http"], ["stdio"]])("services' resources, prompts and completio
     expect(gone.code).toBe(-32002);
     expect((await client.readResource({ uri: CLASH_URI })).contents.length).toBeGreaterThan(0);
   });
+});
+
+describe("resource subscriptions across HTTP sessions", () => {
+  let herd: Herd;
+  let dir: string;
+
+  beforeAll(async () => {
+    const cfg = configDir();
+    dir = cfg.dir;
+    herd = await startHerd({ http: true, args: ["--config", cfg.file] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await herd?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("an update reaches only the sessions subscribed to that URI, also after another session left", async () => {
+    const uri = "demo://resource/dynamic/text/2";
+    const a = herd.client;
+    const b = await herd.connect();
+    const c = await herd.connect();
+    const got = { a: 0, b: 0, c: 0 };
+    a.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void (n.params.uri === uri && got.a++));
+    b.setNotificationHandler(ResourceUpdatedNotificationSchema, () => void got.b++);
+    c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void (n.params.uri === uri && got.c++));
+    await a.subscribeResource({ uri });
+    await c.subscribeResource({ uri });
+    // c ends its session (DELETE): the server drops c's subscription, a's stays.
+    await (c.transport as StreamableHTTPClientTransport).terminateSession();
+    await c.close();
+    await a.callTool({ name: "everything__toggle-subscriber-updates", arguments: {} });
+    expect(await waitFor(() => got.a > 0, 30_000)).toBe(true);
+    expect(got.b).toBe(0);
+    expect(got.c).toBe(0);
+    await a.callTool({ name: "everything__toggle-subscriber-updates", arguments: {} });
+  }, 40_000);
 });
