@@ -151,7 +151,8 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name } = request.params;
-    const entry = catalog.find(name);
+    // A call right after start (a one-shot client that never lists) may name a service still starting.
+    const entry = catalog.find(name) ?? (await catalog.content.ready().then(() => catalog.find(name)));
     if (!entry) throw new WireError(ErrorCode.InvalidParams, `Unknown tool '${name}'. Call tools/list to see the tools.`);
     const token = request.params._meta?.progressToken;
     let lastProgressAt = 0;
@@ -197,11 +198,12 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     return result;
   });
 
-  const unsubscribe = [unsubscribeContent, ...app.providers.map((p) =>
+  const unsubscribe = app.providers.map((p) =>
     p.onChange(() => {
       server.sendToolListChanged().catch(() => undefined);
     }),
-  )];
+  );
+  unsubscribe.push(unsubscribeContent);
   // Operator events reach every session as notifications/message; the SDK drops those below the
   // level the client chose with logging/setLevel.
   unsubscribe.push(

@@ -675,11 +675,12 @@ export const REQUIREMENTS: Requirement[] = [
     id: "sup:start:ready-first-list",
     source: "issue 11 item 6 (one-shot clients: Inspector CLI, mcp-cli, stateless gateways)",
     promise:
-      "The services from the config and the state file are waited for (at most startupWaitSeconds, default 15) before a session's first tools/list, prompts/list and resources/list; one still not running then is left out, logged and noted in service_list.",
+      "The services from the config and the state file are waited for (at most startupWaitSeconds, default 15) before a session's first tools/list, prompts/list and resources/list (and before a call, read or prompt that names one not known yet); one still not running then is left out, logged and noted in service_list.",
     tests: [
       "integration/aggregate-startup.test.ts :: a client that connects right after start sees both mcpServers' tools in its very first tools/list",
       "integration/aggregate-startup.test.ts :: a service still starting after startupWaitSeconds is left out, reported in service_list, and the list is not held longer",
       "integration/aggregate-startup.test.ts :: a service left out at start-up arrives later with tools/list_changed",
+      "integration/aggregate-startup.test.ts :: a tools/call right after start, before any list, reaches a service from the config",
     ],
   },
   {

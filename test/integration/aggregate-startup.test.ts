@@ -41,6 +41,15 @@ describe.each([["stdio"], ["http"]])("ready before the first list (%s)", (mode) 
     expect(allText(r as never)).toBe("first");
   }, 60_000);
 
+  it("a tools/call right after start, before any list, reaches a service from the config", async () => {
+    const file = config({ mcpServers: { alpha: { command: process.execPath, args: [ECHO] } } });
+    const herd = await startHerd({ http: mode === "http", args: ["--config", file] });
+    herds.push(herd);
+    const r = await herd.client.callTool({ name: "alpha__echo", arguments: { message: "early" } });
+    expect(r.isError).toBeFalsy();
+    expect(allText(r as never)).toBe("early");
+  }, 60_000);
+
   it("a service still starting after startupWaitSeconds is left out, reported in service_list, and the list is not held longer", async () => {
     const file = config({
       startupWaitSeconds: 8,
