@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { adoptClientEntries, clientEntrySchema, SERVICE_NAME as NAME } from "./config-clients.js";
 
-const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** What a host (or host group) may be called: safe in job ids, file names and log lines. */
 export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
@@ -27,10 +27,15 @@ export const serviceSpecSchema = z
     inherit_env: z.boolean().optional().describe("Pass mcp-herd's environment (minus its secrets) to the server (default true); false gives only HOME, PATH, USER, SHELL, TERM, LOGNAME."),
     timeout_ms: z.number().int().positive().optional().describe("Bound on the handshake (initialize + tools/list) in ms; default 30000."),
     host: z.string().optional().describe("Run it on this host's mcp-herd peer (a host with a peer); default this machine."),
-    type: z.enum(["stdio", "http", "streamable-http"]).optional().describe("Transport as a Claude Desktop entry names it; a url implies http."),
+    type: z
+      .enum(["stdio", "http", "streamable-http", "sse"])
+      .optional()
+      .describe("Transport as a client config names it; a url implies streamable HTTP, \"sse\" uses the legacy HTTP+SSE transport."),
     disabled: z.boolean().optional().describe("Keep the entry but do not start it."),
   });
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
+
+const clientServerSchema = clientEntrySchema(serviceSpecSchema);
 
 const sshSpecSchema = z.strictObject({
   host: z.string().min(1).describe("Host name or ssh_config alias (resolved like ssh -G)."),
@@ -91,7 +96,18 @@ export const configFileSchema = z.strictObject({
     .record(z.string().regex(NAME, "service names match ^[a-z0-9][a-z0-9_-]{0,62}$"), serviceSpecSchema)
     .optional()
     .describe("MCP servers to start with mcp-herd, by name (one source each: path, git, npm, python, command or url)."),
-  mcpServers: z.record(z.string(), serviceSpecSchema).optional().describe("Services in Claude Desktop's format (command, args, env); merged with services."),
+  mcpServers: z
+    .record(z.string(), clientServerSchema)
+    .optional()
+    .describe("Services as Claude Desktop, Claude Code, Cursor or Cline write them; names are mapped to valid service names, client-only keys ignored."),
+  servers: z.record(z.string(), clientServerSchema).optional().describe("Services as VS Code's mcp.json writes them (same rules as mcpServers)."),
+  inputs: z.array(z.unknown()).optional().describe("VS Code's input prompts: accepted and ignored (mcp-herd prompts for nothing)."),
+  startupWaitSeconds: z
+    .number()
+    .min(0)
+    .max(600)
+    .optional()
+    .describe("How long a session's first tools/list, prompts/list and resources/list wait for the services from config and the state file to start (default 15)."),
   hosts: z.array(hostSpecSchema).optional().describe("Hosts of the fleet, each with a peer and/or SSH path."),
   hostsFile: z.string().optional().describe("lmcp hub registry file (lines: name ssh_host lmcp_url token, - for none)."),
   local: z.boolean().optional().describe("Serve this machine as host 'local' (default true)."),
@@ -140,6 +156,12 @@ export interface Config {
   auditLog?: string;
   /** Serve the runner supervisor's HTTP API beside /mcp (with --http). */
   runnerApi: boolean;
+  /** Bound on the wait of a session's first lists for the services started at start-up. */
+  startupWaitSeconds: number;
+  /** Service name -> the name a client config gave it, for names outside the service name rule. */
+  serviceAliases: Record<string, string>;
+  /** What loading the config changed or ignored (renamed services, client-only keys): logged once at start. */
+  notes: string[];
   configFile?: string;
   /** Where each setting came from (dotted key -> default / file / env / flag). */
   origins: Record<string, ValueOrigin>;
@@ -254,11 +276,20 @@ export function loadConfig(src: ConfigSources): Config {
   }
 
   const stateHome = env.XDG_STATE_HOME || join(homedir(), ".local", "state");
-  const services: Record<string, ServiceSpec> = { ...(file.mcpServers ?? {}), ...(file.services ?? {}) };
+  const adopted = adoptClientEntries<ServiceSpec>(
+    [
+      ["mcpServers", file.mcpServers],
+      ["servers", file.servers],
+    ],
+    new Set(Object.keys(file.services ?? {})),
+  );
+  const services: Record<string, ServiceSpec> = { ...adopted.services, ...(file.services ?? {}) };
   for (const name of Object.keys(services)) {
     if (!NAME.test(name)) throw new ConfigError(`services.${name}: service names match ^[a-z0-9][a-z0-9_-]{0,62}$`);
   }
-  origins.services = file.services || file.mcpServers ? "file" : "default";
+  const notes = [...adopted.notes];
+  if (file.inputs) notes.push("ignored 'inputs' (VS Code input prompts): give the values in env instead");
+  origins.services = file.services || file.mcpServers || file.servers ? "file" : "default";
   origins.hosts = file.hosts ? "file" : "default";
 
   return {
@@ -289,6 +320,9 @@ export function loadConfig(src: ConfigSources): Config {
     sshTimeoutSeconds: pick("sshTimeoutSeconds", 10, [numberFromEnv(env, "LMCP_HUB_SSH_TIMEOUT"), "env"], [file.sshTimeoutSeconds, "file"]),
     auditLog: pick<string | undefined>("auditLog", undefined, [file.auditLog, "file"]),
     runnerApi: pick("runnerApi", false, [file.runnerApi, "file"]),
+    startupWaitSeconds: pick("startupWaitSeconds", 15, [file.startupWaitSeconds, "file"]),
+    serviceAliases: adopted.aliases,
+    notes,
     configFile: src.file,
     origins,
   };

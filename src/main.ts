@@ -48,6 +48,8 @@ async function main(): Promise<number | undefined> {
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const app = createApp(config, log);
   const catalog = new ToolCatalog(app);
+  for (const note of config.notes) log.warn(`config: ${note}`);
+  for (const [name, raw] of Object.entries(config.serviceAliases)) app.services.notes.set(name, "alias", `named '${raw}' in the config file`);
 
   let exiting = false;
   const stop = (why: string, code = 0) => {

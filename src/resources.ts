@@ -109,6 +109,18 @@ export async function readResource(app: App, uri: string): Promise<ResourceText>
   );
 }
 
+/** True for mcp-herd's own URIs (herd://): never routed to a service. */
+export function isOwnUri(uri: string): boolean {
+  return uri.startsWith("herd://");
+}
+
+/** Completion of our own template: the names of loaded services for {name}; nothing for anything else. */
+export function completeOwn(app: App, uriTemplate: string, argument: { name: string; value: string }): { values: string[]; total: number; hasMore: boolean } {
+  const names = uriTemplate === "herd://services/{name}/logs" && argument.name === "name" ? app.services.list().map((s) => s.name) : [];
+  const values = names.filter((n) => n.startsWith(argument.value));
+  return { values: values.slice(0, 100), total: values.length, hasMore: values.length > 100 };
+}
+
 /** Hosts from the probe cache as they are now; a host not probed yet is UNKNOWN (remote_list_hosts probes). */
 function hostsSnapshot(app: App): Record<string, unknown> {
   const cached = new Map(app.hosts.probes.cached().map((s) => [s.name, s]));

@@ -1,21 +1,29 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
   CallToolRequestSchema,
+  CompleteRequestSchema,
   ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { App } from "./app.js";
 import { redactArgs } from "./audit.js";
 import { errorResult, resultText, type ToolResult } from "./backends/backend.js";
+import { RemoteRpcError } from "./backends/passthrough.js";
 import { formatIssues } from "./config.js";
-import { listResources, listResourceTemplates, readResource, ResourceNotFound } from "./resources.js";
+import { completeOwn, isOwnUri, listResources, listResourceTemplates, readResource, ResourceNotFound } from "./resources.js";
 import { aggregateRelay, sessionRelay, taskRelay, type ToolRoute } from "./server-passthrough.js";
+import { ServiceCatalog } from "./services/catalog.js";
+import { CatalogError, paginate, RESOURCE_NOT_FOUND } from "./services/catalog-page.js";
 import type { AnyToolDef, RawTool, ToolContext } from "./tools/define.js";
 import { buildTools } from "./tools/index.js";
 
@@ -23,9 +31,6 @@ const INSTRUCTIONS =
   "mcp-herd supervises MCP servers (service_* tools; a loaded service's tools appear as <service>__<tool>) " +
   "and reaches every host of a fleet (remote_* tools, host 'local' is this machine). " +
   "Failures come back as results with isError and a message saying what failed and where.";
-
-/** JSON-RPC code for an unknown resource (MCP spec, server/resources: error handling). */
-const RESOURCE_NOT_FOUND = -32002;
 
 const PROGRESS_GAP_MS = 20;
 
@@ -46,7 +51,15 @@ export class ToolCatalog {
   // The providers' tools, built once per change rather than on every call.
   private provided: Map<string, Entry> | undefined;
 
+  /** The services' resources, templates and prompts, and who owns which (shared by every session). */
+  readonly content: ServiceCatalog;
+
   constructor(private readonly app: App) {
+    this.content = new ServiceCatalog(app.services, {
+      log: app.log.child("catalog"),
+      startedAt: app.startedAt,
+      startupWaitMs: app.config.startupWaitSeconds * 1000,
+    });
     for (const def of buildTools(app)) {
       if (this.own.has(def.name)) throw new Error(`duplicate tool name ${def.name}`);
       this.own.set(def.name, fromDef(def));
@@ -135,27 +148,32 @@ export interface SessionInfo {
 export function createServer(app: App, catalog: ToolCatalog, session: SessionInfo): Server {
   const server = new Server(
     { name: "mcp-herd", title: "mcp-herd", version: app.version },
-    { capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, logging: {}, tasks: TASKS }, instructions: INSTRUCTIONS },
+    {
+      capabilities: {
+        tools: { listChanged: true },
+        resources: { listChanged: true, subscribe: true },
+        prompts: { listChanged: true },
+        completions: {},
+        logging: {},
+        tasks: TASKS,
+      },
+      instructions: INSTRUCTIONS,
+    },
   );
 
   const relay = sessionRelay(app, server, session.caller, { logging: true });
   const taskCall = taskRelay(app, server, relay);
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: catalog.list() }));
-  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: listResources(app) }));
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: listResourceTemplates() }));
-  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
-    try {
-      return { contents: [await readResource(app, request.params.uri)] };
-    } catch (e) {
-      if (e instanceof ResourceNotFound) throw new McpError(RESOURCE_NOT_FOUND, e.message, { uri: request.params.uri });
-      throw e;
-    }
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    await catalog.content.ready();
+    return { tools: catalog.list() };
   });
+  const unsubscribeContent = registerContentHandlers(server, app, catalog.content);
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name } = request.params;
-    const entry = catalog.find(name);
-    if (!entry) throw new McpError(ErrorCode.InvalidParams, `Unknown tool '${name}'. Call tools/list to see the tools.`);
+    // A call right after start (a one-shot client that never lists) may name a service still starting.
+    const entry = catalog.find(name) ?? (await catalog.content.ready().then(() => catalog.find(name)));
+    if (!entry) throw new WireError(ErrorCode.InvalidParams, `Unknown tool '${name}'. Call tools/list to see the tools.`);
     if (request.params.task) {
       const created = await taskCall(entry.route, request.params, extra);
       app.audit?.record({ who: session.caller, what: `${name} (as a task)`, args: redactArgs(request.params.arguments ?? {}), ok: true });
@@ -211,6 +229,7 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
       server.sendToolListChanged().catch(() => undefined);
     }),
   );
+  unsubscribe.push(unsubscribeContent);
   // Operator events reach every session as notifications/message, unless below the level the client chose.
   unsubscribe.push(app.events.on((e) => relay.sendLog({ level: e.level, logger: e.logger, data: { message: e.message, ...e.data } })));
   unsubscribe.push(aggregateRelay(app, server, relay));
@@ -230,4 +249,118 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     prevClose?.();
   };
   return server;
+}
+
+/**
+ * A JSON-RPC error as the client should read it. The SDK puts a thrown error's code, message and data
+ * on the wire as they are; an McpError's message already reads "MCP error N: ...", and the client's SDK
+ * adds that prefix again. Every error our handlers answer with passes through here, once.
+ */
+export class WireError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+// A child built on the SDK sends the prefix on the wire too; our client then adds another: strip them all.
+const MCP_PREFIX = /^(?:MCP error -?\d+: )+/;
+
+/** Any failure of a handler as a WireError: our own errors keep their code, a service's McpError loses the prefix. */
+export function toWireError(e: unknown): WireError {
+  if (e instanceof WireError) return e;
+  if (e instanceof CatalogError) return new WireError(e.code, e.message, e.data);
+  if (e instanceof ResourceNotFound) return new WireError(RESOURCE_NOT_FOUND, e.message);
+  if (e instanceof McpError) return new WireError(e.code, e.message.replace(MCP_PREFIX, ""), e.data);
+  if (e instanceof RemoteRpcError) return new WireError(e.code, e.message, e.data);
+  return new WireError(ErrorCode.InternalError, (e as Error)?.message ?? String(e));
+}
+
+async function answer<T>(fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw toWireError(e);
+  }
+}
+
+/** Resources, prompts and completions: ours (herd://) and the services' (routed by owner); returns the session's cleanup. */
+function registerContentHandlers(server: Server, app: App, content: ServiceCatalog): () => void {
+  // The URIs this session subscribed to; the catalog counts subscribers across sessions.
+  const subscribed = new Set<string>();
+
+  server.setRequestHandler(ListResourcesRequestSchema, (request) =>
+    answer(async () => {
+      await content.ready();
+      const { page, nextCursor } = paginate([...listResources(app), ...content.resources()], request.params?.cursor);
+      return { resources: page as ReturnType<typeof listResources>, ...(nextCursor ? { nextCursor } : {}) };
+    }),
+  );
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, (request) =>
+    answer(async () => {
+      await content.ready();
+      const { page, nextCursor } = paginate([...listResourceTemplates(), ...content.templates()], request.params?.cursor);
+      return { resourceTemplates: page as ReturnType<typeof listResourceTemplates>, ...(nextCursor ? { nextCursor } : {}) };
+    }),
+  );
+  server.setRequestHandler(ReadResourceRequestSchema, (request, extra) =>
+    answer(async () => {
+      const { uri } = request.params;
+      if (isOwnUri(uri)) return { contents: [await readResource(app, uri)] };
+      return (await content.read(uri, { signal: extra.signal })) as { contents: [] };
+    }),
+  );
+  server.setRequestHandler(SubscribeRequestSchema, (request, extra) =>
+    answer(async () => {
+      const { uri } = request.params;
+      // Our own resources change with every service event: subscribing to them is accepted, list_changed tells.
+      if (isOwnUri(uri) || subscribed.has(uri)) return {};
+      await content.subscribe(uri, { signal: extra.signal });
+      subscribed.add(uri);
+      return {};
+    }),
+  );
+  server.setRequestHandler(UnsubscribeRequestSchema, (request) =>
+    answer(async () => {
+      const { uri } = request.params;
+      if (subscribed.delete(uri)) await content.unsubscribe(uri);
+      return {};
+    }),
+  );
+  server.setRequestHandler(ListPromptsRequestSchema, (request) =>
+    answer(async () => {
+      await content.ready();
+      const { page, nextCursor } = paginate(content.prompts(), request.params?.cursor);
+      return { prompts: page as [], ...(nextCursor ? { nextCursor } : {}) };
+    }),
+  );
+  server.setRequestHandler(GetPromptRequestSchema, (request, extra) =>
+    answer(async () => (await content.getPrompt(request.params, { signal: extra.signal })) as { messages: [] }),
+  );
+  server.setRequestHandler(CompleteRequestSchema, (request, extra) =>
+    answer(async () => {
+      const ref = request.params.ref;
+      if (ref.type === "ref/resource" && isOwnUri(ref.uri)) return { completion: completeOwn(app, ref.uri, request.params.argument) };
+      return (await content.complete(request.params, { signal: extra.signal })) as { completion: { values: [] } };
+    }),
+  );
+
+  const stops = [
+    content.onChange((kind) => {
+      if (!server.transport) return;
+      const sent = kind === "resources" ? server.sendResourceListChanged() : server.sendPromptListChanged();
+      sent.catch(() => undefined);
+    }),
+    content.onResourceUpdated((uri) => {
+      if (server.transport && subscribed.has(uri)) server.sendResourceUpdated({ uri }).catch(() => undefined);
+    }),
+  ];
+  return () => {
+    for (const stop of stops) stop();
+    for (const uri of subscribed) void content.unsubscribe(uri);
+    subscribed.clear();
+  };
 }

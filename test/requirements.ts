@@ -794,4 +794,76 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/passthrough-client.test.ts :: a tool that requires tasks runs as a task through /mcp; its elicitation reaches this client during tasks/result",
     ],
   },
+  {
+    id: "mcp:aggregate:resources-prompts",
+    source: "MCP spec server/resources, server/prompts, server/utilities/completion; issue 11 item 4",
+    promise:
+      "On /mcp and stdio, the children's resources and templates are listed (our lists paginated) and read under their own URIs, routed to the service that owns each URI or template (first loaded wins a clash, reported in service_list and the log); prompts are served as <service>__<prompt>; prompts/get, completion/complete, resources/subscribe and the child's resources/updated and list_changed go through.",
+    tests: [
+      "integration/aggregate-content.test.ts :: serves the children's prompts as <service>__<prompt>, and prompts/get reaches the child",
+      "integration/aggregate-content.test.ts :: completion/complete reaches the owning child for a prompt (our name) and for a resource template",
+      "integration/aggregate-content.test.ts :: lists the children's resources beside ours, each URI once, and reads them under their own URIs",
+      "integration/aggregate-content.test.ts :: reports the URI clash in service_list",
+      "integration/aggregate-content.test.ts :: forwards resources/subscribe and the child's notifications/resources/updated",
+      "integration/aggregate-content.test.ts :: forwards a child's resources/list_changed, with the new resource listed",
+      "integration/aggregate-content.test.ts :: an update reaches only the sessions subscribed to that URI, also after another session left",
+      "unit/aggregate-pieces.test.ts :: walks every item once with opaque cursors",
+      "unit/aggregate-pieces.test.ts :: gives a URI or template two services claim to the first loaded, and records the loser's clash",
+      "unit/aggregate-pieces.test.ts :: never lets a service serve herd:// URIs, and prefixes prompts with the service",
+    ],
+  },
+  {
+    id: "mcp:aggregate:bad-refs",
+    source: "MCP spec server/resources (error -32002); issue 11 (bad input)",
+    promise:
+      "A resource URI no service owns is -32002 and a prompt of an unloaded service is -32602, each with a message saying what to do, at once (no hang); the server keeps serving. A foreign cursor is -32602.",
+    tests: [
+      "integration/aggregate-content.test.ts :: a URI no service owns is -32002 with one prefix and a clear message; the server keeps serving",
+      "integration/aggregate-content.test.ts :: a prompt of a service that was unloaded is a clear error, nothing hangs, the server keeps serving",
+      "unit/aggregate-pieces.test.ts :: refuses the cursor %j as invalid params",
+    ],
+  },
+  {
+    id: "proto:errors:one-prefix",
+    source: "issue 11 item 8",
+    promise: "Our JSON-RPC error messages carry no 'MCP error N:' prefix on the wire (the client adds it once), also when a child's own error is handed on.",
+    tests: [
+      "integration/aggregate-content.test.ts :: a URI no service owns is -32002 with one prefix and a clear message; the server keeps serving",
+      "integration/aggregate-content.test.ts :: a child's own JSON-RPC error reaches the client with one prefix",
+    ],
+  },
+  {
+    id: "sup:start:ready-first-list",
+    source: "issue 11 item 6 (one-shot clients: Inspector CLI, mcp-cli, stateless gateways)",
+    promise:
+      "The services from the config and the state file are waited for (at most startupWaitSeconds, default 15) before a session's first tools/list, prompts/list and resources/list (and before a call, read or prompt that names one not known yet); one still not running then is left out, logged and noted in service_list.",
+    tests: [
+      "integration/aggregate-startup.test.ts :: a client that connects right after start sees both mcpServers' tools in its very first tools/list",
+      "integration/aggregate-startup.test.ts :: a service still starting after startupWaitSeconds is left out, reported in service_list, and the list is not held longer",
+      "integration/aggregate-startup.test.ts :: a service left out at start-up arrives later with tools/list_changed",
+      "integration/aggregate-startup.test.ts :: a tools/call right after start, before any list, reaches a service from the config",
+    ],
+  },
+  {
+    id: "ops:config:client-configs",
+    source: "issue 11 item 7 (Claude Desktop, Claude Code, Cursor, Cline, VS Code configs)",
+    promise:
+      "A client's config loads unchanged: names outside the service name rule are mapped (logged, noted in service_list), client-only keys are ignored with one warning, \"type\": \"sse\" uses the SSE client transport; wrong types and unknown keys are still refused naming the key.",
+    tests: [
+      "integration/aggregate-clients.test.ts :: a pasted Cline config loads: the uppercase name is mapped, client-only keys ignored with one warning",
+      "integration/aggregate-clients.test.ts :: a \"type\": \"sse\" server is reached with the SSE client transport",
+      "integration/aggregate-clients.test.ts :: wrong types are still refused, naming the key",
+      "unit/aggregate-pieces.test.ts :: maps names of mcpServers and VS Code servers, keeping valid ones and services' own names",
+      "unit/aggregate-pieces.test.ts :: drops client-only keys with one note, and reads Cline's transportType and streamableHttp",
+    ],
+  },
+  {
+    id: "sec:catalog:template-redos",
+    source: "CWE-1333 (inefficient regular expression); issue 11 item 4 (templates come from children)",
+    promise: "A child's URI template is matched in linear time: a hostile template (30 expressions) against a 4 kB URI answers at once; ambiguous templates (adjacent or two reserved expressions) are never matched.",
+    tests: [
+      "unit/aggregate-pieces.test.ts :: matches a hostile template against a long URI in linear time",
+      "unit/aggregate-pieces.test.ts :: refuses a broken or ambiguous template rather than matching everything",
+    ],
+  },
 ];

@@ -7,6 +7,7 @@ import { TransportError, errorResult, type Backend, type CallOptions, type Serve
 import type { HubTarget, ServiceHub } from "./client-link.js";
 import { ChildTransport, type ExitInfo } from "./child-transport.js";
 import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "./passthrough.js";
+import type { ServerCaps } from "./mcp-channel.js";
 
 export type { ExitInfo } from "./child-transport.js";
 
@@ -50,6 +51,8 @@ export class ChildBackend implements Backend {
   private readonly transport: ChildTransport;
   private inFlight = 0;
   private readonly target: HubTarget;
+  // Notifications followed by the catalog (resources, prompts); the hub sees every notification as well.
+  private readonly listeners = new Map<string, Set<(params: Record<string, unknown> | undefined) => void>>();
 
   private constructor(private readonly opts: ChildBackendOptions) {
     this.transport = new ChildTransport({
@@ -63,7 +66,9 @@ export class ChildBackend implements Backend {
       maxLineBytes: opts.maxLineBytes,
     });
     this.client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES });
-    this.target = wireClient(this.client, opts.hub, opts.name);
+    this.target = wireClient(this.client, opts.hub, opts.name, (method, params) => {
+      for (const h of this.listeners.get(method) ?? []) h(params);
+    });
     this.client.setNotificationHandler(ToolListChangedNotificationSchema, (n) => {
       opts.onToolsChanged?.();
       opts.hub?.notified(n.method, n.params);
@@ -220,6 +225,18 @@ export class ChildBackend implements Backend {
       return new TransportError(`service '${name}' did not answer ${when} within ${timeoutMs} ms` + tailText(this.opts.stderrTail()), "child", { cause: e });
     }
     return new TransportError(`service '${name}' failed ${when}: ${err.message ?? String(e)}`, "child", { cause: e });
+  }
+
+  /** What the child declared in initialize; undefined before the handshake. */
+  serverCapabilities(): ServerCaps | undefined {
+    return this.client.getServerCapabilities();
+  }
+
+  /** Calls `handler` for each notification `method` the child sends (resources/updated, list_changed, ...). */
+  onNotification(method: string, handler: (params: Record<string, unknown> | undefined) => void): void {
+    const set = this.listeners.get(method) ?? new Set();
+    set.add(handler);
+    this.listeners.set(method, set);
   }
 }
 

@@ -26,12 +26,21 @@ export const CLIENT_CAPABILITIES = { roots: { listChanged: true }, sampling: {},
  * Makes `client` hand every request and notification of its server to the hub (a service's requests go
  * to a client session; without a hub they are refused), and returns the hub's handle on this client.
  */
-export function wireClient(client: Client, hub: ServiceHub | undefined, service: string): HubTarget {
+export function wireClient(
+  client: Client,
+  hub: ServiceHub | undefined,
+  service: string,
+  onNotification?: (method: string, params: Record<string, unknown> | undefined) => void,
+): HubTarget {
   client.fallbackRequestHandler = async (request, extra) => {
     if (!hub) throw new RemoteRpcError(ErrorCode.MethodNotFound, `mcp-herd: ${request.method} from '${service}' has no client to answer it`);
     return (await hub.answer(request.method, request.params as Record<string, unknown> | undefined, extra.signal)) as never;
   };
-  client.fallbackNotificationHandler = async (n) => hub?.notified(n.method, n.params as Record<string, unknown> | undefined);
+  client.fallbackNotificationHandler = async (n) => {
+    const params = n.params as Record<string, unknown> | undefined;
+    hub?.notified(n.method, params);
+    onNotification?.(n.method, params);
+  };
   return {
     notify: (method, params) => client.notification({ method, params } as Notification),
     setLogLevel: async (level) => {

@@ -1,4 +1,5 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log.js";
@@ -14,6 +15,7 @@ import {
 } from "./backend.js";
 import type { HubTarget, ServiceHub } from "./client-link.js";
 import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "./passthrough.js";
+import type { ServerCaps } from "./mcp-channel.js";
 
 export interface PeerOptions {
   url: string;
@@ -27,10 +29,14 @@ export interface PeerOptions {
   log: Logger;
   /** Routes the peer's own requests to client sessions and fans out its notifications. */
   hub?: ServiceHub;
+  /** "sse": the legacy HTTP+SSE transport (a client config's `"type": "sse"`); default streamable HTTP. */
+  transport?: "streamable-http" | "sse";
 }
 
+type ClientTransport = StreamableHTTPClientTransport | SSEClientTransport;
+
 type Conn =
-  | { mode: "mcp"; client: Client; transport: StreamableHTTPClientTransport; pending: Set<AbortController>; target: HubTarget }
+  | { mode: "mcp"; client: Client; transport: ClientTransport; pending: Set<AbortController>; target: HubTarget }
   | { mode: "plain" };
 type McpConn = Extract<Conn, { mode: "mcp" }>;
 
@@ -50,6 +56,9 @@ export class PeerBackend implements Backend {
   private readonly headers: Record<string, string>;
   private closed = false;
   private current?: Client;
+  private caps?: ServerCaps;
+  // Notifications followed by the catalog (resources, prompts); the hub sees every notification as well.
+  private readonly notificationHandlers = new Map<string, (params: Record<string, unknown> | undefined) => void>();
 
   constructor(private readonly opts: PeerOptions) {
     this.where = redactUrl(opts.url);
@@ -193,7 +202,7 @@ export class PeerBackend implements Backend {
       this.opts.hub?.detach(c.target);
       if (this.current === c.client) this.current = undefined;
       for (const ctrl of c.pending) ctrl.abort(new TransportError(`${this.where}: connection closed`, "peer"));
-      await withTimeout(c.transport.terminateSession().catch(() => {}), 1000);
+      if (c.transport instanceof StreamableHTTPClientTransport) await withTimeout(c.transport.terminateSession().catch(() => {}), 1000);
       await c.client.close().catch(() => {});
     }
   }
@@ -202,7 +211,7 @@ export class PeerBackend implements Backend {
     const first = await this.openMcp().catch((e: unknown) => e as Error);
     if (!(first instanceof Error)) return first;
     const f = classify(first, this.opts.timeoutMs);
-    if (!f.tryPlain) throw new TransportError(`${f.message} (${this.where})`, "peer", { cause: first });
+    if (!f.tryPlain || this.opts.transport === "sse") throw new TransportError(`${f.message} (${this.where})`, "peer", { cause: first });
     // The SDK client cannot speak to a session-less lmcp host (no initialize, JSON answers only):
     // for those, a plain JSON-RPC POST of tools/list and tools/call is the protocol.
     try {
@@ -216,12 +225,9 @@ export class PeerBackend implements Backend {
   }
 
   private async openMcp(): Promise<Conn> {
-    const transport = new StreamableHTTPClientTransport(new URL(this.opts.url), {
-      requestInit: { headers: this.headers },
-      reconnectionOptions: { initialReconnectionDelay: 500, maxReconnectionDelay: 2000, reconnectionDelayGrowFactor: 2, maxRetries: 1 },
-    });
+    const transport = clientTransport(this.opts.url, this.headers, this.opts.transport);
     const client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES });
-    const target = wireClient(client, this.opts.hub, this.where);
+    const target = wireClient(client, this.opts.hub, this.where, (method, params) => this.notificationHandlers.get(method)?.(params));
     const conn: Conn = { mode: "mcp", client, transport, pending: new Set(), target };
     // The SDK leaves calls pending when an SSE response stream breaks (only onerror fires): end them here.
     client.onerror = (err) => {
@@ -238,8 +244,9 @@ export class PeerBackend implements Backend {
     };
     await client.connect(transport, { timeout: this.opts.timeoutMs });
     this.current = client;
+    this.caps = client.getServerCapabilities();
     this.opts.hub?.attach(target);
-    this.opts.log.debug("peer connected", { url: this.where, session: transport.sessionId ? "yes" : "none" });
+    this.opts.log.debug("peer connected", { url: this.where, session: "sessionId" in transport && transport.sessionId ? "yes" : "none" });
     return conn;
   }
 
@@ -283,6 +290,17 @@ export class PeerBackend implements Backend {
     if (msg.error) throw new Error(`rpc error ${msg.error.code ?? ""}: ${msg.error.message ?? "unknown"}`);
     return msg.result;
   }
+
+  /** What the peer declared in initialize (undefined before the first connect, and for plain JSON-RPC hosts). */
+  serverCapabilities(): ServerCaps | undefined {
+    return this.caps;
+  }
+
+  /** Calls `handler` for each notification `method` the peer sends, on this and every later connection. */
+  onNotification(method: string, handler: (params: Record<string, unknown> | undefined) => void): void {
+    this.notificationHandlers.set(method, handler);
+  }
+
 }
 
 interface RpcAnswer {
@@ -331,6 +349,15 @@ function classify(e: unknown, timeoutMs: number): Failure {
     return { ...base, transport: true, message: err.cause?.message ?? err.message };
   }
   return { ...base, tryPlain: true, message: err?.message ?? String(e) };
+}
+
+/** The SDK client transport for a URL: streamable HTTP, or the legacy HTTP+SSE one a client config asked for. */
+function clientTransport(url: string, headers: Record<string, string>, kind: PeerOptions["transport"]): ClientTransport {
+  if (kind === "sse") return new SSEClientTransport(new URL(url), { requestInit: { headers } });
+  return new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers },
+    reconnectionOptions: { initialReconnectionDelay: 500, maxReconnectionDelay: 2000, reconnectionDelayGrowFactor: 2, maxRetries: 1 },
+  });
 }
 
 /** The URL without credentials or query, safe for logs and messages. */

@@ -1,6 +1,7 @@
 import type { Backend, ToolInfo } from "../backends/backend.js";
 import type { ServiceHub } from "../backends/client-link.js";
 import { ChildBackend, type ExitInfo } from "../backends/child.js";
+import { isMcpChannel } from "../backends/mcp-channel.js";
 import { PeerBackend } from "../backends/peer.js";
 import type { Logger } from "../log.js";
 import { ServiceError } from "./service-types.js";
@@ -27,6 +28,8 @@ export interface LaunchOptions {
   onToolsChanged(): void;
   /** The service's pass-through hub (its requests to clients, its notifications, the log level). */
   hub?: ServiceHub;
+  /** Notifications of the server that mcp-herd forwards (resources updated, list changes); see FORWARDED_NOTIFICATIONS. */
+  onNotification?(method: string, params: Record<string, unknown> | undefined): void;
   /** The child exists (its pid can be shown, halt can kill it) or no longer does. */
   onPending(child: ChildBackend | undefined): void;
   /** The connection is up and tools/list is under way (halt must close it). */
@@ -34,6 +37,13 @@ export interface LaunchOptions {
   /** False once a stop or a newer start took over: what was started is closed again. */
   stillWanted(): boolean;
 }
+
+/** The notifications of a service that the catalog of resources and prompts follows. */
+export const FORWARDED_NOTIFICATIONS = [
+  "notifications/resources/updated",
+  "notifications/resources/list_changed",
+  "notifications/prompts/list_changed",
+] as const;
 
 /** Starts one run of a service: spawn (or connect), initialize, tools/list, all within the handshake bound. */
 export async function launchService(o: LaunchOptions): Promise<{ live: Live; tools: ToolInfo[] }> {
@@ -55,6 +65,7 @@ export async function launchService(o: LaunchOptions): Promise<{ live: Live; too
       handshakeTimeoutMs: o.handshakeMs,
       killGraceMs: o.killGraceMs,
     });
+    follow(o, child);
     o.onPending(child);
     try {
       await child.connect();
@@ -63,7 +74,9 @@ export async function launchService(o: LaunchOptions): Promise<{ live: Live; too
     }
     live = { backend: child, child };
   } else {
-    live = { backend: new PeerBackend({ url: o.launch.url, headers: o.launch.headers, timeoutMs: o.handshakeMs, callTimeoutMs: o.callMs, log: o.log, hub: o.hub }) };
+    const { url, headers, transport } = o.launch;
+    live = { backend: new PeerBackend({ url, headers, transport, timeoutMs: o.handshakeMs, callTimeoutMs: o.callMs, log: o.log, hub: o.hub }) };
+    follow(o, live.backend);
   }
   await unlessStopped(o, live);
   o.onLive(live);
@@ -81,6 +94,12 @@ export async function launchService(o: LaunchOptions): Promise<{ live: Live; too
   }
   await unlessStopped(o, live);
   return { live, tools };
+}
+
+function follow(o: LaunchOptions, backend: unknown): void {
+  const handle = o.onNotification;
+  if (!handle || !isMcpChannel(backend)) return;
+  for (const method of FORWARDED_NOTIFICATIONS) backend.onNotification(method, (params) => handle(method, params));
 }
 
 async function unlessStopped(o: LaunchOptions, live: Live): Promise<void> {

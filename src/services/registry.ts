@@ -10,6 +10,7 @@ import type { PrepareSource } from "./types.js";
 import { prepareSource } from "./sources/index.js";
 import { SpecError, validateName } from "./validate.js";
 import type { LogLine } from "./logs.js";
+import { ServiceNotes } from "./notes.js";
 
 export { ServiceError } from "./service-types.js";
 
@@ -54,6 +55,11 @@ export class ServiceRegistry {
   private readonly prepare: PrepareSource;
   private stateWrite: Promise<void> = Promise.resolve();
   private closing = false;
+  private readonly notifyListeners = new Set<(service: string, method: string, params: Record<string, unknown> | undefined) => void>();
+  private startedAll?: () => void;
+  private readonly startedAllP = new Promise<void>((resolve) => (this.startedAll = resolve));
+  /** What service_list adds to a service's status: a rename from a client config, a resource URI clash, ... */
+  readonly notes = new ServiceNotes();
 
   constructor(private readonly opts: RegistryOptions) {
     this.timing = { ...DEFAULT_TIMING, ...(opts.timing ?? {}) };
@@ -75,6 +81,18 @@ export class ServiceRegistry {
       jobs.push(this.load(name, spec, { persist: true, keepOnFailure: true, adopt: true }).catch((e: Error) => this.opts.log.warn(`service '${name}' (state) did not start`, { error: firstLine(e) })));
     }
     await Promise.allSettled(jobs);
+    this.startedAll?.();
+  }
+
+  /** Resolves once every service from config and the state file has started or failed (see startAll). */
+  whenStarted(): Promise<void> {
+    return this.startedAllP;
+  }
+
+  /** Notifications of running services that the catalog follows (resources updated, list changes). */
+  onNotification(listener: (service: string, method: string, params: Record<string, unknown> | undefined) => void): () => void {
+    this.notifyListeners.add(listener);
+    return () => this.notifyListeners.delete(listener);
   }
 
   /** Starts a service (replacing one of the same name, whose tree is stopped first); throws with a clear message. */
@@ -217,6 +235,9 @@ export class ServiceRegistry {
       baseEnv: this.opts.baseEnv ?? process.env,
       onChange,
       emit,
+      onNotification: (method, params) => {
+        for (const l of this.notifyListeners) l(name, method, params);
+      },
     });
   }
 

@@ -1,5 +1,6 @@
 import type { CallOptions, ServerIdentity, ToolInfo, ToolResult } from "../backends/backend.js";
 import type { ServiceHub } from "../backends/client-link.js";
+import type { ServerCaps } from "../backends/mcp-channel.js";
 import type { ServiceSpec } from "../config.js";
 import type { EventLevel } from "../events.js";
 import type { LogLine } from "./logs.js";
@@ -70,6 +71,8 @@ export interface ServiceInfo {
   handshake_ms: number | null;
   tool_count: number;
   tools: { name: string; description: string }[];
+  /** Remarks beside the status: renamed from a client config, resource URIs another service owns, left out at start-up. */
+  notes?: string[];
 }
 
 /** Reports an operator event about this service (sent as an MCP log message and logged). */
@@ -97,8 +100,11 @@ export interface Supervised {
   call(tool: string, args: Record<string, unknown>, opts?: CallOptions): Promise<ToolResult>;
   /** Pass-through (per-service endpoint, resources, prompts); absent for a service on another host. */
   readonly hub?: ServiceHub;
+  /** Forwards one MCP request (resources, prompts, completions, ...) to the running server; absent where it cannot be reached directly. */
   request?(method: string, params: Record<string, unknown> | undefined, opts?: CallOptions): Promise<Record<string, unknown>>;
   identity?(): ServerIdentity | undefined;
+  /** What the running server declared in initialize; undefined while it is not running. */
+  readonly capabilities?: ServerCaps;
   info(): ServiceInfo;
   readLogs(lines: number, since?: string): Promise<LogLine[]>;
 }

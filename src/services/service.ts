@@ -2,6 +2,7 @@ import { TransportError, type CallOptions, type ServerIdentity, type ToolInfo, t
 import { describeExit, type ChildBackend, type ExitInfo } from "../backends/child.js";
 import { ServiceHub } from "../backends/client-link.js";
 import { childEnv } from "../backends/child-env.js";
+import { isMcpChannel, type ServerCaps } from "../backends/mcp-channel.js";
 import type { ServiceSpec } from "../config.js";
 import type { Logger } from "../log.js";
 import { launchService, withDeadline, type Live } from "./launch.js";
@@ -34,6 +35,8 @@ export interface ServiceDeps {
   onChange(): void;
   /** Operator events: started, crashed, restarting, gave up, failed. */
   emit: EmitEvent;
+  /** A notification the catalog follows (resources updated, list changes), from the current run. */
+  onNotification?(method: string, params: Record<string, unknown> | undefined): void;
 }
 
 /** One supervised MCP server on this machine: prepare, handshake, serve calls, restart on crash or hang, stop. */
@@ -193,6 +196,11 @@ export class Service implements Supervised {
     return this.state === "running" ? this.live?.backend.identity?.() : undefined;
   }
 
+  get capabilities(): ServerCaps | undefined {
+    const backend = this.live?.backend;
+    return this.state === "running" && isMcpChannel(backend) ? backend.serverCapabilities() : undefined;
+  }
+
   readLogs(lines: number, since?: string): Promise<LogLine[]> {
     return Promise.resolve(this.logs.tail(lines, since));
   }
@@ -250,6 +258,9 @@ export class Service implements Supervised {
       onExit: (info) => this.onExit(gen, info),
       onToolsChanged: () => void this.refreshTools(gen),
       hub: this.hub,
+      onNotification: (method, params) => {
+        if (gen === this.gen) this.deps.onNotification?.(method, params);
+      },
       // Only this run's child is cleared: a superseded run finishing late must not hide a newer run's child from halt.
       onPending: (child) => {
         if (child) {

@@ -16,6 +16,8 @@ export interface UrlLaunch {
   kind: "url";
   url: string;
   headers: Record<string, string>;
+  /** "sse": the legacy HTTP+SSE transport; default streamable HTTP. */
+  transport?: "sse";
 }
 
 export type Launch = StdioLaunch | UrlLaunch;

@@ -37,6 +37,7 @@ export function validateSourceChoice(spec: ServiceSpec): SourceKind {
   if (spec.ref !== undefined && kind !== "git") throw new SpecError(`'ref' only applies to a 'git' source, not to '${kind}'`);
   if (spec.headers !== undefined && kind !== "url") throw new SpecError(`'headers' only apply to a 'url' source, not to '${kind}'`);
   if (spec.args !== undefined && kind === "url") throw new SpecError(`'args' do not apply to a 'url' source`);
+  if (spec.type === "sse" && kind !== "url") throw new SpecError(`'type': "sse" needs a 'url' source, not '${kind}'`);
   if (spec.runtime !== undefined && kind !== "path" && kind !== "git") {
     throw new SpecError(`'runtime' only applies to 'path' and 'git' sources, not to '${kind}'`);
   }

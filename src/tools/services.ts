@@ -34,6 +34,7 @@ const serviceShape = {
   tool_count: z.number(),
   tools: z.array(z.object({ name: z.string(), description: z.string() })),
   endpoint: z.string().nullable().optional().describe("Where the service is served as itself over HTTP (/services/<name>/mcp), or null."),
+  notes: z.array(z.string()).optional().describe("What mcp-herd noted about the service: a name mapped from a client config, a resource URI another service already owns, why it was left out of the first lists."),
 };
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
@@ -51,6 +52,7 @@ function describe(info: ServiceInfo, proxied = true): string {
     info.restarts ? `  restarts: ${info.restarts}` : "",
     info.last_exit ? `  last exit: ${info.last_exit.reason} at ${info.last_exit.at}` : "",
     info.error ? `  error: ${info.error.replace(/\n/g, "\n    ")}` : "",
+    ...(info.notes ?? []).map((n) => `  note: ${n}`),
     nextStep(info, proxied),
   ].filter(Boolean);
   const tools = info.tools.map((t) => `  ${t.name}${t.description ? `: ${t.description.split("\n")[0]!.slice(0, 120)}` : ""}`);
@@ -73,6 +75,10 @@ function nextStep(info: ServiceInfo, proxied: boolean): string {
     default:
       return "";
   }
+}
+
+function withNotes(info: ServiceInfo, notes: string[]): ServiceInfo {
+  return notes.length ? { ...info, notes } : info;
 }
 
 function plain(info: ServiceInfo): Record<string, unknown> {
@@ -159,7 +165,7 @@ export function serviceTools(
       async handler({ name }) {
         const all = registry.list().filter((s) => name === undefined || s.name === name);
         if (name !== undefined && all.length === 0) return errorResult(`no service named '${name}' is loaded; service_list without a name shows all`);
-        const infos = all.map((s) => ({ ...s.info(), endpoint: s.hub ? (endpointOf(s.name) ?? null) : null }));
+        const infos = all.map((s) => ({ ...withNotes(s.info(), registry.notes.of(s.name)), endpoint: s.hub ? (endpointOf(s.name) ?? null) : null }));
         const text = infos.length ? infos.map((i) => show(i) + (i.endpoint ? `\n  endpoint: ${i.endpoint}` : "")).join("\n") : "no services loaded; use service_load";
         return textResult(text, { services: infos.map(plain) });
       },

@@ -16,9 +16,9 @@ export const prepareSource: PrepareSource = async (name, spec, opts): Promise<Pr
     case "url":
       return {
         source: kind,
-        launch: { kind: "url", url: spec.url!, headers: { ...(spec.headers ?? {}) } },
+        launch: { kind: "url", url: spec.url!, headers: { ...(spec.headers ?? {}) }, ...(spec.type === "sse" ? { transport: "sse" as const } : {}) },
         install_ms: 0,
-        detail: `remote MCP server ${new URL(spec.url!).origin}`,
+        detail: `remote MCP server ${new URL(spec.url!).origin}${spec.type === "sse" ? " (HTTP+SSE)" : ""}`,
       };
     case "command": {
       const cwd = spec.cwd ? checkFolder(spec.cwd, "cwd") : undefined;
