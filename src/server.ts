@@ -73,7 +73,12 @@ export class ToolCatalog {
   }
 
   find(name: string): Entry | undefined {
-    return this.own.get(name) ?? this.providedEntries().get(name) ?? this.unlisted(name);
+    return this.findListed(name) ?? this.unlisted(name);
+  }
+
+  /** A tool of ours or of a running service, as tools/list shows it. */
+  findListed(name: string): Entry | undefined {
+    return this.own.get(name) ?? this.providedEntries().get(name);
   }
 
   // A provider may answer a name it does not list (a tool of a service that is not running says so).
@@ -172,7 +177,7 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name } = request.params;
     // A call right after start (a one-shot client that never lists) may name a service still starting.
-    const entry = catalog.find(name) ?? (await catalog.content.ready().then(() => catalog.find(name)));
+    const entry = catalog.findListed(name) ?? (await catalog.content.ready().then(() => catalog.find(name)));
     if (!entry) throw new WireError(ErrorCode.InvalidParams, `Unknown tool '${name}'. Call tools/list to see the tools.`);
     if (request.params.task) {
       const created = await taskCall(entry.route, request.params, extra);
@@ -275,7 +280,7 @@ export function toWireError(e: unknown): WireError {
   if (e instanceof CatalogError) return new WireError(e.code, e.message, e.data);
   if (e instanceof ResourceNotFound) return new WireError(RESOURCE_NOT_FOUND, e.message);
   if (e instanceof McpError) return new WireError(e.code, e.message.replace(MCP_PREFIX, ""), e.data);
-  if (e instanceof RemoteRpcError) return new WireError(e.code, e.message, e.data);
+  if (e instanceof RemoteRpcError) return new WireError(e.code, e.message.replace(MCP_PREFIX, ""), e.data);
   return new WireError(ErrorCode.InternalError, (e as Error)?.message ?? String(e));
 }
 
