@@ -32,6 +32,13 @@ def pristine_env():
     except OSError:
         data = b""
     if not data:
+        # Started without a bash preamble (a host whose sh is not bash): the environ the kernel handed us.
+        try:
+            with open("/proc/self/environ", "rb") as f:
+                data = f.read()
+        except OSError:
+            data = b""
+    if not data:
         return dict(os.environb)
     env = {}
     for item in data.split(b"\0"):
@@ -355,12 +362,15 @@ main()
 
 // Why: what goes first on the stdin of a `bash -s` channel to become the agent: one line that bash runs (it reads
 // a pipe a byte at a time, so the rest stays unread) replacing itself with the interpreter, which reads a length
-// line and that many bytes of source; what follows is the request stream.
-export function agentPreamble(interpreter?: string): Buffer {
+// line and that many bytes of source; what follows is the request stream. Without bash (dash and ash read their
+// script in blocks) the launch line is the channel's command instead (`command`) and stdin starts at the length.
+export function agentPreamble(interpreter?: string, withBash = true): { command?: string; stdin: Buffer } {
   if (interpreter !== undefined && !/^[A-Za-z0-9_./-]+$/.test(interpreter)) throw new Error(`invalid agent interpreter ${JSON.stringify(interpreter)}: use a command name or path`);
   // The system python3 first: it starts faster than a pyenv shim and does not depend on the user's venv.
   const pick = interpreter ? `__p=${interpreter}` : `__p=/usr/bin/python3; [ -x "$__p" ] || __p=python3`;
-  const launch = `${pick}; exec "$__p" -I -c 'import sys;i=sys.stdin.buffer;exec(compile(i.read(int(i.readline())),"mcp-herd-agent","exec"))' 3< <(env -0 2>/dev/null)\n`;
+  const run = `exec "$__p" -I -c 'import sys;i=sys.stdin.buffer;exec(compile(i.read(int(i.readline())),"mcp-herd-agent","exec"))'`;
   const src = Buffer.from(AGENT_SOURCE, "utf8");
-  return Buffer.concat([Buffer.from(launch, "utf8"), Buffer.from(`${src.length}\n`, "ascii"), src]);
+  const body = Buffer.concat([Buffer.from(`${src.length}\n`, "ascii"), src]);
+  if (!withBash) return { command: `${pick}; ${run}`, stdin: body };
+  return { stdin: Buffer.concat([Buffer.from(`${pick}; ${run} 3< <(env -0 2>/dev/null)\n`, "utf8"), body]) };
 }

@@ -4,7 +4,7 @@ import type { Logger } from "../log.js";
 import { AGENT_VERSION, agentPreamble } from "./ssh-agent-source.js";
 import type { SshConnection } from "./ssh-conn.js";
 import { Capture, signalName } from "./ssh-exec.js";
-import { checkedRequest, REMOTE_COMMAND } from "./ssh-script.js";
+import { checkedRequest, type HostShell } from "./ssh-script.js";
 
 /** How long past its timeout (or after a cancel) a command may go unreported before we stop waiting for the agent. */
 const REPORT_GRACE_MS = 15_000;
@@ -59,6 +59,7 @@ export class SshAgent {
     private readonly channel: ClientChannel,
     private readonly release: () => void,
     private readonly log: Logger,
+    private readonly shell: HostShell,
   ) {
     channel.on("data", (d: Buffer) => this.onData(d));
     channel.stderr.on("data", (d: Buffer) => {
@@ -77,12 +78,13 @@ export class SshAgent {
    * Starts the agent on the host and returns at once; `ready` says whether it runs (false: no python3 there,
    * or no hello within helloTimeoutMs), so the caller keeps the plain path.
    */
-  static async start(conn: SshConnection, log: Logger, opts: { helloTimeoutMs: number; interpreter?: string }): Promise<SshAgent> {
-    const preamble = agentPreamble(opts.interpreter);
-    const { channel, release } = await conn.exec(REMOTE_COMMAND);
-    const agent = new SshAgent(conn.where, channel, release, log);
+  static async start(conn: SshConnection, log: Logger, opts: { helloTimeoutMs: number; interpreter?: string; shell?: HostShell }): Promise<SshAgent> {
+    const shell = opts.shell ?? "bash";
+    const preamble = agentPreamble(opts.interpreter, shell === "bash");
+    const { channel, release } = await conn.exec(preamble.command ?? "bash -s");
+    const agent = new SshAgent(conn.where, channel, release, log, shell);
     const timer = setTimeout(() => agent.greeted(false), opts.helloTimeoutMs);
-    channel.write(preamble);
+    channel.write(preamble.stdin);
     void agent.ready.then((ok) => {
       clearTimeout(timer);
       if (ok) return;
@@ -95,7 +97,7 @@ export class SshAgent {
 
   /** Runs one command through the agent; throws AgentGoneError (nothing ran) when the channel is already gone. */
   run(req: ExecRequest, opts: ExecOptions = {}): Promise<ExecResult> {
-    const { argv, env } = checkedRequest(req);
+    const { argv, env } = checkedRequest(req, this.shell);
     if (!this.alive || this.state !== "ready") throw new AgentGoneError(`ssh ${this.where}: the agent is not running`);
     const id = this.nextId++;
     const emit = opts.onOutput;

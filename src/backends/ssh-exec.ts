@@ -4,15 +4,15 @@ import type { ClientChannel } from "ssh2";
 import type { BgRequest, BgResult, ExecOptions, ExecRequest, ExecResult } from "../hosts/io.js";
 import type { Logger } from "../log.js";
 import type { SshConnection } from "./ssh-conn.js";
-import { bgScript, execScript, killScript, PGID_MARK, REMOTE_COMMAND } from "./ssh-script.js";
+import { bgScript, execScript, killScript, PGID_MARK, REMOTE_COMMAND, type HostShell } from "./ssh-script.js";
 
 const MARK = Buffer.from(PGID_MARK, "latin1");
 /** How long to wait for the pgid line or for the channel to close once the group is gone. */
 const SETTLE_MS = 3000;
 
 // Why: one command on a host over a fresh exec channel of the pooled connection, with a timeout that really kills.
-export async function sshExec(conn: SshConnection, req: ExecRequest, opts: ExecOptions, log: Logger): Promise<ExecResult> {
-  const script = execScript(req);
+export async function sshExec(conn: SshConnection, req: ExecRequest, opts: ExecOptions, log: Logger, shell: HostShell = "bash"): Promise<ExecResult> {
+  const script = execScript(req, shell);
   const started = Date.now();
   const { channel, release } = await conn.exec(REMOTE_COMMAND);
   try {
@@ -23,10 +23,11 @@ export async function sshExec(conn: SshConnection, req: ExecRequest, opts: ExecO
 }
 
 // Why: `setsid nohup` job whose stdio goes to a log and whose exit code lands in `<log>.rc`; it outlives the connection.
-export async function sshExecBg(conn: SshConnection, req: BgRequest): Promise<BgResult> {
+export async function sshExecBg(conn: SshConnection, req: BgRequest, shell: HostShell = "bash"): Promise<BgResult> {
+  const script = bgScript(req, shell);
   const { channel, release } = await conn.exec(REMOTE_COMMAND);
   try {
-    const out = await collect(channel, bgScript(req), 64 * 1024);
+    const out = await collect(channel, script, 64 * 1024);
     const m = /^(\d+)\n([\s\S]+)$/.exec(out.stdout);
     if (out.code !== 0 || !m) {
       throw new Error(`shell_bg on ${conn.where} failed (rc=${out.code ?? "none"}): ${out.stderr.trim() || out.stdout.trim() || "no output"}`);
@@ -132,9 +133,7 @@ async function runChannel(
   });
   const closed = new Promise<void>((resolve) => channel.once("close", () => resolve()));
 
-  channel.write(script);
-  if (req.stdin?.length) channel.write(req.stdin);
-  channel.end();
+  channel.end(script);
 
   let stopReason: "timeout" | "abort" | undefined;
   let stopRequested: () => void = () => {};

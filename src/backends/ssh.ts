@@ -14,7 +14,18 @@ import type { Logger } from "../log.js";
 import { AgentGoneError, SshAgent } from "./ssh-agent.js";
 import { SshConnection, type SshConnOptions } from "./ssh-conn.js";
 import { sshExec, sshExecBg } from "./ssh-exec.js";
+import { ExecFileError, ExecFiles } from "./ssh-execfiles.js";
+import { probeHost, type HostCaps } from "./ssh-probe.js";
 import { isSftpStatus, SftpFiles } from "./ssh-sftp.js";
+
+/** Which paths serve a host's calls now: files (SFTP or the exec path), the shell, and how commands run. */
+export interface SshPaths {
+  files: "sftp" | "exec" | "unknown";
+  shell: "bash" | "sh" | "unknown";
+  /** The sh flavour (`dash`, `busybox`, `bash`) as /bin/sh names it. */
+  sh?: string;
+  commands: "agent" | "exec" | "unknown";
+}
 
 export interface SshHostOptions extends Omit<SshConnOptions, "maxChannels"> {
   /**
@@ -48,6 +59,10 @@ export class SshHostIO implements HostIO {
   private noAgentOn = -1;
   /** How many times the agent was started (1 while its channel stays up). */
   agentStarts = 0;
+  private capsOf: { on: number; caps: Promise<HostCaps> } | undefined;
+  private lastCaps: HostCaps | undefined;
+  /** The connection (by its number) whose SFTP subsystem is missing or refused: files take the exec path there. */
+  private noSftpOn = -1;
 
   constructor(private readonly opts: SshHostOptions) {
     this.log = opts.log.child(`ssh:${opts.target.alias}`);
@@ -102,11 +117,41 @@ export class SshHostIO implements HostIO {
         if (!(err instanceof AgentGoneError)) throw err;
       }
     }
-    return sshExec(this.conn, req, opts, this.log);
+    return sshExec(this.conn, req, opts, this.log, (await this.caps()).shell);
   }
 
-  execBg(req: BgRequest): Promise<BgResult> {
-    return sshExecBg(this.conn, req);
+  async execBg(req: BgRequest): Promise<BgResult> {
+    return sshExecBg(this.conn, req, (await this.caps()).shell);
+  }
+
+  /** What the host offers (asked once per connection): its shell, python3 for the agent, the tools its scripts need. */
+  async caps(): Promise<HostCaps> {
+    await this.conn.client();
+    const on = this.conn.connects;
+    if (this.capsOf?.on !== on) {
+      const caps = probeHost(this.conn, this.opts.connectTimeoutMs).then((c) => (this.lastCaps = c));
+      this.capsOf = { on, caps };
+      caps.catch(() => this.capsOf?.caps === caps && (this.capsOf = undefined));
+    }
+    return this.capsOf.caps;
+  }
+
+  /** Which paths served the latest calls (after a reconnect they are asked again). */
+  paths(): SshPaths {
+    const c = this.lastCaps;
+    const on = this.conn.connects;
+    return {
+      files: this.noSftpOn === on ? "exec" : this.conn.sftpOpens > 0 ? "sftp" : "unknown",
+      shell: c?.shell ?? "unknown",
+      ...(c ? { sh: c.sh } : {}),
+      commands: this.current?.alive && this.current.state === "ready" ? "agent" : this.noAgentOn === on || this.plainOnly ? "exec" : "unknown",
+    };
+  }
+
+  /** The structured `transport` note every result of this host carries. */
+  transport(): Record<string, string> {
+    const p = this.paths();
+    return { files: p.files, shell: p.shell, commands: p.commands };
   }
 
   lstat(path: string): Promise<FileStat | null> {
@@ -134,6 +179,22 @@ export class SshHostIO implements HostIO {
     return this.homeDir;
   }
 
+  /** SFTP when the host has it, else the exec path (content on stdin of `sh -s`) for the rest of this connection. */
+  private async fileOps(): Promise<SftpFiles | ExecFiles> {
+    await this.conn.client();
+    const on = this.conn.connects;
+    if (this.noSftpOn !== on) {
+      try {
+        return new SftpFiles(await this.conn.sftp(), this.conn.where);
+      } catch (err) {
+        if (err instanceof HostUnreachableError || (await this.conn.isDead())) throw err;
+        this.noSftpOn = on;
+        this.log.info("no SFTP on this host; file tools take the exec path", { error: (err as Error).message });
+      }
+    }
+    return new ExecHome(this.conn, () => this.caps());
+  }
+
   async close(): Promise<void> {
     const agent = this.current ?? (await this.opening?.catch(() => undefined));
     agent?.close();
@@ -153,7 +214,17 @@ export class SshHostIO implements HostIO {
     await this.conn.client();
     const on = this.conn.connects;
     try {
-      const agent = await SshAgent.start(this.conn, this.log, { helloTimeoutMs: Math.max(AGENT_HELLO_BOUND_MS, this.opts.connectTimeoutMs), interpreter: this.opts.agentInterpreter });
+      const caps = await this.caps();
+      if (!caps.python3 && this.opts.agentInterpreter === undefined) {
+        this.log.info("no python3 on this host; commands take a new exec channel each");
+        this.noAgentOn = on;
+        return undefined;
+      }
+      const agent = await SshAgent.start(this.conn, this.log, {
+        helloTimeoutMs: Math.max(AGENT_HELLO_BOUND_MS, this.opts.connectTimeoutMs),
+        interpreter: this.opts.agentInterpreter,
+        shell: caps.shell,
+      });
       this.current = agent;
       void agent.ready.then((ok) => {
         if (ok) this.agentStarts++;
@@ -168,22 +239,36 @@ export class SshHostIO implements HostIO {
     }
   }
 
-  /** Runs an SFTP operation; a read-only one is retried once on a fresh connection if the old one died under it. */
-  private async files<T>(op: (f: SftpFiles) => Promise<T>, retry = true): Promise<T> {
-    const attempt = async () => op(new SftpFiles(await this.conn.sftp(), this.conn.where));
+  /** Runs a file operation; a read-only one is retried once on a fresh connection if the old one died under it. */
+  private async files<T>(op: (f: SftpFiles | ExecFiles) => Promise<T>, retry = true): Promise<T> {
+    const attempt = async () => op(await this.fileOps());
     try {
       return await attempt();
     } catch (err) {
-      if (err instanceof HostUnreachableError || isSftpStatus(err)) throw err;
+      if (err instanceof HostUnreachableError || isSftpStatus(err) || err instanceof ExecFileError) throw err;
       this.conn.drop();
       if (!retry) throw new HostUnreachableError(`ssh ${this.conn.where}: SFTP failed: ${(err as Error).message}`, { cause: err });
       this.log.debug("SFTP failed; retrying on a fresh connection", { error: String(err) });
       try {
         return await attempt();
       } catch (again) {
-        if (again instanceof HostUnreachableError || isSftpStatus(again)) throw again;
+        if (again instanceof HostUnreachableError || isSftpStatus(again) || again instanceof ExecFileError) throw again;
         throw new HostUnreachableError(`ssh ${this.conn.where}: SFTP failed: ${(again as Error).message}`, { cause: again });
       }
     }
+  }
+}
+
+/** The exec path's files, with `realpath(".")` answered by the login folder the probe saw. */
+class ExecHome extends ExecFiles {
+  constructor(
+    conn: SshConnection,
+    private readonly capsNow: () => Promise<HostCaps>,
+  ) {
+    super(conn);
+  }
+
+  override async realpath(path: string): Promise<string> {
+    return path === "." ? (await this.capsNow()).home : super.realpath(path);
   }
 }
