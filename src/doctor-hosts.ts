@@ -70,7 +70,7 @@ async function sshChecks(host: string, path: SshPath, timeoutMs: number): Promis
       : { host: path.host, port: path.port, user: path.user, identityFile: path.identityFile, proxyJump: path.proxyJump };
   let target: SshTarget;
   try {
-    target = await resolveSshTarget(spec, { timeoutMs });
+    target = await resolveSshTarget(spec, { timeoutMs, ...(typeof path === "object" && path.sshConfig ? { configFile: path.sshConfig } : {}) });
   } catch (e) {
     return [
       {
