@@ -33,6 +33,8 @@ export interface SshdOptions {
   sftp?: boolean;
   /** A command sshd runs under (argv; sshd's own argv is appended), e.g. an unshare wrapper. */
   prefix?: string[];
+  /** Sign the host key with this CA private key (principals, ssh-keygen -V validity) and serve the certificate. */
+  hostCert?: { caKey: string; principals: string[]; validity?: string };
 }
 
 // Why: real SSH in tests without touching the machine's own sshd, keys or known_hosts.
@@ -46,6 +48,13 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   const authorizedKeys = join(dir, "authorized_keys");
   writeFileSync(authorizedKeys, readFileSync(identityFile + ".pub"));
   const hostKeyPub = readFileSync(hostKey + ".pub", "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+  const certOptions: string[] = [];
+  if (opts.hostCert) {
+    const c = opts.hostCert;
+    const r = spawnSync("ssh-keygen", ["-q", "-s", c.caKey, "-I", "herd-test-host", "-h", "-n", c.principals.join(","), "-V", c.validity ?? "-5m:+1h", hostKey + ".pub"], { encoding: "utf8", timeout: 10_000 });
+    if (r.status !== 0) throw new Error(`ssh-keygen -s failed: ${r.stderr}`);
+    certOptions.push("-o", `HostCertificate=${hostKey}-cert.pub`);
+  }
   const knownHostsFile = join(dir, "known_hosts");
   const user = userInfo().username;
 
@@ -70,6 +79,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
         "-o", "UseDNS=no",
         "-o", "PrintMotd=no",
         ...(opts.options ?? []).flatMap((o) => ["-o", o]),
+        ...certOptions,
       ];
       const argv = [...(opts.prefix ?? []), "/usr/sbin/sshd", ...args];
       const proc = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"], detached: true });
