@@ -21,6 +21,8 @@ import base64, json, os, select, selectors, signal, subprocess, sys, time
 B64D = base64.b64decode
 BASE = os.getcwd().encode("utf-8", "surrogateescape")
 TERM_S, KILL_S, POLL_S, SETTLE_S = 2.0, 1.0, 0.05, 3.0
+# Once the command itself exited, how long its output pipes may stay open (a daemon it left holds them).
+EXIT_GRACE_S = 0.5
 
 
 def pristine_env():
@@ -127,6 +129,7 @@ class Job(object):
         self.phase_end = 0.0
         self.next_poll = 0.0
         self.killed = None
+        self.grace_end = None
         self.sent = [0, 0]
         self.trunc = [False, False]
         self.pending_in = b""
@@ -204,6 +207,23 @@ class Job(object):
         if len(d) > max(room, 0):
             self.trunc[s - 1] = True
 
+    def drain(self, s, fd):
+        """Sends what is already in a pipe (non-blocking); False when nothing more is there."""
+        try:
+            d = os.read(fd, 65536)
+        except (BlockingIOError, OSError):
+            return False
+        if not d:
+            return False
+        room = self.cap - self.sent[s - 1]
+        if room > 0:
+            part = d[:room]
+            self.sent[s - 1] += len(part)
+            send({"t": "o", "id": self.id, "s": s, "d": b64(part)})
+        if len(d) > max(room, 0):
+            self.trunc[s - 1] = True
+        return True
+
     def close_stream(self, f):
         try:
             SEL.unregister(f.fileno())
@@ -240,6 +260,13 @@ class Job(object):
         if self.phase is None:
             if self.finished():
                 return self.report(None)
+            if self.exited and self.stop is None:
+                # The command ended; what still holds its stdout/stderr is not the command: report its code.
+                if self.grace_end is None:
+                    self.grace_end = now + EXIT_GRACE_S
+                if now >= self.grace_end:
+                    return self.report(None)
+                return self.grace_end
             if self.stop is None and self.deadline is not None and now >= self.deadline:
                 self.stop = "timeout"
             if self.stop is None:
@@ -267,6 +294,10 @@ class Job(object):
     def report(self, stop):
         for key in list(SEL.get_map().values()):
             if key.data is not None and key.data[0] is self:
+                if key.data[1] != 0:
+                    for _ in range(64):
+                        if not self.drain(key.data[1], key.fd):
+                            break
                 SEL.unregister(key.fd)
                 key.data[2].close()
         send({"t": "x", "id": self.id, "c": self.code, "st": stop, "k": self.killed, "tr": self.trunc})

@@ -9,6 +9,8 @@ import { bgScript, execScript, killScript, PGID_MARK, REMOTE_COMMAND, type HostS
 const MARK = Buffer.from(PGID_MARK, "latin1");
 /** How long to wait for the pgid line or for the channel to close once the group is gone. */
 const SETTLE_MS = 3000;
+/** Once the command's exit status arrived, how long its output may still come (a daemon it left holds stdout). */
+const EXIT_GRACE_MS = 500;
 
 // Why: one command on a host over a fresh exec channel of the pooled connection, with a timeout that really kills.
 export async function sshExec(conn: SshConnection, req: ExecRequest, opts: ExecOptions, log: Logger, shell: HostShell = "bash"): Promise<ExecResult> {
@@ -123,6 +125,8 @@ async function runChannel(
   let exitCode: number | null = null;
   let exitSignal: string | null = null;
   let gotExit = false;
+  let exitSeen: () => void = () => {};
+  const exited = new Promise<void>((r) => (exitSeen = r));
   channel.on("data", (d: Buffer) => stdout.push(d));
   channel.on("error", (err: Error) => log.debug("exec channel error", { host: conn.where, error: err.message }));
   channel.stderr.on("data", onStderr);
@@ -130,6 +134,7 @@ async function runChannel(
     gotExit = true;
     exitCode = typeof code === "number" ? code : null;
     if (signal) exitSignal = signal.startsWith("SIG") ? signal : `SIG${signal}`;
+    exitSeen();
   });
   const closed = new Promise<void>((resolve) => channel.once("close", () => resolve()));
 
@@ -145,7 +150,9 @@ async function runChannel(
 
   let killed: boolean | undefined;
   try {
-    await Promise.race([closed, stop]);
+    // The exit status ends the wait (after a short grace for the last output), not EOF: a daemon the command
+    // started may hold stdout open for ever, and the command itself is done.
+    await Promise.race([closed, stop, exited.then(() => Promise.race([closed, delay(EXIT_GRACE_MS)]))]);
     if (stopReason && gotExit) {
       // It ended on its own as the timer fired: a normal result, nothing to kill.
       stopReason = undefined;
