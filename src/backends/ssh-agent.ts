@@ -19,6 +19,8 @@ interface Pending {
   stdout: Capture;
   stderr: Capture;
   started: number;
+  /** A script run (runScript): the raw bytes are wanted, not an ExecResult. */
+  raw?: (r: { code: number | null; stdout: Buffer; stderr: string }) => void;
   resolve: (r: ExecResult) => void;
   reject: (e: Error) => void;
   done: () => void;
@@ -96,7 +98,7 @@ export class SshAgent {
   }
 
   /** Runs one command through the agent; throws AgentGoneError (nothing ran) when the channel is already gone. */
-  run(req: ExecRequest, opts: ExecOptions = {}): Promise<ExecResult> {
+  run(req: ExecRequest, opts: ExecOptions = {}, raw?: Pending["raw"]): Promise<ExecResult> {
     const { argv, env } = checkedRequest(req, this.shell);
     if (!this.alive || this.state !== "ready") throw new AgentGoneError(`ssh ${this.where}: the agent is not running`);
     const id = this.nextId++;
@@ -112,6 +114,7 @@ export class SshAgent {
         stdout: new Capture(req.maxOutputBytes, emit && ((text) => emit({ stream: "stdout", text }))),
         stderr: new Capture(req.maxOutputBytes, emit && ((text) => emit({ stream: "stderr", text }))),
         started: Date.now(),
+        ...(raw ? { raw } : {}),
         resolve,
         reject,
         done: () => {
@@ -134,6 +137,13 @@ export class SshAgent {
       if (req.timeoutMs !== undefined) guard = setTimeout(() => this.giveUp(id, "timeout"), req.timeoutMs + REPORT_GRACE_MS);
       if (opts.signal?.aborted) onAbort();
       else opts.signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Runs a POSIX sh script (on the stdin of `sh -s`) through the agent: its raw stdout, stderr and exit code. */
+  runScript(script: string, cap: number, timeoutMs: number): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      this.run({ argv: ["sh", "-s"], stdin: Buffer.from(script, "utf8"), maxOutputBytes: cap, timeoutMs }, {}, resolve).catch(reject);
     });
   }
 
@@ -182,6 +192,7 @@ export class SshAgent {
     p.stdout.truncated ||= f.tr?.[0] === true;
     p.stderr.truncated ||= f.tr?.[1] === true;
     const code = typeof f.c === "number" ? f.c : null;
+    if (p.raw) return p.raw({ code: f.st ? null : code, stdout: p.stdout.raw(), stderr: p.stderr.text() });
     const r: ExecResult = {
       exit_code: code,
       signal: null,

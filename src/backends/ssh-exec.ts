@@ -25,21 +25,19 @@ export async function sshExec(conn: SshConnection, req: ExecRequest, opts: ExecO
 }
 
 // Why: `setsid nohup` job whose stdio goes to a log and whose exit code lands in `<log>.rc`; it outlives the connection.
-export async function sshExecBg(conn: SshConnection, req: BgRequest, shell: HostShell = "bash"): Promise<BgResult> {
-  const script = bgScript(req, shell);
-  const { channel, release } = await conn.exec(REMOTE_COMMAND);
-  try {
-    const out = await collect(channel, script, 64 * 1024);
-    const m = /^(\d+)\n([\s\S]+)$/.exec(out.stdout);
-    if (out.code !== 0 || !m) {
-      throw new Error(`shell_bg on ${conn.where} failed (rc=${out.code ?? "none"}): ${out.stderr.trim() || out.stdout.trim() || "no output"}`);
-    }
-    const pid = Number(m[1]);
-    return { pid, pgid: pid, log: m[2]!, rc_file: `${m[2]!}.rc` };
-  } finally {
-    release();
+export async function sshExecBg(where: string, run: ScriptRunner, req: BgRequest, shell: HostShell = "bash"): Promise<BgResult> {
+  const out = await run(bgScript(req, shell), 64 * 1024, 30_000);
+  const stdout = out.stdout.toString("utf8");
+  const m = /^(\d+)\n([\s\S]+)$/.exec(stdout);
+  if (out.code !== 0 || !m) {
+    throw new Error(`shell_bg on ${where} failed (rc=${out.code ?? "none"}): ${out.stderr.trim() || stdout.trim() || "no output"}`);
   }
+  const pid = Number(m[1]);
+  return { pid, pgid: pid, log: m[2]!, rc_file: `${m[2]!}.rc` };
 }
+
+/** Runs a whole `sh -s` script on the host (through the agent when it is up, else a fresh exec channel). */
+export type ScriptRunner = (script: string, cap: number, timeoutMs: number) => Promise<{ code: number | null; stdout: Buffer; stderr: string }>;
 
 // Why: bounded capture of one stream: bytes beyond the cap are dropped, never buffered.
 export class Capture {
@@ -67,6 +65,11 @@ export class Capture {
       const text = this.decoder.write(kept);
       if (text) this.onText(text);
     }
+  }
+
+  /** The bytes kept, as they came. */
+  raw(): Buffer {
+    return Buffer.concat(this.chunks);
   }
 
   text(): string {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
 import type { DirEntry, FileStat, FileType, WriteOptions } from "../hosts/io.js";
 import type { SshConnection } from "./ssh-conn.js";
+import type { ScriptRunner } from "./ssh-exec.js";
 import { base64Lines, REMOTE_COMMAND, wrap } from "./ssh-script.js";
 
 const SCRIPT_TIMEOUT_MS = 120_000;
@@ -28,7 +29,10 @@ const ERRNO = `fail() { echo "$2" >&2; exit "$1"; }`;
 
 // Why: the file primitives over exec channels, for hosts without an SFTP subsystem; content rides on stdin in the script.
 export class ExecFiles {
-  constructor(private readonly conn: SshConnection) {}
+  constructor(
+    private readonly where: string,
+    private readonly runScript: ScriptRunner,
+  ) {}
 
   lstat(path: string): Promise<FileStat | null> {
     return this.statOf(path, false);
@@ -77,7 +81,7 @@ export class ExecFiles {
     const link = await this.lstat(path);
     const target = link?.type === "symlink" ? await this.realpath(path) : path;
     const existing = link?.type === "symlink" ? await this.stat(target) : link;
-    if (existing?.type === "dir") throw fileError("write", path, this.conn.where, 21, "it is a directory");
+    if (existing?.type === "dir") throw fileError("write", path, this.where, 21, "it is a directory");
     const mode = (existing ? existing.mode : (opts.mode ?? 0o644)).toString(8);
     const tmp = posix.join(posix.dirname(target), `.${posix.basename(target)}.herd-${randomBytes(6).toString("hex")}.tmp`);
     const append = opts.append && existing ? "1" : "0";
@@ -103,9 +107,9 @@ export class ExecFiles {
 
   /** Runs one script over `sh -s`: its stdout (at most `cap` bytes) or a coded error naming the operation and path. */
   private async run(op: string, path: string, fields: string[], body: string[], cap = 64 * 1024 * 1024): Promise<Buffer> {
-    const r = await runRaw(this.conn, wrap(fields, body), cap, SCRIPT_TIMEOUT_MS);
+    const r = await this.runScript(wrap(fields, body), cap, SCRIPT_TIMEOUT_MS);
     if (r.code === 0) return r.stdout;
-    throw fileError(op, path, this.conn.where, r.code, r.stderr.trim() || (r.code === null ? "no exit status (timed out?)" : `exit ${r.code}`));
+    throw fileError(op, path, this.where, r.code, r.stderr.trim() || (r.code === null ? "no exit status (timed out?)" : `exit ${r.code}`));
   }
 }
 

@@ -13,8 +13,8 @@ import {
 import type { Logger } from "../log.js";
 import { AgentGoneError, SshAgent } from "./ssh-agent.js";
 import { SshConnection, type SshConnOptions } from "./ssh-conn.js";
-import { sshExec, sshExecBg } from "./ssh-exec.js";
-import { ExecFileError, ExecFiles } from "./ssh-execfiles.js";
+import { sshExec, sshExecBg, type ScriptRunner } from "./ssh-exec.js";
+import { ExecFileError, ExecFiles, runRaw } from "./ssh-execfiles.js";
 import { probeHost, type HostCaps } from "./ssh-probe.js";
 import { isSftpStatus, SftpFiles } from "./ssh-sftp.js";
 
@@ -121,8 +121,22 @@ export class SshHostIO implements HostIO {
   }
 
   async execBg(req: BgRequest): Promise<BgResult> {
-    return sshExecBg(this.conn, req, (await this.caps()).shell);
+    return sshExecBg(this.conn.where, this.runScript, req, (await this.caps()).shell);
   }
+
+  /** A whole `sh -s` script: through the agent when it is up (~1 ms), else on a new exec channel. */
+  private readonly runScript: ScriptRunner = async (script, cap, timeoutMs) => {
+    const agent = await this.agent();
+    if (agent) await new Promise<void>((r) => setImmediate(r));
+    if (agent?.alive && !(await this.conn.isDead())) {
+      try {
+        return await agent.runScript(script, cap, timeoutMs);
+      } catch (err) {
+        if (!(err instanceof AgentGoneError)) throw err;
+      }
+    }
+    return runRaw(this.conn, script, cap, timeoutMs);
+  };
 
   /** What the host offers (asked once per connection): its shell, python3 for the agent, the tools its scripts need. */
   async caps(): Promise<HostCaps> {
@@ -192,7 +206,7 @@ export class SshHostIO implements HostIO {
         this.log.info("no SFTP on this host; file tools take the exec path", { error: (err as Error).message });
       }
     }
-    return new ExecHome(this.conn, () => this.caps());
+    return new ExecHome(this.conn.where, this.runScript, () => this.caps());
   }
 
   async close(): Promise<void> {
@@ -262,10 +276,11 @@ export class SshHostIO implements HostIO {
 /** The exec path's files, with `realpath(".")` answered by the login folder the probe saw. */
 class ExecHome extends ExecFiles {
   constructor(
-    conn: SshConnection,
+    where: string,
+    run: ScriptRunner,
     private readonly capsNow: () => Promise<HostCaps>,
   ) {
-    super(conn);
+    super(where, run);
   }
 
   override async realpath(path: string): Promise<string> {
