@@ -144,6 +144,7 @@ export class SshHostIO implements HostIO {
     const on = this.conn.connects;
     if (this.capsOf?.on !== on) {
       const caps = probeHost(this.conn, this.opts.connectTimeoutMs).then((c) => (this.lastCaps = c));
+      void this.fileOps().catch(() => undefined);
       this.capsOf = { on, caps };
       caps.catch(() => this.capsOf?.caps === caps && (this.capsOf = undefined));
     }
@@ -160,6 +161,15 @@ export class SshHostIO implements HostIO {
       ...(c ? { sh: c.sh } : {}),
       commands: this.current?.alive && this.current.state === "ready" ? "agent" : this.noAgentOn === on || this.plainOnly ? "exec" : "unknown",
     };
+  }
+
+  /** What serves this host (doctor): SFTP or not, shell, agent or fallback, ProxyCommand; connects and asks. */
+  async describe(): Promise<{ sftp: boolean; shell: string; sh: string; agent: boolean; python3: boolean; proxyCommand: boolean }> {
+    const caps = await this.caps();
+    await this.fileOps();
+    const agent = await this.agent();
+    const on = this.conn.connects;
+    return { sftp: this.noSftpOn !== on, shell: caps.shell, sh: caps.sh, agent: agent !== null, python3: caps.python3, proxyCommand: this.opts.target.proxyCommand !== undefined };
   }
 
   /** The structured `transport` note every result of this host carries. */

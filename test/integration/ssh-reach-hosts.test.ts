@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,7 +7,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBusyboxChroot, type BusyboxChroot } from "../helpers/chroot.js";
 import { startDropbear, type Dropbear } from "../helpers/dropbear.js";
-import { allText as text, startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { allText as text, CLI, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 
 const data = (r: CallToolResult) => (r.structuredContent ?? {}) as Record<string, unknown>;
@@ -25,6 +26,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
   let chroot: BusyboxChroot;
   let chrootSshd: Sshd;
   let hub: Herd;
+  let config: string;
   const call = async (name: string, args: Record<string, unknown>) => {
     const t0 = Date.now();
     const r = (await hub.client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 })) as CallToolResult;
@@ -38,7 +40,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
     dropbear = await startDropbear();
     chroot = buildBusyboxChroot();
     chrootSshd = await startSshd({ prefix: chroot.prefix, options: chroot.options });
-    const config = join(dir, "hub.json");
+    config = join(dir, "hub.json");
     writeFileSync(
       config,
       JSON.stringify({
@@ -135,4 +137,26 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
     },
     120_000,
   );
+
+  it("remote_list_hosts says which paths serve each host", async () => {
+    const r = await call("remote_list_hosts", { force: true });
+    expect(r.isError, text(r)).toBeFalsy();
+    const hosts = (data(r).hosts as Array<{ name: string; state: string; paths: Array<{ kind: string; transport?: Record<string, string> }> }>);
+    for (const [name, want] of Object.entries(expected)) {
+      const h = hosts.find((x) => x.name === name)!;
+      expect(h.state, JSON.stringify(h)).toBe("UP");
+      expect(h.paths[0]!.transport).toEqual(want);
+      expect(text(r)).toMatch(new RegExp(`^${name}\\s+UP .*ssh=files:${want.files},shell:${want.shell},commands:${want.commands}`, "m"));
+    }
+  });
+
+  it("doctor reports per host: SFTP yes/no, shell, agent or fallback, ProxyCommand", () => {
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), LMCP_HUB_BACKENDS: "", LMCP_HUB_SSH_TIMEOUT: "20" };
+    delete env.SSH_AUTH_SOCK;
+    const r = spawnSync(process.execPath, [CLI, "doctor", "--config", config], { env, encoding: "utf8", timeout: 90_000 });
+    const row = (check: string) => r.stdout.split("\n").find((l) => l.startsWith(check + " "))?.slice(check.length).trim() ?? `no row ${check} in ${r.stdout}`;
+    expect(row("host nosftp ssh paths")).toMatch(/^OK\s+SFTP no \(files over the exec path: sh -s, base64\); shell bash; agent yes \(python3\); ProxyCommand no/);
+    expect(row("host dropbear ssh paths")).toMatch(/^OK\s+SFTP yes; shell bash; agent yes \(python3\); ProxyCommand no/);
+    expect(row("host busybox ssh paths")).toMatch(/^OK\s+SFTP yes; shell sh \(busybox; no bash\); agent no \(no python3\): fallback, a new exec channel per command; ProxyCommand no/);
+  }, 120_000);
 });
