@@ -171,7 +171,9 @@ async function pathsCheck(host: string, io: SshHostIO, timeoutMs: number): Promi
     const detail = [
       `SFTP ${d.sftp ? "yes" : "no (files over the exec path: sh -s, base64)"}`,
       `shell ${d.shell}${d.shell === "sh" ? ` (${d.sh}; no bash)` : ""}`,
-      d.agent ? "agent yes (python3)" : `agent no (${d.python3 ? "it did not start" : "no python3"}): fallback, a new exec channel per command`,
+      d.agent
+        ? "agent yes (python3)"
+        : `agent no (${d.python3 ? "it did not start" : "no python3"}): fallback, ${d.session ? "a persistent sh session (one command at a time; others on new exec channels)" : "a new exec channel per command"}`,
       `ProxyCommand ${d.proxyCommand ? "yes" : "no"}`,
     ].join("; ");
     return { check, status: "OK", detail };

@@ -198,7 +198,7 @@ async function runChannel(
 }
 
 /** TERM the group, KILL after a grace period, confirm it is gone: through a second exec channel. */
-async function killGroup(conn: SshConnection, pgid: number, log: Logger): Promise<boolean> {
+export async function killGroup(conn: SshConnection, pgid: number, log: Logger): Promise<boolean> {
   try {
     const { channel, release } = await conn.exec(REMOTE_COMMAND, true);
     try {

@@ -16,6 +16,7 @@ import { SshConnection, type SshConnOptions } from "./ssh-conn.js";
 import { sshExec, sshExecBg, type ScriptRunner } from "./ssh-exec.js";
 import { ExecFileError, ExecFiles, runRaw } from "./ssh-execfiles.js";
 import { probeHost, type HostCaps } from "./ssh-probe.js";
+import { ShellSession } from "./ssh-session.js";
 import { isSftpStatus, SftpFiles } from "./ssh-sftp.js";
 
 /** Which paths serve a host's calls now: files (SFTP or the exec path), the shell, and how commands run. */
@@ -24,7 +25,7 @@ export interface SshPaths {
   shell: "bash" | "sh" | "unknown";
   /** The sh flavour (`dash`, `busybox`, `bash`) as /bin/sh names it. */
   sh?: string;
-  commands: "agent" | "exec" | "unknown";
+  commands: "agent" | "shell-session" | "exec" | "unknown";
 }
 
 export interface SshHostOptions extends Omit<SshConnOptions, "maxChannels"> {
@@ -63,6 +64,10 @@ export class SshHostIO implements HostIO {
   private lastCaps: HostCaps | undefined;
   /** The connection (by its number) whose SFTP subsystem is missing or refused: files take the exec path there. */
   private noSftpOn = -1;
+  /** The persistent sh session (hosts without the agent), and the connection on which it could not start. */
+  private session: ShellSession | undefined;
+  private sessionOpening: Promise<ShellSession | undefined> | undefined;
+  private noSessionOn = -1;
 
   constructor(private readonly opts: SshHostOptions) {
     this.log = opts.log.child(`ssh:${opts.target.alias}`);
@@ -117,7 +122,38 @@ export class SshHostIO implements HostIO {
         if (!(err instanceof AgentGoneError)) throw err;
       }
     }
+    if (!agent && !this.plainOnly) {
+      const session = await this.freeSession();
+      // Checked again after the await: run() marks the session busy before it yields.
+      if (session?.alive && !session.busy) return session.run(req, opts);
+    }
     return sshExec(this.conn, req, opts, this.log, (await this.caps()).shell);
+  }
+
+  /** The shell session when the agent cannot run and the session is idle; undefined: take a new exec channel. */
+  private async freeSession(): Promise<ShellSession | undefined> {
+    const caps = await this.caps();
+    const on = this.conn.connects;
+    if (caps.python3 && this.noAgentOn !== on) return undefined;
+    const cur = this.session;
+    if (cur?.alive) return cur.busy ? undefined : cur;
+    if (this.noSessionOn === on) return undefined;
+    if (this.sessionOpening) return undefined;
+    this.sessionOpening = ShellSession.open(this.conn, caps.shell, this.log)
+      .then((s) => {
+        if (!s) {
+          this.noSessionOn = on;
+          this.log.info("no persistent shell session on this host; commands take a new exec channel each");
+        }
+        return (this.session = s);
+      }, (err: unknown) => {
+        if (err instanceof HostUnreachableError) throw err;
+        this.noSessionOn = on;
+        return undefined;
+      })
+      .finally(() => (this.sessionOpening = undefined));
+    const s = await this.sessionOpening;
+    return s && !s.busy ? s : undefined;
   }
 
   async execBg(req: BgRequest): Promise<BgResult> {
@@ -159,17 +195,30 @@ export class SshHostIO implements HostIO {
       files: this.noSftpOn === on ? "exec" : this.conn.sftpOpens > 0 ? "sftp" : "unknown",
       shell: c?.shell ?? "unknown",
       ...(c ? { sh: c.sh } : {}),
-      commands: this.current?.alive && this.current.state === "ready" ? "agent" : this.noAgentOn === on || this.plainOnly ? "exec" : "unknown",
+      commands:
+        this.current?.alive && this.current.state === "ready" ? "agent"
+        : this.session?.alive ? "shell-session"
+        : this.noAgentOn === on || this.plainOnly ? "exec"
+        : "unknown",
     };
   }
 
   /** What serves this host (doctor): SFTP or not, shell, agent or fallback, ProxyCommand; connects and asks. */
-  async describe(): Promise<{ sftp: boolean; shell: string; sh: string; agent: boolean; python3: boolean; proxyCommand: boolean }> {
+  async describe(): Promise<{ sftp: boolean; shell: string; sh: string; agent: boolean; session: boolean; python3: boolean; proxyCommand: boolean }> {
     const caps = await this.caps();
     await this.fileOps();
     const agent = await this.agent();
+    const session = agent ? undefined : await this.freeSession();
     const on = this.conn.connects;
-    return { sftp: this.noSftpOn !== on, shell: caps.shell, sh: caps.sh, agent: agent !== null, python3: caps.python3, proxyCommand: this.opts.target.proxyCommand !== undefined };
+    return {
+      sftp: this.noSftpOn !== on,
+      shell: caps.shell,
+      sh: caps.sh,
+      agent: agent !== null,
+      session: session !== undefined,
+      python3: caps.python3,
+      proxyCommand: this.opts.target.proxyCommand !== undefined,
+    };
   }
 
   /** The structured `transport` note every result of this host carries. */
@@ -222,6 +271,7 @@ export class SshHostIO implements HostIO {
   async close(): Promise<void> {
     const agent = this.current ?? (await this.opening?.catch(() => undefined));
     agent?.close();
+    this.session?.close();
     return this.conn.close();
   }
 

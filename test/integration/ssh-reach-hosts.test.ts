@@ -67,7 +67,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
     nosftp: { files: "exec", shell: "bash", commands: "agent" },
     // Debian's dropbear finds OpenSSH's sftp-server on this machine.
     dropbear: { files: "sftp", shell: "bash", commands: "agent" },
-    busybox: { files: "sftp", shell: "sh", commands: "exec" },
+    busybox: { files: "sftp", shell: "sh", commands: "shell-session" },
   } as const;
 
   it.each(Object.keys(expected) as (keyof typeof expected)[])(
@@ -157,6 +157,6 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
     const row = (check: string) => r.stdout.split("\n").find((l) => l.startsWith(check + " "))?.slice(check.length).trim() ?? `no row ${check} in ${r.stdout}`;
     expect(row("host nosftp ssh paths")).toMatch(/^OK\s+SFTP no \(files over the exec path: sh -s, base64\); shell bash; agent yes \(python3\); ProxyCommand no/);
     expect(row("host dropbear ssh paths")).toMatch(/^OK\s+SFTP yes; shell bash; agent yes \(python3\); ProxyCommand no/);
-    expect(row("host busybox ssh paths")).toMatch(/^OK\s+SFTP yes; shell sh \(busybox; no bash\); agent no \(no python3\): fallback, a new exec channel per command; ProxyCommand no/);
+    expect(row("host busybox ssh paths")).toMatch(/^OK\s+SFTP yes; shell sh \(busybox; no bash\); agent no \(no python3\): fallback, a persistent sh session \(one command at a time; others on new exec channels\); ProxyCommand no/);
   }, 120_000);
 });
