@@ -15,6 +15,8 @@ export const PGID_MARK = "\x1eherd-pgid=";
 export type HostShell = "bash" | "sh";
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Characters a field may hold to travel literally inside single quotes. */
+const PLAIN = /^[A-Za-z0-9_.,:/=+@%-]*$/;
 /** Enters the folder in $1 (if any); dash and ash word their errors differently, so a missing one is said here. */
 const CD =
   `if [ -n "$1" ]; then [ -d "$1" ] || { printf '%s\\n' "mcp-herd: cd $1: No such file or directory" >&2; exit 1; }; ` +
@@ -120,7 +122,8 @@ export const PROBE_SCRIPT = [
 export function wrap(fields: string[], body: string[]): string {
   for (const f of fields) if (f.includes("\0")) throw new Error("a command, argument, path or env value contains a NUL byte");
   const lines = [DECODE_FN];
-  fields.forEach((f, i) => lines.push(f === "" ? `__f${i}=` : `__herd_a '${Buffer.from(f, "utf8").toString("base64")}'; __f${i}=$__v`));
+  // A field of plain characters needs no decoding (no fork): single quotes cannot be ended from that alphabet.
+  fields.forEach((f, i) => lines.push(PLAIN.test(f) ? `__f${i}='${f}'` : `__herd_a '${Buffer.from(f, "utf8").toString("base64")}'; __f${i}=$__v`));
   lines.push(`set -- ${fields.map((_, i) => `"$__f${i}"`).join(" ")}`);
   return [...lines, ...body, `exit $?`, ""].join("\n");
 }

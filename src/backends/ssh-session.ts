@@ -31,6 +31,7 @@ export class ShellSession {
   private current: Running | undefined;
   private outBuf = Buffer.alloc(0);
   private errBuf = Buffer.alloc(0);
+  private readonly closed: Promise<"gone">;
 
   private constructor(
     private readonly conn: SshConnection,
@@ -42,6 +43,7 @@ export class ShellSession {
     channel.on("data", (d: Buffer) => this.onStream(1, d));
     channel.stderr.on("data", (d: Buffer) => this.onStream(2, d));
     channel.on("error", (err: Error) => log.debug("shell session channel error", { host: conn.where, error: err.message }));
+    this.closed = new Promise((resolve) => channel.once("close", () => resolve("gone")));
     channel.once("close", () => this.onClose());
   }
 
@@ -106,10 +108,9 @@ export class ShellSession {
     const onAbort = () => stopNow("abort");
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     if (opts.signal?.aborted) onAbort();
-    const gone = new Promise<"gone">((resolve) => this.channel.once("close", () => resolve("gone")));
     const late = req.timeoutMs !== undefined ? new Promise<"late">((r) => setTimeout(() => r("late"), req.timeoutMs! + REPORT_GRACE_MS).unref()) : undefined;
     try {
-      const how = await Promise.race([ended.then(() => "ended" as const), gone, ...(late ? [late] : [])]);
+      const how = await Promise.race([ended.then(() => "ended" as const), this.closed, ...(late ? [late] : [])]);
       if (how !== "ended") {
         this.close();
         throw new Error(`ssh ${this.conn.where}: the shell session running the command went away; its outcome is unknown and it was not retried`);
