@@ -199,13 +199,7 @@ class Job(object):
         if not d:
             self.close_stream(f)
             return
-        room = self.cap - self.sent[s - 1]
-        if room > 0:
-            part = d[:room]
-            self.sent[s - 1] += len(part)
-            send({"t": "o", "id": self.id, "s": s, "d": b64(part)})
-        if len(d) > max(room, 0):
-            self.trunc[s - 1] = True
+        self.forward(s, d)
 
     def drain(self, s, fd):
         """Sends what is already in a pipe (non-blocking); False when nothing more is there."""
@@ -215,6 +209,10 @@ class Job(object):
             return False
         if not d:
             return False
+        self.forward(s, d)
+        return True
+
+    def forward(self, s, d):
         room = self.cap - self.sent[s - 1]
         if room > 0:
             part = d[:room]
@@ -222,7 +220,6 @@ class Job(object):
             send({"t": "o", "id": self.id, "s": s, "d": b64(part)})
         if len(d) > max(room, 0):
             self.trunc[s - 1] = True
-        return True
 
     def close_stream(self, f):
         try:

@@ -3,7 +3,7 @@ import type { ExecOptions, ExecRequest, ExecResult } from "../hosts/io.js";
 import type { Logger } from "../log.js";
 import { AGENT_VERSION, agentPreamble } from "./ssh-agent-source.js";
 import type { SshConnection } from "./ssh-conn.js";
-import { Capture, signalName } from "./ssh-exec.js";
+import { Capture, markStopped } from "./ssh-exec.js";
 import { checkedRequest, type HostShell } from "./ssh-script.js";
 
 /** How long past its timeout (or after a cancel) a command may go unreported before we stop waiting for the agent. */
@@ -202,14 +202,7 @@ export class SshAgent {
       duration_ms: Date.now() - p.started,
       timed_out: f.st === "timeout",
     };
-    if (f.st) {
-      if (code !== null && code > 128) {
-        r.signal = signalName(code - 128);
-        r.exit_code = null;
-      }
-      r.killed = f.k === true;
-      if (!r.killed) r.stop_unconfirmed = true;
-    }
+    if (f.st) markStopped(r, f.k === true);
     p.resolve(r);
   }
 

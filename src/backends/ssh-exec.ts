@@ -186,14 +186,7 @@ async function runChannel(
     duration_ms: Date.now() - started,
     timed_out: stopReason === "timeout",
   };
-  if (stopReason) {
-    if (exitCode !== null && exitCode > 128) {
-      result.signal = signalName(exitCode - 128);
-      result.exit_code = null;
-    }
-    result.killed = killed === true;
-    if (killed !== true) result.stop_unconfirmed = true;
-  }
+  if (stopReason) markStopped(result, killed);
   return result;
 }
 
@@ -230,6 +223,16 @@ function collect(channel: ClientChannel, script: string, cap: number, timeoutMs 
     });
     channel.end(script);
   });
+}
+
+// Why: a command we stopped: its 128+N code as the signal, and whether its group was confirmed gone.
+export function markStopped(r: ExecResult, killed: boolean | undefined): void {
+  if (r.exit_code !== null && r.exit_code > 128) {
+    r.signal = signalName(r.exit_code - 128);
+    r.exit_code = null;
+  }
+  r.killed = killed === true;
+  if (!r.killed) r.stop_unconfirmed = true;
 }
 
 // Why: a shell's 128+N exit code of a stopped command, as a signal name.

@@ -3,7 +3,7 @@ import type { ClientChannel } from "ssh2";
 import type { ExecOptions, ExecRequest, ExecResult } from "../hosts/io.js";
 import type { Logger } from "../log.js";
 import type { SshConnection } from "./ssh-conn.js";
-import { Capture, killGroup, signalName } from "./ssh-exec.js";
+import { Capture, killGroup, markStopped } from "./ssh-exec.js";
 import { execScript, PGID_MARK, REMOTE_COMMAND, type HostShell } from "./ssh-script.js";
 
 const HELLO_MS = 10_000;
@@ -133,14 +133,7 @@ export class ShellSession {
       duration_ms: Date.now() - started,
       timed_out: stop === "timeout",
     };
-    if (stop) {
-      if (code !== null && code > 128) {
-        r.signal = signalName(code - 128);
-        r.exit_code = null;
-      }
-      r.killed = killed === true;
-      if (!r.killed) r.stop_unconfirmed = true;
-    }
+    if (stop) markStopped(r, killed);
     return r;
   }
 

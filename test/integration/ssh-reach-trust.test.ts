@@ -1,9 +1,10 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allText as text, startHerd, type Herd } from "../helpers/herd.js";
+import { allText as text, CLI, startHerd, type Herd } from "../helpers/herd.js";
 import { keygen, startSshd, type Sshd } from "../helpers/sshd.js";
 
 const data = (r: CallToolResult) => (r.structuredContent ?? {}) as Record<string, unknown>;
@@ -25,6 +26,7 @@ describe("SSH reach: a host behind a ProxyCommand, and host certificates from @c
   let otherCa: Sshd;
   let hub: Herd;
   let caPub: string;
+  let config: string;
   const call = async (name: string, args: Record<string, unknown>) =>
     (await hub.client.callTool({ name, arguments: args }, undefined, { timeout: 60_000 })) as CallToolResult;
 
@@ -64,7 +66,7 @@ describe("SSH reach: a host behind a ProxyCommand, and host certificates from @c
     writeFileSync(revokedKnown, `@cert-authority [127.0.0.1]:* ${caPub}\n@revoked [127.0.0.1]:${certified.port} ${certified.hostKeyPub}\n`);
     const revokedCaKnown = join(dir, "known_hosts.revoked-ca");
     writeFileSync(revokedCaKnown, `@cert-authority [127.0.0.1]:* ${caPub}\n@revoked * ${caPub}\n`);
-    const config = join(dir, "hub.json");
+    config = join(dir, "hub.json");
     const spec = (s: Sshd, knownHostsFile: string) => ({ ...s.hostSpec(), knownHostsFile });
     writeFileSync(
       config,
@@ -120,4 +122,16 @@ describe("SSH reach: a host behind a ProxyCommand, and host certificates from @c
     expect(text(none)).toMatch(/only @cert-authority entries match, and the host offers no host certificate/);
     expect(existsSync(join(dir, "pwned"))).toBe(false);
   });
+
+  it("doctor says the host is reached through its ProxyCommand and that @cert-authority covers the signed host", () => {
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), LMCP_HUB_BACKENDS: "", LMCP_HUB_SSH_TIMEOUT: "10", RELAY_NOTE: join(dir, "relay-note-doctor.json") };
+    delete env.SSH_AUTH_SOCK;
+    const r = spawnSync(process.execPath, [CLI, "doctor", "--config", config], { env, encoding: "utf8", timeout: 90_000 });
+    const row = (check: string) => r.stdout.split("\n").find((l) => l.startsWith(check + " "))?.slice(check.length).trim() ?? `no row ${check} in ${r.stdout}`;
+    expect(row("host behind ssh login")).toMatch(/^OK\s+logged in as .*@behind\.invalid:\d+ through its ProxyCommand/);
+    expect(row("host behind ssh paths")).toMatch(/ProxyCommand yes$/);
+    expect(row("host signed known_hosts")).toMatch(/^OK\s+.*matches @cert-authority .*known_hosts\.ca:1/);
+    expect(row("host signed ssh login")).toMatch(/^OK /);
+    expect(row("host revoked ssh login")).toMatch(/^FAIL .*@revoked/);
+  }, 120_000);
 });
