@@ -15,7 +15,7 @@ export interface Dropbear {
 
 // Why: a real Dropbear server (what OpenWrt and appliances run) on loopback; it reads ~/.ssh/authorized_keys from the
 // passwd home, so it runs in its own mount namespace with a temp folder over that home (the machine's stays untouched).
-export async function startDropbear(): Promise<Dropbear> {
+export async function startDropbear(opts: { sftp?: boolean } = {}): Promise<Dropbear> {
   const dir = mkdtempSync(join(tmpdir(), "herd-dropbear-"));
   const home = join(dir, "home");
   mkdirSync(join(home, ".ssh"), { recursive: true, mode: 0o700 });
@@ -37,7 +37,9 @@ export async function startDropbear(): Promise<Dropbear> {
     port = await freePort();
     const proc = spawn(
       "unshare",
-      ["-m", "--", "sh", "-c", 'mount --bind "$1" "$2" && shift 2 && exec "$@"', "herd-dropbear", home, userHome,
+      // sftp: false hides OpenSSH's sftp-server (dropbear runs /usr/lib/sftp-server) inside the namespace only.
+      ["-m", "--", "sh", "-c", 'mount --bind "$1" "$2" && { [ "$3" = 1 ] || mount --bind /dev/null /usr/lib/openssh/sftp-server; } && shift 3 && exec "$@"',
+        "herd-dropbear", home, userHome, opts.sftp === false ? "0" : "1",
         "dropbear", "-F", "-E", "-s", "-m", "-p", `127.0.0.1:${port}`, "-r", hostKey, "-P", join(dir, "dropbear.pid")],
       { stdio: ["ignore", "ignore", "pipe"], detached: true },
     );

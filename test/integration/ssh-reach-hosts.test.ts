@@ -23,6 +23,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
   let dir: string;
   let nosftp: Sshd;
   let dropbear: Dropbear;
+  let dropbearNoSftp: Dropbear;
   let chroot: BusyboxChroot;
   let chrootSshd: Sshd;
   let hub: Herd;
@@ -38,6 +39,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
     dir = mkdtempSync(join(tmpdir(), "herd-reach-"));
     nosftp = await startSshd({ sftp: false });
     dropbear = await startDropbear();
+    dropbearNoSftp = await startDropbear({ sftp: false });
     chroot = buildBusyboxChroot();
     chrootSshd = await startSshd({ prefix: chroot.prefix, options: chroot.options });
     config = join(dir, "hub.json");
@@ -47,6 +49,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
         hosts: [
           { name: "nosftp", ssh: nosftp.hostSpec() },
           { name: "dropbear", ssh: dropbear.hostSpec() },
+          { name: "dropbear-nosftp", ssh: dropbearNoSftp.hostSpec() },
           { name: "busybox", ssh: { ...chrootSshd.hostSpec(), user: "root" } },
         ],
       }),
@@ -58,6 +61,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
     await hub?.close();
     await nosftp?.stop();
     await dropbear?.stop();
+    await dropbearNoSftp?.stop();
     await chrootSshd?.stop();
     chroot?.remove();
     rmSync(dir, { recursive: true, force: true });
@@ -67,6 +71,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
     nosftp: { files: "exec", shell: "bash", commands: "agent" },
     // Debian's dropbear finds OpenSSH's sftp-server on this machine.
     dropbear: { files: "sftp", shell: "bash", commands: "agent" },
+    "dropbear-nosftp": { files: "exec", shell: "bash", commands: "agent" },
     busybox: { files: "sftp", shell: "sh", commands: "shell-session" },
   } as const;
 
@@ -156,6 +161,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
     const r = spawnSync(process.execPath, [CLI, "doctor", "--config", config], { env, encoding: "utf8", timeout: 90_000 });
     const row = (check: string) => r.stdout.split("\n").find((l) => l.startsWith(check + " "))?.slice(check.length).trim() ?? `no row ${check} in ${r.stdout}`;
     expect(row("host nosftp ssh paths")).toMatch(/^OK\s+SFTP no \(files over the exec path: sh -s, base64\); shell bash; agent yes \(python3\); ProxyCommand no/);
+    expect(row("host dropbear-nosftp ssh paths")).toMatch(/^OK\s+SFTP no \(files over the exec path: sh -s, base64\); shell bash; agent yes/);
     expect(row("host dropbear ssh paths")).toMatch(/^OK\s+SFTP yes; shell bash; agent yes \(python3\); ProxyCommand no/);
     expect(row("host busybox ssh paths")).toMatch(/^OK\s+SFTP yes; shell sh \(busybox; no bash\); agent no \(no python3\): fallback, a persistent sh session \(one command at a time; others on new exec channels\); ProxyCommand no/);
   }, 120_000);
