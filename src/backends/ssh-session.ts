@@ -62,6 +62,16 @@ export class ShellSession {
 
   /** Runs one command (the caller checks `busy` first); rejects when the session died under it (outcome unknown). */
   async run(req: ExecRequest, opts: ExecOptions = {}): Promise<ExecResult> {
+    return (await this.runCapturing(req, opts)).result;
+  }
+
+  /** A whole POSIX sh script (on the stdin of `sh -s`): its raw stdout, stderr and exit code. */
+  async runScript(script: string, cap: number, timeoutMs: number): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+    const { result, stdout } = await this.runCapturing({ argv: ["sh", "-s"], stdin: Buffer.from(script, "utf8"), maxOutputBytes: cap, timeoutMs }, {});
+    return { code: result.timed_out ? null : result.exit_code, stdout, stderr: result.stderr };
+  }
+
+  private async runCapturing(req: ExecRequest, opts: ExecOptions): Promise<{ result: ExecResult; stdout: Buffer }> {
     if (!this.alive || this.busy) throw new Error("the shell session is not free");
     this.busy = true;
     const id = `${this.token}-${++this.seq}`;
@@ -134,7 +144,7 @@ export class ShellSession {
       timed_out: stop === "timeout",
     };
     if (stop) markStopped(r, killed);
-    return r;
+    return { result: r, stdout: running.stdout.raw() };
   }
 
   close(): void {

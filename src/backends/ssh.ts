@@ -171,6 +171,10 @@ export class SshHostIO implements HostIO {
         if (!(err instanceof AgentGoneError)) throw err;
       }
     }
+    if (!agent && !this.plainOnly) {
+      const session = await this.freeSession();
+      if (session?.alive && !session.busy) return session.runScript(script, cap, timeoutMs);
+    }
     return runRaw(this.conn, script, cap, timeoutMs);
   };
 

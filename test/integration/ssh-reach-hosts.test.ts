@@ -26,6 +26,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
   let dropbearNoSftp: Dropbear;
   let chroot: BusyboxChroot;
   let chrootSshd: Sshd;
+  let chrootNoSftp: Sshd;
   let hub: Herd;
   let config: string;
   const call = async (name: string, args: Record<string, unknown>) => {
@@ -42,6 +43,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
     dropbearNoSftp = await startDropbear({ sftp: false });
     chroot = buildBusyboxChroot();
     chrootSshd = await startSshd({ prefix: chroot.prefix, options: chroot.options });
+    chrootNoSftp = await startSshd({ prefix: chroot.prefix, options: chroot.options, sftp: false });
     config = join(dir, "hub.json");
     writeFileSync(
       config,
@@ -51,6 +53,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
           { name: "dropbear", ssh: dropbear.hostSpec() },
           { name: "dropbear-nosftp", ssh: dropbearNoSftp.hostSpec() },
           { name: "busybox", ssh: { ...chrootSshd.hostSpec(), user: "root" } },
+          { name: "busybox-nosftp", ssh: { ...chrootNoSftp.hostSpec(), user: "root" } },
         ],
       }),
     );
@@ -63,6 +66,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
     await dropbear?.stop();
     await dropbearNoSftp?.stop();
     await chrootSshd?.stop();
+    await chrootNoSftp?.stop();
     chroot?.remove();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -73,6 +77,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
     dropbear: { files: "sftp", shell: "bash", commands: "agent" },
     "dropbear-nosftp": { files: "exec", shell: "bash", commands: "agent" },
     busybox: { files: "sftp", shell: "sh", commands: "shell-session" },
+    "busybox-nosftp": { files: "exec", shell: "sh", commands: "shell-session" },
   } as const;
 
   it.each(Object.keys(expected) as (keyof typeof expected)[])(
