@@ -45,8 +45,13 @@ async function row(name: string, io: SshHostIO, dir: string): Promise<void> {
 }
 
 const chroot = buildBusyboxChroot();
-const servers = await Promise.all([startSshd(), startSshd({ sftp: false }), startSshd({ prefix: chroot.prefix, options: chroot.options })]);
-const [full, nosftp, busybox] = servers;
+const servers = await Promise.all([
+  startSshd(),
+  startSshd({ sftp: false }),
+  startSshd({ prefix: chroot.prefix, options: chroot.options }),
+  startSshd({ prefix: chroot.prefix, options: chroot.options, sftp: false }),
+]);
+const [full, nosftp, busybox, bareBusybox] = servers;
 try {
   process.stdout.write(`medians of ${N} calls, ms (64 KiB write / read)\n| host | files | shell | commands | write | read | true |\n|---|---|---|---|---|---|---|\n`);
   await row("OpenSSH, SFTP, python3", await hostIO(full!, full!.user), "/tmp/herd-bench-full");
@@ -55,6 +60,8 @@ try {
   await row("OpenSSH, no SFTP, plain exec", await hostIO(nosftp!, nosftp!.user, { execMode: "plain" }), "/tmp/herd-bench-nosftp-plain");
   await row("BusyBox chroot (sh, no python3)", await hostIO(busybox!, "root"), "/tmp/herd-bench-bb");
   await row("BusyBox chroot, plain exec", await hostIO(busybox!, "root", { execMode: "plain" }), "/tmp/herd-bench-bb-plain");
+  await row("BusyBox chroot, no SFTP (session)", await hostIO(bareBusybox!, "root"), "/tmp/herd-bench-bb-bare");
+  await row("BusyBox chroot, no SFTP, plain exec", await hostIO(bareBusybox!, "root", { execMode: "plain" }), "/tmp/herd-bench-bb-bare-plain");
   await row("OpenSSH, SFTP, no agent (session)", await hostIO(full!, full!.user, { agentInterpreter: "/nonexistent/python3" }), "/tmp/herd-bench-session");
 } finally {
   for (const s of servers) await s?.stop();
