@@ -657,9 +657,11 @@ export const REQUIREMENTS: Requirement[] = [
   {
     id: "sec:ssh:proxycommand",
     source: "issue 15 item 4; DESIGN.md non-negotiables (the one shell string)",
-    promise: "A host reachable only through an ssh_config ProxyCommand is reached: the command (tokens %h %p %r %n %% expanded as OpenSSH does) runs as OpenSSH runs it, /bin/sh -c 'exec <command>', the one string mcp-herd hands a shell, and it comes from the user's own ssh_config, never from tool input.",
+    promise: "A host reachable only through an ssh_config ProxyCommand is reached: the command (tokens %h %p %r %n %% expanded as OpenSSH does) runs as OpenSSH runs it, /bin/sh -c 'exec <command>', the one string mcp-herd hands a shell, and it comes from the user's own ssh_config, never from tool input; a host or user name holding shell metacharacters is never expanded into it (as OpenSSH 9.6 refuses).",
     tests: [
       "integration/ssh-reach-trust.test.ts :: reaches a host only a ProxyCommand can reach, with %h %p %r %n %% expanded as OpenSSH does",
+      "unit/sshconfig.test.ts :: takes ProxyCommand with %h %p %r %n %% expanded as OpenSSH does",
+      "unit/sshconfig.test.ts :: refuses to put the user %j into a ProxyCommand",
     ],
   },
   {

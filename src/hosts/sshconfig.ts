@@ -105,7 +105,7 @@ export async function resolveSshTarget(spec: SshSpec, opts: ResolveOptions = {},
   const knownHostsFiles = [...userKnown, ...globalKnown].filter((f) => f !== "none").map(expand);
 
   const proxyCommandRaw = first("proxycommand");
-  const proxyCommand = proxyCommandRaw && proxyCommandRaw !== "none" ? expandTokens(proxyCommandRaw, { h: hostName, p: String(port), r: user, n: spec.host }) : undefined;
+  const proxyCommand = proxyCommandRaw && proxyCommandRaw !== "none" ? proxyCommandFor(proxyCommandRaw, { h: hostName, p: String(port), r: user, n: spec.host }) : undefined;
   const jumpSpec = spec.proxyJump ?? (proxyCommand ? undefined : first("proxyjump"));
   const jumps: SshTarget[] = [];
   if (jumpSpec && jumpSpec !== "none") {
@@ -247,6 +247,19 @@ function defaultIdentities(): string[] {
 function expandHome(p: string, home: string): string {
   if (p === "~") return home;
   return p.startsWith("~/") ? join(home, p.slice(2)) : p;
+}
+
+/** Host and user names that may be put into a ProxyCommand (as OpenSSH 9.6 refuses shell metacharacters there). */
+const PROXY_TOKEN_SAFE = /^[A-Za-z0-9._@:[\]-]+$/;
+
+// Why: the ProxyCommand with its tokens expanded; a name holding shell metacharacters is refused, never run.
+function proxyCommandFor(command: string, tokens: Record<string, string>): string {
+  for (const [t, v] of Object.entries(tokens)) {
+    if (command.includes(`%${t}`) && !PROXY_TOKEN_SAFE.test(v)) {
+      throw new Error(`refusing to put ${JSON.stringify(v)} into a ProxyCommand (%${t}): it holds characters a shell would interpret`);
+    }
+  }
+  return expandTokens(command, tokens);
 }
 
 function expandTokens(s: string, tokens: Record<string, string>): string {

@@ -72,6 +72,10 @@ describe.each([
     expect((await resolve({ host: "web" })).proxyCommand).toBeUndefined();
   });
 
+  it.each(["a$(id)", "a`id`", "a|b", "a&b", "a>b", "a'b"])("refuses to put the user %j into a ProxyCommand", async (user) => {
+    await expect(resolve({ host: "proxied", user })).rejects.toThrow(/refusing to put .* into a ProxyCommand \(%r\)/);
+  });
+
   it("takes HostName, User, Port, existing IdentityFiles, ProxyJump, known_hosts files", async () => {
     const t = await resolve({ host: "web" });
     expect(t).toMatchObject({ alias: "web", hostName: "web.example.com", user: "deploy", port: 2201, agent: "/run/agent.sock" });
