@@ -45,6 +45,7 @@ const sshSpecSchema = z.strictObject({
   knownHostsFile: z.string().min(1).optional().describe("known_hosts file to check the host key against instead of the user's."),
   acceptNewHostKey: z.boolean().optional().describe("Trust and record an unknown host key on first connect (never a changed one); default false."),
   proxyJump: z.string().optional().describe("Jump hosts, as OpenSSH's ProxyJump: [user@]host[:port], comma-separated."),
+  sshConfig: z.string().min(1).optional().describe("ssh_config file to resolve the host with instead of ~/.ssh/config (as ssh -F); its ProxyCommand is honoured."),
 });
 
 const peerSpecSchema = z.strictObject({

@@ -70,7 +70,7 @@ async function sshChecks(host: string, path: SshPath, timeoutMs: number): Promis
       : { host: path.host, port: path.port, user: path.user, identityFile: path.identityFile, proxyJump: path.proxyJump };
   let target: SshTarget;
   try {
-    target = await resolveSshTarget(spec, { timeoutMs });
+    target = await resolveSshTarget(spec, { timeoutMs, ...(typeof path === "object" && path.sshConfig ? { configFile: path.sshConfig } : {}) });
   } catch (e) {
     return [
       {
@@ -88,8 +88,8 @@ async function sshChecks(host: string, path: SshPath, timeoutMs: number): Promis
   const login =
     known.status === "OK" || !acceptNew
       ? await loginCheck(host, target, knownFiles, timeoutMs)
-      : { check: `host ${host} ssh login`, status: "WARN" as const, detail: "not tried: the host key is not recorded yet", fix: "the first connection records it (acceptNewHostKey)" };
-  return [key, known, login];
+      : [{ check: `host ${host} ssh login`, status: "WARN" as const, detail: "not tried: the host key is not recorded yet", fix: "the first connection records it (acceptNewHostKey)" }];
+  return [key, known, ...login];
 }
 
 async function keyCheck(host: string, spec: SshSpec, target: SshTarget): Promise<Check> {
@@ -126,8 +126,11 @@ async function keyCheck(host: string, spec: SshSpec, target: SshTarget): Promise
 async function knownHostsCheck(host: string, target: SshTarget, files: string[], acceptNew: boolean): Promise<Check> {
   const check = `host ${host} known_hosts`;
   const name = knownHostsName(target.hostKeyAlias ?? target.hostName, target.port);
-  const hit = (await readKnownHosts(files, silentLogger)).find((e) => e.marker === undefined && entryMatchesHost(e, name));
+  const entries = await readKnownHosts(files, silentLogger);
+  const hit = entries.find((e) => e.marker === undefined && entryMatchesHost(e, name));
   if (hit) return { check, status: "OK", detail: `${name} is in ${hit.source}:${hit.line} (${hit.keyType})` };
+  const ca = entries.find((e) => e.marker === "cert-authority" && entryMatchesHost(e, name));
+  if (ca) return { check, status: "OK", detail: `${name} matches @cert-authority ${ca.source}:${ca.line}: its host certificate is checked at login` };
   const where = files.length ? files.join(", ") : "(no known_hosts file configured)";
   if (acceptNew) return { check, status: "WARN", detail: `no entry for ${name} in ${where}`, fix: "acceptNewHostKey will record the key on first connect; check its fingerprint in the log" };
   return {
@@ -138,12 +141,13 @@ async function knownHostsCheck(host: string, target: SshTarget, files: string[],
   };
 }
 
-async function loginCheck(host: string, target: SshTarget, files: string[], timeoutMs: number): Promise<Check> {
+async function loginCheck(host: string, target: SshTarget, files: string[], timeoutMs: number): Promise<Check[]> {
   const check = `host ${host} ssh login`;
   const io = new SshHostIO({ target, connectTimeoutMs: timeoutMs, knownHostsFiles: files, acceptNewHostKey: false, log: silentLogger });
   try {
     await bounded(io.connect(), timeoutMs + 2000, `no SSH login within ${(timeoutMs + 2000) / 1000}s`);
-    return { check, status: "OK", detail: `logged in as ${target.user}@${target.hostName}:${target.port}` };
+    const ok: Check = { check, status: "OK", detail: `logged in as ${target.user}@${target.hostName}:${target.port}${target.proxyCommand ? " through its ProxyCommand" : ""}` };
+    return [ok, await pathsCheck(host, io, timeoutMs)];
   } catch (e) {
     const why = (e as Error).message;
     const fix = /host key|known_hosts|verification/i.test(why)
@@ -153,9 +157,28 @@ async function loginCheck(host: string, target: SshTarget, files: string[], time
       : /auth|permission denied|publickey/i.test(why)
         ? `authorize the key: append its .pub to ~${target.user}/.ssh/authorized_keys on ${target.hostName}`
         : `check that sshd runs on ${target.hostName}:${target.port} and that this machine can reach it`;
-    return { check, status: "FAIL", detail: `${target.user}@${target.hostName}:${target.port}: ${why}`, fix };
+    return [{ check, status: "FAIL", detail: `${target.user}@${target.hostName}:${target.port}: ${why}`, fix }];
   } finally {
     await io.close().catch(() => undefined);
+  }
+}
+
+/** Which paths serve the host: SFTP or the exec path, bash or sh, the agent or a new exec channel per command, ProxyCommand. */
+async function pathsCheck(host: string, io: SshHostIO, timeoutMs: number): Promise<Check> {
+  const check = `host ${host} ssh paths`;
+  try {
+    const d = await bounded(io.describe(), timeoutMs + 5000, `the host did not answer within ${(timeoutMs + 5000) / 1000}s`);
+    const detail = [
+      `SFTP ${d.sftp ? "yes" : "no (files over the exec path: sh -s, base64)"}`,
+      `shell ${d.shell}${d.shell === "sh" ? ` (${d.sh}; no bash)` : ""}`,
+      d.agent
+        ? "agent yes (python3)"
+        : `agent no (${d.python3 ? "it did not start" : "no python3"}): fallback, ${d.session ? "a persistent sh session (one command at a time; others on new exec channels)" : "a new exec channel per command"}`,
+      `ProxyCommand ${d.proxyCommand ? "yes" : "no"}`,
+    ].join("; ");
+    return { check, status: "OK", detail };
+  } catch (e) {
+    return { check, status: "WARN", detail: `could not ask the host what it offers: ${(e as Error).message}`, fix: "the host needs a POSIX sh and base64 (BusyBox has both)" };
   }
 }
 

@@ -866,4 +866,65 @@ export const REQUIREMENTS: Requirement[] = [
       "unit/aggregate-pieces.test.ts :: refuses a broken or ambiguous template rather than matching everything",
     ],
   },
+  {
+    id: "rel:ssh:no-sftp-exec-path",
+    source: "issue 15 item 1 (SFTP is an optimisation, not a requirement)",
+    promise: "On a host without an SFTP subsystem (OpenSSH with none, Dropbear without sftp-server) every remote_* tool works over the exec path, byte-exact with hostile names and contents: the content travels base64 inside the script on stdin of sh -s (never on a command line) and is renamed into place on the host; the result's transport says files: exec.",
+    tests: [
+      "integration/ssh-reach-hosts.test.ts :: %s: shell, write/read/edit byte-exact with a hostile name, list, search, and a background job's exit code",
+    ],
+  },
+  {
+    id: "rel:ssh:posix-sh",
+    source: "issue 15 items 2 and 3 (whatever shell the host has; a fast path without python3)",
+    promise: "A host with only BusyBox (no bash, no python3, no coreutils) runs every remote_* tool and background jobs: commands run under its sh, every script mcp-herd sends is POSIX sh, and commands go through a persistent sh session framed by end markers (a timeout still kills the command's group); results, remote_list_hosts and doctor say which shell and path served.",
+    tests: [
+      "integration/ssh-reach-hosts.test.ts :: %s: shell, write/read/edit byte-exact with a hostile name, list, search, and a background job's exit code",
+      "integration/ssh-reach-hosts.test.ts :: remote_list_hosts says which paths serve each host",
+      "integration/ssh-reach-hosts.test.ts :: doctor reports per host: SFTP yes/no, shell, agent or fallback, ProxyCommand",
+      "integration/ssh-reach-session.test.ts :: runs commands on one channel: output without a final newline, stderr, rc, stdin, env, cwd, marker look-alikes",
+      "integration/ssh-reach-session.test.ts :: a timeout kills the command's group and the session goes on; a daemon on stdout does not hold the result",
+      "integration/ssh-reach-session.test.ts :: commands at once: one on the session, the others on their own exec channels, all correct",
+    ],
+  },
+  {
+    id: "sec:ssh:proxycommand",
+    source: "issue 15 item 4; DESIGN.md non-negotiables (the one shell string)",
+    promise: "A host reachable only through an ssh_config ProxyCommand is reached: the command (tokens %h %p %r %n %% expanded as OpenSSH does) runs as OpenSSH runs it, /bin/sh -c 'exec <command>', the one string mcp-herd hands a shell, and it comes from the user's own ssh_config, never from tool input; a host or user name holding shell metacharacters is never expanded into it (as OpenSSH 9.6 refuses).",
+    tests: [
+      "integration/ssh-reach-trust.test.ts :: reaches a host only a ProxyCommand can reach, with %h %p %r %n %% expanded as OpenSSH does",
+      "unit/sshconfig.test.ts :: takes ProxyCommand with %h %p %r %n %% expanded as OpenSSH does",
+      "unit/sshconfig.test.ts :: refuses to put the user %j into a ProxyCommand",
+    ],
+  },
+  {
+    id: "sec:ssh:host-certificates",
+    source: "issue 15 item 5 (OpenSSH PROTOCOL.certkeys, known_hosts @cert-authority and @revoked)",
+    promise: "A host key certified by a CA listed @cert-authority for the host is accepted only when the certificate is for exactly that key, is a host certificate, verifies under that CA, names the host as a principal and is valid now; the same key marked @revoked, a revoked CA, another CA and an uncertified key are refused with a message saying why.",
+    tests: [
+      "integration/ssh-reach-trust.test.ts :: accepts a host key signed by the CA listed as @cert-authority",
+      "integration/ssh-reach-trust.test.ts :: refuses the same key marked @revoked, a revoked CA, another CA's certificate and an uncertified key, saying why",
+      "unit/ssh-hostcert.test.ts :: refuses %s for %s",
+      "unit/ssh-hostcert.test.ts :: refuses a certificate for another key, and a tampered signature",
+    ],
+  },
+  {
+    id: "rel:jobs:shared-state-folder",
+    source: "issue 15 item 6 (one state folder, several processes)",
+    promise: "Two mcp-herd processes sharing a state folder never lose each other's job records (40 jobs started at once, all listed by both); a corrupt record is skipped and reported, a file that is not JSON is kept aside as .corrupt, and neither is fatal.",
+    tests: [
+      "integration/ssh-reach-state.test.ts :: each starts 20 background jobs at once: all 40 are listed by both afterwards",
+      "integration/ssh-reach-state.test.ts :: a corrupt record is skipped and reported; the others stay listed",
+      "integration/ssh-reach-state.test.ts :: a file that is not JSON is kept aside as .corrupt and the server goes on",
+    ],
+  },
+  {
+    id: "rel:ssh:exit-status-ends-wait",
+    source: "issue 12 item 10 (SSH parts)",
+    promise: "Over SSH a command's exit status ends the wait: a command that leaves a daemon holding stdout returns its own rc (not 'timed out ... killed'), and a timeout stays the timeout given, call after call.",
+    tests: [
+      "integration/ssh-reach-timeouts.test.ts :: %s path: a command that leaves a daemon on stdout returns its rc at once, not 'timed out ... killed'",
+      "integration/ssh-reach-timeouts.test.ts :: %s path: a 2 s timeout stays about 2 s call after call",
+    ],
+  },
 ];

@@ -21,6 +21,8 @@ import base64, json, os, select, selectors, signal, subprocess, sys, time
 B64D = base64.b64decode
 BASE = os.getcwd().encode("utf-8", "surrogateescape")
 TERM_S, KILL_S, POLL_S, SETTLE_S = 2.0, 1.0, 0.05, 3.0
+# Once the command itself exited, how long its output pipes may stay open (a daemon it left holds them).
+EXIT_GRACE_S = 0.5
 
 
 def pristine_env():
@@ -31,6 +33,13 @@ def pristine_env():
             data = f.read()
     except OSError:
         data = b""
+    if not data:
+        # Started without a bash preamble (a host whose sh is not bash): the environ the kernel handed us.
+        try:
+            with open("/proc/self/environ", "rb") as f:
+                data = f.read()
+        except OSError:
+            data = b""
     if not data:
         return dict(os.environb)
     env = {}
@@ -120,6 +129,7 @@ class Job(object):
         self.phase_end = 0.0
         self.next_poll = 0.0
         self.killed = None
+        self.grace_end = None
         self.sent = [0, 0]
         self.trunc = [False, False]
         self.pending_in = b""
@@ -189,6 +199,20 @@ class Job(object):
         if not d:
             self.close_stream(f)
             return
+        self.forward(s, d)
+
+    def drain(self, s, fd):
+        """Sends what is already in a pipe (non-blocking); False when nothing more is there."""
+        try:
+            d = os.read(fd, 65536)
+        except (BlockingIOError, OSError):
+            return False
+        if not d:
+            return False
+        self.forward(s, d)
+        return True
+
+    def forward(self, s, d):
         room = self.cap - self.sent[s - 1]
         if room > 0:
             part = d[:room]
@@ -233,6 +257,13 @@ class Job(object):
         if self.phase is None:
             if self.finished():
                 return self.report(None)
+            if self.exited and self.stop is None:
+                # The command ended; what still holds its stdout/stderr is not the command: report its code.
+                if self.grace_end is None:
+                    self.grace_end = now + EXIT_GRACE_S
+                if now >= self.grace_end:
+                    return self.report(None)
+                return self.grace_end
             if self.stop is None and self.deadline is not None and now >= self.deadline:
                 self.stop = "timeout"
             if self.stop is None:
@@ -260,6 +291,10 @@ class Job(object):
     def report(self, stop):
         for key in list(SEL.get_map().values()):
             if key.data is not None and key.data[0] is self:
+                if key.data[1] != 0:
+                    for _ in range(64):
+                        if not self.drain(key.data[1], key.fd):
+                            break
                 SEL.unregister(key.fd)
                 key.data[2].close()
         send({"t": "x", "id": self.id, "c": self.code, "st": stop, "k": self.killed, "tr": self.trunc})
@@ -355,12 +390,15 @@ main()
 
 // Why: what goes first on the stdin of a `bash -s` channel to become the agent: one line that bash runs (it reads
 // a pipe a byte at a time, so the rest stays unread) replacing itself with the interpreter, which reads a length
-// line and that many bytes of source; what follows is the request stream.
-export function agentPreamble(interpreter?: string): Buffer {
+// line and that many bytes of source; what follows is the request stream. Without bash (dash and ash read their
+// script in blocks) the launch line is the channel's command instead (`command`) and stdin starts at the length.
+export function agentPreamble(interpreter?: string, withBash = true): { command?: string; stdin: Buffer } {
   if (interpreter !== undefined && !/^[A-Za-z0-9_./-]+$/.test(interpreter)) throw new Error(`invalid agent interpreter ${JSON.stringify(interpreter)}: use a command name or path`);
   // The system python3 first: it starts faster than a pyenv shim and does not depend on the user's venv.
   const pick = interpreter ? `__p=${interpreter}` : `__p=/usr/bin/python3; [ -x "$__p" ] || __p=python3`;
-  const launch = `${pick}; exec "$__p" -I -c 'import sys;i=sys.stdin.buffer;exec(compile(i.read(int(i.readline())),"mcp-herd-agent","exec"))' 3< <(env -0 2>/dev/null)\n`;
+  const run = `exec "$__p" -I -c 'import sys;i=sys.stdin.buffer;exec(compile(i.read(int(i.readline())),"mcp-herd-agent","exec"))'`;
   const src = Buffer.from(AGENT_SOURCE, "utf8");
-  return Buffer.concat([Buffer.from(launch, "utf8"), Buffer.from(`${src.length}\n`, "ascii"), src]);
+  const body = Buffer.concat([Buffer.from(`${src.length}\n`, "ascii"), src]);
+  if (!withBash) return { command: `${pick}; ${run}`, stdin: body };
+  return { stdin: Buffer.concat([Buffer.from(`${pick}; ${run} 3< <(env -0 2>/dev/null)\n`, "utf8"), body]) };
 }

@@ -3,8 +3,8 @@ import type { ExecOptions, ExecRequest, ExecResult } from "../hosts/io.js";
 import type { Logger } from "../log.js";
 import { AGENT_VERSION, agentPreamble } from "./ssh-agent-source.js";
 import type { SshConnection } from "./ssh-conn.js";
-import { Capture, signalName } from "./ssh-exec.js";
-import { checkedRequest, REMOTE_COMMAND } from "./ssh-script.js";
+import { Capture, markStopped } from "./ssh-exec.js";
+import { checkedRequest, type HostShell } from "./ssh-script.js";
 
 /** How long past its timeout (or after a cancel) a command may go unreported before we stop waiting for the agent. */
 const REPORT_GRACE_MS = 15_000;
@@ -19,6 +19,8 @@ interface Pending {
   stdout: Capture;
   stderr: Capture;
   started: number;
+  /** A script run (runScript): the raw bytes are wanted, not an ExecResult. */
+  raw?: (r: { code: number | null; stdout: Buffer; stderr: string }) => void;
   resolve: (r: ExecResult) => void;
   reject: (e: Error) => void;
   done: () => void;
@@ -59,6 +61,7 @@ export class SshAgent {
     private readonly channel: ClientChannel,
     private readonly release: () => void,
     private readonly log: Logger,
+    private readonly shell: HostShell,
   ) {
     channel.on("data", (d: Buffer) => this.onData(d));
     channel.stderr.on("data", (d: Buffer) => {
@@ -77,12 +80,13 @@ export class SshAgent {
    * Starts the agent on the host and returns at once; `ready` says whether it runs (false: no python3 there,
    * or no hello within helloTimeoutMs), so the caller keeps the plain path.
    */
-  static async start(conn: SshConnection, log: Logger, opts: { helloTimeoutMs: number; interpreter?: string }): Promise<SshAgent> {
-    const preamble = agentPreamble(opts.interpreter);
-    const { channel, release } = await conn.exec(REMOTE_COMMAND);
-    const agent = new SshAgent(conn.where, channel, release, log);
+  static async start(conn: SshConnection, log: Logger, opts: { helloTimeoutMs: number; interpreter?: string; shell?: HostShell }): Promise<SshAgent> {
+    const shell = opts.shell ?? "bash";
+    const preamble = agentPreamble(opts.interpreter, shell === "bash");
+    const { channel, release } = await conn.exec(preamble.command ?? "bash -s");
+    const agent = new SshAgent(conn.where, channel, release, log, shell);
     const timer = setTimeout(() => agent.greeted(false), opts.helloTimeoutMs);
-    channel.write(preamble);
+    channel.write(preamble.stdin);
     void agent.ready.then((ok) => {
       clearTimeout(timer);
       if (ok) return;
@@ -94,8 +98,8 @@ export class SshAgent {
   }
 
   /** Runs one command through the agent; throws AgentGoneError (nothing ran) when the channel is already gone. */
-  run(req: ExecRequest, opts: ExecOptions = {}): Promise<ExecResult> {
-    const { argv, env } = checkedRequest(req);
+  run(req: ExecRequest, opts: ExecOptions = {}, raw?: Pending["raw"]): Promise<ExecResult> {
+    const { argv, env } = checkedRequest(req, this.shell);
     if (!this.alive || this.state !== "ready") throw new AgentGoneError(`ssh ${this.where}: the agent is not running`);
     const id = this.nextId++;
     const emit = opts.onOutput;
@@ -110,6 +114,7 @@ export class SshAgent {
         stdout: new Capture(req.maxOutputBytes, emit && ((text) => emit({ stream: "stdout", text }))),
         stderr: new Capture(req.maxOutputBytes, emit && ((text) => emit({ stream: "stderr", text }))),
         started: Date.now(),
+        ...(raw ? { raw } : {}),
         resolve,
         reject,
         done: () => {
@@ -132,6 +137,13 @@ export class SshAgent {
       if (req.timeoutMs !== undefined) guard = setTimeout(() => this.giveUp(id, "timeout"), req.timeoutMs + REPORT_GRACE_MS);
       if (opts.signal?.aborted) onAbort();
       else opts.signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Runs a POSIX sh script (on the stdin of `sh -s`) through the agent: its raw stdout, stderr and exit code. */
+  runScript(script: string, cap: number, timeoutMs: number): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      this.run({ argv: ["sh", "-s"], stdin: Buffer.from(script, "utf8"), maxOutputBytes: cap, timeoutMs }, {}, resolve).catch(reject);
     });
   }
 
@@ -180,6 +192,7 @@ export class SshAgent {
     p.stdout.truncated ||= f.tr?.[0] === true;
     p.stderr.truncated ||= f.tr?.[1] === true;
     const code = typeof f.c === "number" ? f.c : null;
+    if (p.raw) return p.raw({ code: f.st ? null : code, stdout: p.stdout.raw(), stderr: p.stderr.text() });
     const r: ExecResult = {
       exit_code: code,
       signal: null,
@@ -189,14 +202,7 @@ export class SshAgent {
       duration_ms: Date.now() - p.started,
       timed_out: f.st === "timeout",
     };
-    if (f.st) {
-      if (code !== null && code > 128) {
-        r.signal = signalName(code - 128);
-        r.exit_code = null;
-      }
-      r.killed = f.k === true;
-      if (!r.killed) r.stop_unconfirmed = true;
-    }
+    if (f.st) markStopped(r, f.k === true);
     p.resolve(r);
   }
 

@@ -7,6 +7,7 @@ import type { SshTarget } from "../hosts/sshconfig.js";
 import { HostUnreachableError } from "../hosts/io.js";
 import type { Logger } from "../log.js";
 import { preferredHostKeyAlgorithms, verifyHostKey } from "./ssh-hostkey.js";
+import { proxyNote, proxySocket } from "./ssh-proxy.js";
 
 const { Client, utils } = ssh2;
 type Client = InstanceType<typeof Client>;
@@ -168,8 +169,8 @@ export class SshConnection {
       let sock: Duplex | undefined;
       for (const [i, hop] of hops.entries()) {
         const isTarget = i === hops.length - 1;
-        sock = sock ? sock : await tcpConnect(hop, deadline);
-        const client = await this.handshake(hop, sock, deadline, isTarget);
+        sock = sock ? sock : hop.proxyCommand ? await proxySocket({ ...hop, proxyCommand: hop.proxyCommand }, this.opts.log) : await tcpConnect(hop, deadline);
+        const client = await this.handshake(hop, sock, deadline, isTarget, i === 0 && !hop.proxyCommand);
         clients.push(client);
         const next = hops[i + 1];
         if (next) sock = await forwardOut(client, next, deadline);
@@ -189,7 +190,7 @@ export class SshConnection {
     return live;
   }
 
-  private async handshake(hop: SshTarget, sock: Duplex, deadline: number, isTarget: boolean): Promise<Client> {
+  private async handshake(hop: SshTarget, sock: Duplex, deadline: number, isTarget: boolean, direct: boolean): Promise<Client> {
     const where = `${hop.user}@${hop.hostName}:${hop.port}`;
     const files = (isTarget ? this.opts.knownHostsFiles : undefined) ?? hop.knownHostsFiles;
     const policy = {
@@ -198,6 +199,7 @@ export class SshConnection {
       files,
       acceptNew: this.opts.acceptNewHostKey ?? false,
       log: this.opts.log,
+      ...(direct ? { certFrom: { host: hop.hostName, port: hop.port } } : {}),
     };
     const preferred = await preferredHostKeyAlgorithms(policy);
     const auth = authAttempts(hop, this.opts.log);
@@ -238,7 +240,7 @@ export class SshConnection {
         settled = true;
         client.end();
         sock.destroy();
-        reject(new HostUnreachableError(`ssh ${where}: ${reason}`, { cause }));
+        reject(new HostUnreachableError(`ssh ${where}: ${reason}${proxyNote(sock)}`, { cause }));
       };
       client.once("ready", () => {
         settled = true;

@@ -4,15 +4,17 @@ import type { ClientChannel } from "ssh2";
 import type { BgRequest, BgResult, ExecOptions, ExecRequest, ExecResult } from "../hosts/io.js";
 import type { Logger } from "../log.js";
 import type { SshConnection } from "./ssh-conn.js";
-import { bgScript, execScript, killScript, PGID_MARK, REMOTE_COMMAND } from "./ssh-script.js";
+import { bgScript, execScript, killScript, PGID_MARK, REMOTE_COMMAND, type HostShell } from "./ssh-script.js";
 
 const MARK = Buffer.from(PGID_MARK, "latin1");
 /** How long to wait for the pgid line or for the channel to close once the group is gone. */
 const SETTLE_MS = 3000;
+/** Once the command's exit status arrived, how long its output may still come (a daemon it left holds stdout). */
+const EXIT_GRACE_MS = 500;
 
 // Why: one command on a host over a fresh exec channel of the pooled connection, with a timeout that really kills.
-export async function sshExec(conn: SshConnection, req: ExecRequest, opts: ExecOptions, log: Logger): Promise<ExecResult> {
-  const script = execScript(req);
+export async function sshExec(conn: SshConnection, req: ExecRequest, opts: ExecOptions, log: Logger, shell: HostShell = "bash"): Promise<ExecResult> {
+  const script = execScript(req, shell);
   const started = Date.now();
   const { channel, release } = await conn.exec(REMOTE_COMMAND);
   try {
@@ -23,20 +25,19 @@ export async function sshExec(conn: SshConnection, req: ExecRequest, opts: ExecO
 }
 
 // Why: `setsid nohup` job whose stdio goes to a log and whose exit code lands in `<log>.rc`; it outlives the connection.
-export async function sshExecBg(conn: SshConnection, req: BgRequest): Promise<BgResult> {
-  const { channel, release } = await conn.exec(REMOTE_COMMAND);
-  try {
-    const out = await collect(channel, bgScript(req), 64 * 1024);
-    const m = /^(\d+)\n([\s\S]+)$/.exec(out.stdout);
-    if (out.code !== 0 || !m) {
-      throw new Error(`shell_bg on ${conn.where} failed (rc=${out.code ?? "none"}): ${out.stderr.trim() || out.stdout.trim() || "no output"}`);
-    }
-    const pid = Number(m[1]);
-    return { pid, pgid: pid, log: m[2]!, rc_file: `${m[2]!}.rc` };
-  } finally {
-    release();
+export async function sshExecBg(where: string, run: ScriptRunner, req: BgRequest, shell: HostShell = "bash"): Promise<BgResult> {
+  const out = await run(bgScript(req, shell), 64 * 1024, 30_000);
+  const stdout = out.stdout.toString("utf8");
+  const m = /^(\d+)\n([\s\S]+)$/.exec(stdout);
+  if (out.code !== 0 || !m) {
+    throw new Error(`shell_bg on ${where} failed (rc=${out.code ?? "none"}): ${out.stderr.trim() || stdout.trim() || "no output"}`);
   }
+  const pid = Number(m[1]);
+  return { pid, pgid: pid, log: m[2]!, rc_file: `${m[2]!}.rc` };
 }
+
+/** Runs a whole `sh -s` script on the host (through the agent when it is up, else a fresh exec channel). */
+export type ScriptRunner = (script: string, cap: number, timeoutMs: number) => Promise<{ code: number | null; stdout: Buffer; stderr: string }>;
 
 // Why: bounded capture of one stream: bytes beyond the cap are dropped, never buffered.
 export class Capture {
@@ -64,6 +65,11 @@ export class Capture {
       const text = this.decoder.write(kept);
       if (text) this.onText(text);
     }
+  }
+
+  /** The bytes kept, as they came. */
+  raw(): Buffer {
+    return Buffer.concat(this.chunks);
   }
 
   text(): string {
@@ -122,6 +128,8 @@ async function runChannel(
   let exitCode: number | null = null;
   let exitSignal: string | null = null;
   let gotExit = false;
+  let exitSeen: () => void = () => {};
+  const exited = new Promise<void>((r) => (exitSeen = r));
   channel.on("data", (d: Buffer) => stdout.push(d));
   channel.on("error", (err: Error) => log.debug("exec channel error", { host: conn.where, error: err.message }));
   channel.stderr.on("data", onStderr);
@@ -129,12 +137,11 @@ async function runChannel(
     gotExit = true;
     exitCode = typeof code === "number" ? code : null;
     if (signal) exitSignal = signal.startsWith("SIG") ? signal : `SIG${signal}`;
+    exitSeen();
   });
   const closed = new Promise<void>((resolve) => channel.once("close", () => resolve()));
 
-  channel.write(script);
-  if (req.stdin?.length) channel.write(req.stdin);
-  channel.end();
+  channel.end(script);
 
   let stopReason: "timeout" | "abort" | undefined;
   let stopRequested: () => void = () => {};
@@ -146,7 +153,9 @@ async function runChannel(
 
   let killed: boolean | undefined;
   try {
-    await Promise.race([closed, stop]);
+    // The exit status ends the wait (after a short grace for the last output), not EOF: a daemon the command
+    // started may hold stdout open for ever, and the command itself is done.
+    await Promise.race([closed, stop, exited.then(() => Promise.race([closed, delay(EXIT_GRACE_MS)]))]);
     if (stopReason && gotExit) {
       // It ended on its own as the timer fired: a normal result, nothing to kill.
       stopReason = undefined;
@@ -177,19 +186,12 @@ async function runChannel(
     duration_ms: Date.now() - started,
     timed_out: stopReason === "timeout",
   };
-  if (stopReason) {
-    if (exitCode !== null && exitCode > 128) {
-      result.signal = signalName(exitCode - 128);
-      result.exit_code = null;
-    }
-    result.killed = killed === true;
-    if (killed !== true) result.stop_unconfirmed = true;
-  }
+  if (stopReason) markStopped(result, killed);
   return result;
 }
 
 /** TERM the group, KILL after a grace period, confirm it is gone: through a second exec channel. */
-async function killGroup(conn: SshConnection, pgid: number, log: Logger): Promise<boolean> {
+export async function killGroup(conn: SshConnection, pgid: number, log: Logger): Promise<boolean> {
   try {
     const { channel, release } = await conn.exec(REMOTE_COMMAND, true);
     try {
@@ -221,6 +223,16 @@ function collect(channel: ClientChannel, script: string, cap: number, timeoutMs 
     });
     channel.end(script);
   });
+}
+
+// Why: a command we stopped: its 128+N code as the signal, and whether its group was confirmed gone.
+export function markStopped(r: ExecResult, killed: boolean | undefined): void {
+  if (r.exit_code !== null && r.exit_code > 128) {
+    r.signal = signalName(r.exit_code - 128);
+    r.exit_code = null;
+  }
+  r.killed = killed === true;
+  if (!r.killed) r.stop_unconfirmed = true;
 }
 
 // Why: a shell's 128+N exit code of a stopped command, as a signal name.

@@ -91,6 +91,8 @@ export interface HostIO {
   listDir(path: string): Promise<DirEntry[]>;
   /** The user's home folder on that host (for relative paths and `~`). */
   home(): Promise<string>;
+  /** Which paths served the call (SSH: files over sftp or exec, the shell, agent or exec); put in results as `transport`. */
+  transport?(): Record<string, string>;
   close(): Promise<void>;
 }
 

@@ -1,13 +1,13 @@
 /**
- * Fixed bash scripts that inspect, wait for and stop a background job on any host through the `shell`
+ * Fixed POSIX sh scripts (bash, dash, BusyBox ash) that inspect, wait for and stop a background job on any host through the `shell`
  * host tool. They never contain user text: the job's pid, pgid, log path and the limits reach them as
  * environment variables (HERD_*), checked before the call (numbers, an absolute path, a signal name).
  */
 
 /** Is any live (non-zombie) process left in group $HERD_PGID? */
 const ALIVE =
-  `alive() { kill -0 -- "-$HERD_PGID" 2>/dev/null || return 1; [ -d /proc/self ] || return 0; local s l r; ` +
-  `for s in /proc/[0-9]*/stat; do read -r l < "$s" 2>/dev/null || continue; r=\${l##*) }; set -- $r; ` +
+  `alive() { kill -0 "-$HERD_PGID" 2>/dev/null || return 1; [ -d /proc/self ] || return 0; ` +
+  `for __s in /proc/[0-9]*/stat; do read -r __l < "$__s" 2>/dev/null || continue; __r=\${__l##*) }; set -- $__r; ` +
   `[ "$3" = "$HERD_PGID" ] && [ "$1" != Z ] && return 0; done; return 1; }`;
 
 // Why: one round trip answers state, exit code and a slice of the log (base64, so bytes and offsets stay exact).
@@ -31,10 +31,10 @@ export const INSPECT_SCRIPT = [
 export const KILL_SCRIPT = [
   ALIVE,
   `if ! alive; then echo already-gone; exit 0; fi`,
-  `kill -s "$HERD_SIG" -- "-$HERD_PGID" 2>/dev/null`,
-  `for ((i=0; i<HERD_GRACE_POLLS; i++)); do alive || { echo gone; exit 0; }; sleep 0.05; done`,
-  `if [ "$HERD_SIG" != KILL ]; then kill -s KILL -- "-$HERD_PGID" 2>/dev/null;`,
-  `  for ((i=0; i<40; i++)); do alive || { echo gone-after-kill; exit 0; }; sleep 0.05; done; fi`,
+  `kill "-$HERD_SIG" "-$HERD_PGID" 2>/dev/null`,
+  `i=0; while [ $i -lt "$HERD_GRACE_POLLS" ]; do alive || { echo gone; exit 0; }; sleep 0.05; i=$((i+1)); done`,
+  `if [ "$HERD_SIG" != KILL ]; then kill -KILL "-$HERD_PGID" 2>/dev/null;`,
+  `  i=0; while [ $i -lt 40 ]; do alive || { echo gone-after-kill; exit 0; }; sleep 0.05; i=$((i+1)); done; fi`,
   `echo alive`,
   "",
 ].join("\n");
@@ -43,7 +43,7 @@ export const KILL_SCRIPT = [
 export const WAIT_SCRIPT = [
   `t=; if [ "$HERD_FOLLOW" = 1 ]; then tail -c +1 -f -- "$HERD_LOG" 2>/dev/null & t=$!; fi`,
   // A zombie leader (its parent gone and init not reaping) has ended too.
-  `leader() { kill -0 "$HERD_PID" 2>/dev/null || return 1; [ -r "/proc/$HERD_PID/stat" ] || return 0; local l; read -r l < "/proc/$HERD_PID/stat" || return 1; l=\${l##*) }; [ "\${l%% *}" != Z ]; }`,
+  `leader() { kill -0 "$HERD_PID" 2>/dev/null || return 1; [ -r "/proc/$HERD_PID/stat" ] || return 0; read -r __l < "/proc/$HERD_PID/stat" || return 1; __l=\${__l##*) }; [ "\${__l%% *}" != Z ]; }`,
   `while [ ! -s "$HERD_RC" ] && leader; do sleep 0.1; done`,
   `if [ -n "$t" ]; then sleep 0.2; kill "$t" 2>/dev/null; wait "$t" 2>/dev/null; fi`,
   `exit 0`,

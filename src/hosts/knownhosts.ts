@@ -131,7 +131,7 @@ export function describeRefusal(check: HostKeyCheck, host: string, port: number,
     case "unknown":
       return (
         `unknown host key for ${where} (${presented}): not in ${files.join(", ") || "any known_hosts file"}` +
-        (check.certAuthorityOnly ? " (only @cert-authority entries match, and host certificates are not supported)" : "") +
+        (check.certAuthorityOnly ? " (only @cert-authority entries match, and the host's certificate was not accepted)" : "") +
         ` (set acceptNewHostKey to trust it, or add it with ssh-keyscan after checking the fingerprint)`
       );
   }

@@ -18,6 +18,8 @@ export interface PathStatus {
   latency_ms: number;
   error?: string;
   tool_count?: number;
+  /** SSH: which paths serve it (files sftp|exec, shell bash|sh, commands agent|exec). */
+  transport?: Record<string, string>;
 }
 
 /** What remote_list_hosts shows of one host. */
@@ -128,8 +130,8 @@ export class ProbeCache {
       const late = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${bound / 1000}s`)), bound);
       });
-      const tool_count = await Promise.race([reach, late]);
-      return { kind: b.kind, ok: true, latency_ms: this.now() - started, tool_count };
+      const { count: tool_count, transport } = await Promise.race([reach, late]);
+      return { kind: b.kind, ok: true, latency_ms: this.now() - started, tool_count, ...(transport ? { transport } : {}) };
     } catch (e) {
       return { kind: b.kind, ok: false, latency_ms: this.now() - started, error: (e as Error).message };
     } finally {
@@ -142,11 +144,14 @@ export class ProbeCache {
   }
 }
 
-/** Proves a path answers: a peer lists its tools; an SSH host runs `true`. Resolves to the tool count. */
-async function reachable(b: Backend, sshTimeoutMs: number): Promise<number> {
+/** Proves a path answers: a peer lists its tools; an SSH host runs `true` (and says which paths served it). */
+async function reachable(b: Backend, sshTimeoutMs: number): Promise<{ count: number; transport?: Record<string, string> }> {
+  let transport: Record<string, string> | undefined;
   if (b.kind === "ssh") {
     const r = await b.callTool("shell", { command: "true", timeout: Math.max(1, Math.ceil(sshTimeoutMs / 1000)) });
     if (r.isError) throw new Error(resultText(r) || "shell `true` failed");
+    const t = (r.structuredContent as { transport?: unknown } | undefined)?.transport;
+    if (t && typeof t === "object") transport = t as Record<string, string>;
   }
-  return (await b.listTools()).length;
+  return { count: (await b.listTools()).length, ...(transport ? { transport } : {}) };
 }

@@ -24,8 +24,10 @@ export interface SshTarget {
   /** The ssh_config value, reported only: mcp-herd never loosens host key checking from it. */
   strictHostKeyChecking?: string;
   source: "ssh -G" | "ssh_config";
-  /** Things ignored or unsupported (ProxyCommand, Match in the fallback parser, ...). */
+  /** Things ignored or unsupported (Match in the fallback parser, ...). */
   warnings: string[];
+  /** ssh_config ProxyCommand with %h %p %r %n expanded: the connection rides on its stdin/stdout. */
+  proxyCommand?: string;
 }
 
 export interface SshSpec {
@@ -102,10 +104,9 @@ export async function resolveSshTarget(spec: SshSpec, opts: ResolveOptions = {},
   const globalKnown = (values.get("globalknownhostsfile") ?? ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"]).flatMap(splitList);
   const knownHostsFiles = [...userKnown, ...globalKnown].filter((f) => f !== "none").map(expand);
 
-  if (first("proxycommand") && first("proxycommand") !== "none") {
-    warnings.push(`ProxyCommand is not supported and was ignored for ${spec.host}`);
-  }
-  const jumpSpec = spec.proxyJump ?? first("proxyjump");
+  const proxyCommandRaw = first("proxycommand");
+  const proxyCommand = proxyCommandRaw && proxyCommandRaw !== "none" ? proxyCommandFor(proxyCommandRaw, { h: hostName, p: String(port), r: user, n: spec.host }) : undefined;
+  const jumpSpec = spec.proxyJump ?? (proxyCommand ? undefined : first("proxyjump"));
   const jumps: SshTarget[] = [];
   if (jumpSpec && jumpSpec !== "none") {
     if (depth >= MAX_JUMPS) throw new Error(`ProxyJump chain for ${spec.host} is deeper than ${MAX_JUMPS} hops (a loop?)`);
@@ -116,6 +117,7 @@ export async function resolveSshTarget(spec: SshSpec, opts: ResolveOptions = {},
   }
 
   const target: SshTarget = { alias: spec.host, hostName, port, user, identityFiles, jumps, knownHostsFiles, source, warnings };
+  if (proxyCommand && !jumps.length) target.proxyCommand = proxyCommand;
   if (agent) target.agent = agent;
   const alias = first("hostkeyalias");
   if (alias && alias !== "none") target.hostKeyAlias = alias;
@@ -245,6 +247,19 @@ function defaultIdentities(): string[] {
 function expandHome(p: string, home: string): string {
   if (p === "~") return home;
   return p.startsWith("~/") ? join(home, p.slice(2)) : p;
+}
+
+/** Host and user names that may be put into a ProxyCommand (as OpenSSH 9.6 refuses shell metacharacters there). */
+const PROXY_TOKEN_SAFE = /^[A-Za-z0-9._@:[\]-]+$/;
+
+// Why: the ProxyCommand with its tokens expanded; a name holding shell metacharacters is refused, never run.
+function proxyCommandFor(command: string, tokens: Record<string, string>): string {
+  for (const [t, v] of Object.entries(tokens)) {
+    if (command.includes(`%${t}`) && !PROXY_TOKEN_SAFE.test(v)) {
+      throw new Error(`refusing to put ${JSON.stringify(v)} into a ProxyCommand (%${t}): it holds characters a shell would interpret`);
+    }
+  }
+  return expandTokens(command, tokens);
 }
 
 function expandTokens(s: string, tokens: Record<string, string>): string {

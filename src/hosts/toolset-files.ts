@@ -130,7 +130,7 @@ async function bigFileWindow(
       ? ["tail", String(args.tail), ""]
       : ["from", String(args.offset ?? 1), String(args.limit ?? 1_000_000_000)];
   const r = await ctx.io.exec(
-    { argv: ["bash", "-c", WINDOW_SCRIPT, "read_file", path, ...window], timeoutMs: 60_000, maxOutputBytes: ctx.maxOutputBytes + 65536 },
+    { argv: ["sh", "-c", WINDOW_SCRIPT, "read_file", path, ...window], timeoutMs: 60_000, maxOutputBytes: ctx.maxOutputBytes + 65536 },
     { signal: ctx.signal },
   );
   if (r.exit_code !== 0 && !r.truncated) {

@@ -107,6 +107,10 @@ export const hostToolShapes = {
 } satisfies Record<HostToolName, z.ZodRawShape>;
 
 const via = z.string().describe("Which path served the call: local, ssh or peer.");
+const transport = z
+  .record(z.string(), z.string())
+  .optional()
+  .describe("Over SSH: files (sftp or exec: content on stdin of sh), shell (bash or sh) and commands (agent or exec) that served it.");
 
 /** Zod output shapes (structuredContent) of each host tool. */
 export const hostToolOutputShapes = {
@@ -116,13 +120,14 @@ export const hostToolOutputShapes = {
     stdout: z.string(),
     stderr: z.string(),
     via,
+    transport,
     truncated: z.boolean(),
     duration_ms: z.number(),
     timed_out: z.boolean(),
     killed: z.boolean().optional(),
     stop_unconfirmed: z.boolean().optional(),
   },
-  shell_bg: { pid: z.number().int(), pgid: z.number().int(), log: z.string(), rc_file: z.string(), via },
+  shell_bg: { pid: z.number().int(), pgid: z.number().int(), log: z.string(), rc_file: z.string(), via, transport },
   read_file: {
     path: z.string(),
     content: z.string(),
@@ -134,6 +139,7 @@ export const hostToolOutputShapes = {
     size: z.number().int(),
     truncated: z.boolean(),
     via,
+    transport,
   },
   write_file: {
     path: z.string(),
@@ -143,6 +149,7 @@ export const hostToolOutputShapes = {
     created: z.boolean(),
     appended: z.boolean(),
     via,
+    transport,
   },
   edit_file: {
     path: z.string(),
@@ -152,6 +159,7 @@ export const hostToolOutputShapes = {
     diff: z.string(),
     sha256: z.string(),
     via,
+    transport,
   },
   list_dir: {
     path: z.string(),
@@ -160,6 +168,7 @@ export const hostToolOutputShapes = {
     ),
     truncated: z.boolean(),
     via,
+    transport,
   },
   search_files: {
     pattern: z.string(),
@@ -169,6 +178,7 @@ export const hostToolOutputShapes = {
     truncated: z.boolean(),
     engine: z.string(),
     via,
+    transport,
   },
 } satisfies Record<HostToolName, z.ZodRawShape>;
 

@@ -8,15 +8,23 @@ type Match = { path: string; line?: number; text?: string };
 const SEARCH_TIMEOUT_MS = 60_000;
 const MAX_LINE_CHARS = 500;
 
-// Constant scripts: user text arrives only as positional arguments ($1 folder, $2 pattern, $3 line cap, $4 find test).
-const NAME_SCRIPT =
-  'find "$1" \\( -name .git -o -name node_modules \\) -prune -o "$4" "$2" -print0 2>/dev/null | head -z -n "$3"';
+// Constant POSIX sh scripts (BusyBox too): user text arrives only as positional arguments ($1 folder, $2 pattern,
+// $3 line cap, $4 find test). GNU `head -z` and GNU grep's -Z/-I/--exclude-dir are used only where the host has them.
+const PRUNE = '\\( -name .git -o -name node_modules \\) -prune -o';
+const NAME_SCRIPT = [
+  "if (echo x | head -z -n 1) >/dev/null 2>&1; then",
+  `  find "$1" ${PRUNE} "$4" "$2" -print0 2>/dev/null | head -z -n "$3"`,
+  `else find "$1" ${PRUNE} "$4" "$2" -print0 2>/dev/null; fi`,
+].join("\n");
 const CONTENT_SCRIPT = [
   "if command -v rg >/dev/null 2>&1; then echo engine=rg >&2",
   "  rg --line-number --with-filename --no-heading --color=never --null --hidden --no-ignore --no-messages \\",
   "    --glob '!.git' --glob '!node_modules' -e \"$2\" -- \"$1\"",
-  "else echo engine=grep >&2",
+  "elif grep -Z -I --exclude-dir=x -q x /dev/null 2>/dev/null; [ $? -eq 1 ]; then echo engine=grep >&2",
   '  grep -rnIHE -Z -s --exclude-dir=.git --exclude-dir=node_modules -e "$2" -- "$1"',
+  "else echo engine=grep >&2",
+  `  find "$1" ${PRUNE} -type f -exec sh -c 'p=$1; shift; for f do grep -nE -e "$p" -- "$f" 2>/dev/null | ` +
+    `while IFS= read -r l; do printf "%s\\000%s\\n" "$f" "$l"; done; done' sh "$2" {} +`,
   'fi | head -n "$3"',
 ].join("\n");
 
@@ -29,8 +37,8 @@ export async function searchFilesTool(args: SearchArgs, ctx: HostToolContext): P
   if (!st) throw new ToolFailure(`search_files: no such folder: ${path}`);
   const glob = /[*?[]/.test(args.pattern);
   const argv = content
-    ? ["bash", "-c", CONTENT_SCRIPT, "search_files", path, args.pattern, String(max + 1)]
-    : ["bash", "-c", NAME_SCRIPT, "search_files", path, glob ? args.pattern : `*${args.pattern}*`, String(max + 1), glob ? "-name" : "-iname"];
+    ? ["sh", "-c", CONTENT_SCRIPT, "search_files", path, args.pattern, String(max + 1)]
+    : ["sh", "-c", NAME_SCRIPT, "search_files", path, glob ? args.pattern : `*${args.pattern}*`, String(max + 1), glob ? "-name" : "-iname"];
   const r = await ctx.io.exec(
     { argv, timeoutMs: SEARCH_TIMEOUT_MS, maxOutputBytes: ctx.maxOutputBytes },
     { signal: ctx.signal },

@@ -103,7 +103,9 @@ export async function runHostTool(
     home: () => (home ??= io.home()),
   };
   try {
-    return await IMPLS[name](parsed.data, ctx);
+    const result = await IMPLS[name](parsed.data, ctx);
+    if (io.transport && result.structuredContent) result.structuredContent = { ...result.structuredContent, transport: io.transport() };
+    return result;
   } catch (e) {
     if (e instanceof HostUnreachableError) throw new TransportError(e.message, io.kind, { cause: e });
     if (e instanceof ToolFailure) return errorResult(e.message);

@@ -116,6 +116,7 @@ export function jobTools(hub: HostHub): AnyToolDef[] {
           killed_at: z.string().optional(),
         }),
       ),
+      problems: z.array(z.string()).optional().describe("Records that could not be read (skipped, never fatal)."),
     },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     async handler({ host }) {
@@ -129,7 +130,9 @@ export function jobTools(hub: HostHub): AnyToolDef[] {
         ...(r.killed_at ? { killed_at: r.killed_at } : {}),
       }));
       const lines = jobs.map((j) => `${j.started_at} ${j.job}${j.exit_code !== undefined ? ` rc=${j.exit_code}` : j.killed_at ? " killed" : ""}  ${j.command.slice(0, 80)}`);
-      return textResult(lines.length ? lines.join("\n") : "no background jobs recorded", { jobs });
+      const problems = hub.jobs.store.problems;
+      const text = (lines.length ? lines.join("\n") : "no background jobs recorded") + problems.map((p) => `\n[problem] ${p}`).join("");
+      return textResult(text, problems.length ? { jobs, problems } : { jobs });
     },
   });
   return [status, output, kill, list];

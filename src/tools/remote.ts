@@ -120,6 +120,7 @@ const statusShape = {
           latency_ms: z.number(),
           error: z.string().optional(),
           tool_count: z.number().optional(),
+          transport: z.record(z.string(), z.string()).optional().describe("SSH: files sftp|exec, shell bash|sh, commands agent|exec."),
         }),
       ),
       error: z.string().optional(),
@@ -138,7 +139,13 @@ const statusShape = {
 /** One line per host in the lmcp hub's layout, plus latency, tools and since. */
 function statusLine(s: HostStatus): string {
   const paths = s.paths.map((p) => p.kind).join(",");
-  const extra = [s.latency_ms !== undefined ? `${s.latency_ms}ms` : "", s.tool_count !== undefined ? `tools=${s.tool_count}` : "", `since=${s.since}`];
+  const t = s.paths.find((p) => p.transport)?.transport;
+  const extra = [
+    s.latency_ms !== undefined ? `${s.latency_ms}ms` : "",
+    s.tool_count !== undefined ? `tools=${s.tool_count}` : "",
+    t ? `ssh=files:${t.files},shell:${t.shell},commands:${t.commands}` : "",
+    `since=${s.since}`,
+  ];
   return `${s.name.padEnd(14)} ${s.state.padEnd(6)} via=${(s.via ?? "-").padEnd(5)} paths=${paths} ${extra.filter(Boolean).join(" ")}${s.error ? ` [${s.error}]` : ""}`;
 }
 

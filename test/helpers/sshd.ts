@@ -29,6 +29,12 @@ export interface Sshd {
 export interface SshdOptions {
   /** Extra `-o Key=Value` options for sshd. */
   options?: string[];
+  /** false: no sftp subsystem at all (a hardened host); default internal-sftp. */
+  sftp?: boolean;
+  /** A command sshd runs under (argv; sshd's own argv is appended), e.g. an unshare wrapper. */
+  prefix?: string[];
+  /** Sign the host key with this CA private key (principals, ssh-keygen -V validity) and serve the certificate. */
+  hostCert?: { caKey: string; principals: string[]; validity?: string };
 }
 
 // Why: real SSH in tests without touching the machine's own sshd, keys or known_hosts.
@@ -42,6 +48,13 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   const authorizedKeys = join(dir, "authorized_keys");
   writeFileSync(authorizedKeys, readFileSync(identityFile + ".pub"));
   const hostKeyPub = readFileSync(hostKey + ".pub", "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+  const certOptions: string[] = [];
+  if (opts.hostCert) {
+    const c = opts.hostCert;
+    const r = spawnSync("ssh-keygen", ["-q", "-s", c.caKey, "-I", "herd-test-host", "-h", "-n", c.principals.join(","), "-V", c.validity ?? "-5m:+1h", hostKey + ".pub"], { encoding: "utf8", timeout: 10_000 });
+    if (r.status !== 0) throw new Error(`ssh-keygen -s failed: ${r.stderr}`);
+    certOptions.push("-o", `HostCertificate=${hostKey}-cert.pub`);
+  }
   const knownHostsFile = join(dir, "known_hosts");
   const user = userInfo().username;
 
@@ -62,12 +75,14 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
         "-o", "StrictModes=no",
         "-o", "PermitRootLogin=prohibit-password",
         "-o", `PidFile=${join(dir, "sshd.pid")}`,
-        "-o", "Subsystem=sftp internal-sftp",
+        ...(opts.sftp === false ? [] : ["-o", "Subsystem=sftp internal-sftp"]),
         "-o", "UseDNS=no",
         "-o", "PrintMotd=no",
         ...(opts.options ?? []).flatMap((o) => ["-o", o]),
+        ...certOptions,
       ];
-      const proc = spawn("/usr/sbin/sshd", args, { stdio: ["ignore", "ignore", "pipe"], detached: true });
+      const argv = [...(opts.prefix ?? []), "/usr/sbin/sshd", ...args];
+      const proc = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"], detached: true });
       proc.stderr!.on("data", (d: Buffer) => (log += d.toString()));
       const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
       const ready = await waitReady(tryPort, exited, 10_000);
@@ -127,7 +142,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   };
 }
 
-function keygen(file: string, comment: string): void {
+export function keygen(file: string, comment: string): void {
   const r = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file], {
     encoding: "utf8",
     timeout: 10_000,
@@ -148,7 +163,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Ready = a TCP connect succeeds and the server's `SSH-2.0` banner is read. */
-async function waitReady(port: number, exited: Promise<void>, boundMs: number): Promise<boolean> {
+export async function waitReady(port: number, exited: Promise<void>, boundMs: number): Promise<boolean> {
   let dead = false;
   void exited.then(() => (dead = true));
   const deadline = Date.now() + boundMs;
@@ -178,7 +193,7 @@ function bannerSeen(port: number): Promise<boolean> {
 }
 
 /** Signals a process and every descendant (sshd puts each connection in its own session). */
-function killTree(pid: number, signal: NodeJS.Signals = "SIGKILL"): void {
+export function killTree(pid: number, signal: NodeJS.Signals = "SIGKILL"): void {
   const parents = new Map<number, number[]>();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;

@@ -32,6 +32,11 @@ beforeAll(() => {
       `  IdentityFile ${home}/.ssh/id_web`,
       `  IdentityFile ${home}/.ssh/id_missing`,
       "  ProxyJump bastion",
+      "Host proxied",
+      "  HostName db.example.com",
+      "  User dba",
+      "  Port 2202",
+      "  ProxyCommand nc -X connect -x proxy:3128 %h %p # %r %n %%",
       "Host bastion",
       "  HostName bastion.example.com",
       "  User jump",
@@ -58,6 +63,18 @@ describe.each([
 ] as const)("resolveSshTarget via %s", (_name, sshBinary) => {
   const resolve = (spec: Parameters<typeof resolveSshTarget>[0]) =>
     resolveSshTarget(spec, { sshBinary, configFile, home, env: env() });
+
+  it("takes ProxyCommand with %h %p %r %n %% expanded as OpenSSH does", async () => {
+    const t = await resolve({ host: "proxied" });
+    expect(t.proxyCommand).toBe("nc -X connect -x proxy:3128 db.example.com 2202 # dba proxied %");
+    expect(t.jumps).toEqual([]);
+    expect(t.warnings.join(" ")).not.toMatch(/ProxyCommand/);
+    expect((await resolve({ host: "web" })).proxyCommand).toBeUndefined();
+  });
+
+  it.each(["a$(id)", "a`id`", "a|b", "a&b", "a>b", "a'b"])("refuses to put the user %j into a ProxyCommand", async (user) => {
+    await expect(resolve({ host: "proxied", user })).rejects.toThrow(/refusing to put .* into a ProxyCommand \(%r\)/);
+  });
 
   it("takes HostName, User, Port, existing IdentityFiles, ProxyJump, known_hosts files", async () => {
     const t = await resolve({ host: "web" });

@@ -245,7 +245,7 @@ describe("list_dir / search_files", () => {
     const bin = join(dir, "bin");
     mkdirSync(bin);
     const { symlinkSync } = await import("node:fs");
-    for (const tool of ["bash", "grep", "head", "find"]) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
+    for (const tool of ["sh", "bash", "grep", "head", "find"]) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
     const noRg: HostIO = Object.assign(Object.create(io) as HostIO, {
       exec: (req: Parameters<HostIO["exec"]>[0], o?: Parameters<HostIO["exec"]>[1]) =>
         io.exec({ ...req, env: { ...req.env, PATH: bin } }, o),
