@@ -633,4 +633,10 @@ export const REQUIREMENTS: Requirement[] = [
       "unit/hardening-lint.test.ts :: has no-floating-promises on for src and test",
     ],
   },
+  {
+    id: "rel:spawn:failure-is-result",
+    source: "issue 12 item 1 (EMFILE under ulimit -n 128 killed mcp-herd)",
+    promise: "A process that cannot be started (no fds left, missing binary) is an isError result naming the cause; every spawn in src/ attaches its error listener first, so the server keeps serving.",
+    tests: ["integration/hardening2-spawn.test.ts :: 80 concurrent remote_shell: each answers (ok or a clear EMFILE error), the server keeps serving, no command is left running"],
+  },
 ];

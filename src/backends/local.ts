@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync, promises as fsp, type Stats } from "node:fs";
 import { homedir, tmpdir } from "node:os";
@@ -8,6 +8,7 @@ import { OutputCollector, resolveHostPath } from "../hosts/files.js";
 import { withoutOwnSecrets } from "./child-env.js";
 import { groupAlive, killGroup } from "./child-kill.js";
 import { unwatchGroup, watchGroup } from "./child-reaper.js";
+import { spawnStarted } from "../util/spawn.js";
 import type {
   BgRequest,
   BgResult,
@@ -51,7 +52,7 @@ export class LocalHostIO implements HostIO {
     if (!st || st.type !== "dir") throw new Error(`working folder ${cwd} does not exist or is not a folder`);
     const [file, args] = req.command !== undefined ? ["bash", ["-c", req.command]] : [req.argv![0]!, req.argv!.slice(1)];
     const started = Date.now();
-    const child = spawn(file, args, {
+    const child = await spawnStarted(file, args, {
       cwd,
       env: { ...withoutOwnSecrets(process.env), ...req.env },
       detached: true,
@@ -131,18 +132,14 @@ export class LocalHostIO implements HostIO {
     const fd = openSync(log, "a");
     try {
       // detached: true makes the job a session and group leader (setsid); user text is only in "$1".
-      const child = spawn("bash", ["-c", 'bash -c "$1"; echo $? > "$2"', "mcp-herd-bg", req.command, rcFile], {
+      const child = await spawnStarted("bash", ["-c", 'bash -c "$1"; echo $? > "$2"', "mcp-herd-bg", req.command, rcFile], {
         cwd,
         env: { ...withoutOwnSecrets(process.env), ...req.env },
         detached: true,
         stdio: ["ignore", fd, fd],
       });
-      const pid = await new Promise<number>((resolve, reject) => {
-        child.once("error", (e) => reject(new Error(`shell_bg: cannot start bash: ${e.message}`)));
-        child.once("spawn", () => resolve(child.pid!));
-      });
       child.unref();
-      return { pid, pgid: pid, log, rc_file: rcFile };
+      return { pid: child.pid!, pgid: child.pid!, log, rc_file: rcFile };
     } finally {
       closeSync(fd);
     }
@@ -250,7 +247,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Resolves on exit, once the output pipes closed or PIPE_DRAIN_MS later (a leftover child may hold them). */
-function waitForExit(child: ReturnType<typeof spawn>): Promise<{ code: number | null; signal: string | null }> {
+function waitForExit(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve, reject) => {
     let exited: { code: number | null; signal: string | null } | undefined;
     let done = false;
