@@ -639,4 +639,15 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A process that cannot be started (no fds left, missing binary) is an isError result naming the cause; every spawn in src/ attaches its error listener first, so the server keeps serving.",
     tests: ["integration/hardening2-spawn.test.ts :: 80 concurrent remote_shell: each answers (ok or a clear EMFILE error), the server keeps serving, no command is left running"],
   },
+  {
+    id: "rel:stdio:oversize-message",
+    source: "issue 12 item 2 (one 11 MB request left stdio deaf for good)",
+    promise: "On stdio a message over 10 MiB is never buffered whole: a request gets a JSON-RPC error (-32600) naming the limit, anything else is dropped with a logged error, and the transport keeps serving; if the transport still closes by itself, mcp-herd says so and stops instead of lingering deaf.",
+    tests: [
+      "integration/hardening2-stdio.test.ts :: an 11 MB remote_write_file gets a clear JSON-RPC error, writes nothing, and the next calls are answered",
+      "integration/hardening2-stdio.test.ts :: an oversize message without an id is dropped with a logged error, and the server keeps serving",
+      "unit/stdio-lines.test.ts :: passes whole lines up to the bound however they are chunked, and drops a longer one with its size",
+      "unit/stdio-lines.test.ts :: never hands on a partial line, and never buffers a dropped line",
+    ],
+  },
 ];
