@@ -661,4 +661,23 @@ export const REQUIREMENTS: Requirement[] = [
       "unit/toolset-bound.test.ts :: cuts both copies of big streams until the whole result fits, keeping start and end, flagging truncated",
     ],
   },
+  {
+    id: "sec:http:body-deadline",
+    source: "issue 12 item 4 (requestTimeout = 0: a slow body held its connection forever)",
+    promise: "An HTTP request body must arrive within http.bodyTimeoutSeconds (default 30) of its headers, else 408 and the connection is closed; 50 stalled bodies at once leave no fd behind.",
+    tests: [
+      "integration/hardening2-http.test.ts :: a body slower than the deadline gets 408 and its socket is closed",
+      "integration/hardening2-http.test.ts :: 50 refused or stalled sockets at once all end within the bound and leave no fd behind",
+    ],
+  },
+  {
+    id: "sec:http:refusal-closes",
+    source: "issue 12 item 4 (a 401 did not end the connection while bytes kept coming; 420 such sockets used every fd)",
+    promise: "Every refusal (401, 403, 404, 408, 413, ...) is answered with Connection: close and its connection ends within about a second even while the client keeps sending.",
+    tests: [
+      "integration/hardening2-http.test.ts :: a 401 while the client keeps sending is answered, then the socket is closed",
+      "integration/hardening2-http.test.ts :: a 403 (bad Host) and a 413 while the client keeps sending are answered, then the socket is closed",
+      "integration/hardening2-http.test.ts :: 50 refused or stalled sockets at once all end within the bound and leave no fd behind",
+    ],
+  },
 ];

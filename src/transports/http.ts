@@ -76,7 +76,7 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
 
   const handleMcp = async (req: IncomingMessage, res: ServerResponse, caller: string) => {
     const sid = header(req, "mcp-session-id");
-    const body = req.method === "POST" ? await readJson(req, cfg.maxBodyBytes) : undefined;
+    const body = req.method === "POST" ? await readJson(req, cfg.maxBodyBytes, cfg.bodyTimeoutSeconds * 1000) : undefined;
 
     if (sid !== undefined) {
       const s = sessions.get(sid);
@@ -153,16 +153,18 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
       } catch (e) {
         const status = e instanceof HttpError ? e.status : 500;
         if (status === 500) log.warn("request failed", { error: (e as Error).message });
-        if (status === 413) lingerThenClose(req);
+        closeAfterRefusal(req, res);
         if (!res.headersSent) {
           const code = status === 400 && (e as Error).message.startsWith("Parse error") ? -32700 : -32000;
+          res.setHeader("connection", "close");
           sendJson(res, status, { jsonrpc: "2.0", error: { code, message: (e as Error).message }, id: null });
         } else res.end();
       }
     })();
   });
   http.headersTimeout = 30_000;
-  http.requestTimeout = 0;
+  // A backstop for requests our own body deadline does not see (node checks it every 30 s).
+  http.requestTimeout = http.headersTimeout + cfg.bodyTimeoutSeconds * 1000;
   http.keepAliveTimeout = 5_000;
 
   await new Promise<void>((resolve, reject) => {
@@ -188,18 +190,32 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   return { url, port, sessions: () => sessions.size, close };
 }
 
-// After a 413 the rest of the body is unread. Discard what keeps coming, within bounds, so the client
-// can read the answer (closing at once makes it see ECONNRESET instead); past the bounds, close.
-function lingerThenClose(req: IncomingMessage): void {
-  if (req.readableEnded) return;
-  let discarded = 0;
-  const timer = setTimeout(() => req.socket.destroy(), 5_000);
+/** How long a refused connection may keep sending (read and dropped) before it is closed. */
+const LINGER_MS = 1_000;
+/** How much of a refused body is read and dropped before the connection is closed at once. */
+const LINGER_BYTES = 8 * 1024 * 1024;
+
+// After a refusal the rest of the body is unread, and the connection must end even if the client keeps
+// sending. Closing at once while bytes arrive makes the kernel reset the connection, and the client may
+// never read the answer; so: answer with Connection: close, half-close (FIN) instead of node's immediate
+// destroy, drop what keeps coming for a moment, then destroy. A refused connection never stays open.
+function closeAfterRefusal(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  if (req.complete) return;
+  let dropped = 0;
+  const destroy = () => socket.destroy();
+  const timer = setTimeout(destroy, LINGER_MS + 2_000);
   timer.unref();
+  socket.once("close", () => clearTimeout(timer));
+  (socket as { destroySoon?: () => void }).destroySoon = () => {
+    socket.end();
+    setTimeout(destroy, LINGER_MS).unref();
+  };
   req.on("data", (d: Buffer) => {
-    discarded += d.length;
-    if (discarded > 64 * 1024 * 1024) req.socket.destroy();
+    dropped += d.length;
+    if (dropped > LINGER_BYTES) destroy();
   });
-  req.on("end", () => clearTimeout(timer));
+  req.once("end", () => res.writableFinished && destroy());
   req.resume();
 }
 
@@ -216,8 +232,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Reads a JSON body of at most `max` bytes; 413 beyond it, 400 on bad JSON. */
-function readJson(req: IncomingMessage, max: number): Promise<unknown> {
+/** Reads a JSON body of at most `max` bytes within `deadlineMs`; 413 beyond the size, 408 past the deadline, 400 on bad JSON. */
+function readJson(req: IncomingMessage, max: number, deadlineMs: number): Promise<unknown> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > max) {
     return Promise.reject(new HttpError(413, `Payload too large: the limit is ${max} bytes.`));
@@ -226,20 +242,29 @@ function readJson(req: IncomingMessage, max: number): Promise<unknown> {
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
+    const stop = (e: HttpError) => {
+      over = true;
+      chunks.length = 0;
+      clearTimeout(timer);
+      req.off("data", onData);
+      reject(e);
+    };
+    const timer = setTimeout(
+      () => stop(new HttpError(408, `Request Timeout: the body did not arrive within ${deadlineMs / 1000} s of the headers; the connection is closed.`)),
+      deadlineMs,
+    );
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > max) {
-        over = true;
-        chunks.length = 0;
-        req.off("data", onData);
-        reject(new HttpError(413, `Payload too large: the limit is ${max} bytes.`));
-        return;
-      }
+      if (size > max) return stop(new HttpError(413, `Payload too large: the limit is ${max} bytes.`));
       chunks.push(chunk);
     };
     req.on("data", onData);
-    req.once("error", reject);
+    req.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     req.once("end", () => {
+      clearTimeout(timer);
       if (over) return;
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
