@@ -680,4 +680,13 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/hardening2-http.test.ts :: 50 refused or stalled sockets at once all end within the bound and leave no fd behind",
     ],
   },
+  {
+    id: "rel:files:fifo-never-blocks",
+    source: "issue 12 item 5 (a stat/open race onto a FIFO filled libuv's file threads and froze every file tool)",
+    promise: "Local file reads open with O_NONBLOCK and refuse what fstat shows is not a regular file, so a path swapped for a FIFO is a clear error and the other file tools keep answering.",
+    tests: [
+      "integration/hardening2-files.test.ts :: opening a FIFO for reading returns at once with a refusal (8 at once, more than libuv's 4 file threads)",
+      "integration/hardening2-files.test.ts :: a file swapped for a FIFO between stat and open: every read_file answers and the other file tools keep answering",
+    ],
+  },
 ];

@@ -1,6 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, promises as fsp, type Stats } from "node:fs";
+import { closeSync, constants as fsc, openSync, promises as fsp, type Stats } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { dirname, basename, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
@@ -154,7 +155,7 @@ export class LocalHostIO implements HostIO {
   }
 
   async readFile(path: string, maxBytes: number): Promise<Buffer> {
-    const fh = await fsp.open(this.abs(path), "r");
+    const fh = await openRegular(this.abs(path));
     try {
       const chunks: Buffer[] = [];
       let total = 0;
@@ -175,7 +176,7 @@ export class LocalHostIO implements HostIO {
     let target = this.abs(path);
     const existing = await this.stat(target);
     if (existing) target = await fsp.realpath(target);
-    const body = opts.append && existing ? Buffer.concat([await fsp.readFile(target), data]) : data;
+    const body = opts.append && existing ? Buffer.concat([await this.readFile(target, Number.MAX_SAFE_INTEGER), data]) : data;
     const tmp = join(dirname(target), `.${basename(target)}.mcp-herd-${process.pid}-${randomBytes(6).toString("hex")}.tmp`);
     try {
       const fh = await fsp.open(tmp, "wx", opts.mode ?? 0o666);
@@ -219,6 +220,30 @@ export class LocalHostIO implements HostIO {
     const until = Date.now() + KILL_GRACE_MS + KILL_CONFIRM_MS + 1500;
     while (this.running.size > 0 && Date.now() < until) await sleep(50);
   }
+}
+
+// A path checked as a regular file may be swapped for a FIFO before it is opened; a blocking open() of a
+// FIFO holds one of libuv's four file threads until a writer comes, and a few such opens freeze every file
+// tool. O_NONBLOCK makes that open return at once; fstat of the opened file then refuses what is not regular.
+/** Opens a file for reading without ever blocking, refusing anything that is not a regular file. */
+async function openRegular(path: string): Promise<FileHandle> {
+  const fh = await fsp.open(path, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error(`${path} is not a regular file (${kindOf(st)}); refused, reading it could block`);
+    return fh;
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  if (st.isSocket()) return "a socket";
+  if (st.isDirectory()) return "a folder";
+  return "not a file";
 }
 
 function toFileStat(st: Stats): FileStat {
