@@ -689,4 +689,10 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/hardening2-files.test.ts :: a file swapped for a FIFO between stat and open: every read_file answers and the other file tools keep answering",
     ],
   },
+  {
+    id: "rel:files:edit-conflicts",
+    source: "issue 12 item 9 (with another process appending, 11,534 of 20,000 appended lines were lost to remote_edit_file)",
+    promise: "edit_file replaces a file only if it still has the content the edit was computed from (checked right before the rename, with the old file held open so appends that race the rename are carried over); when it changed, the edit is re-read and re-applied, and after 5 attempts it reports a conflict and writes nothing.",
+    tests: ["integration/hardening2-edit.test.ts :: 30 edits (3 at a time) while another process appends 4000 lines: every line and every edit is in the file"],
+  },
 ];

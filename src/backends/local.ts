@@ -5,7 +5,7 @@ import type { FileHandle } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { dirname, basename, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { OutputCollector, resolveHostPath } from "../hosts/files.js";
+import { OutputCollector, resolveHostPath, sha256 } from "../hosts/files.js";
 import { withoutOwnSecrets } from "./child-env.js";
 import { groupAlive, killGroup } from "./child-kill.js";
 import { unwatchGroup, watchGroup } from "./child-reaper.js";
@@ -21,6 +21,7 @@ import type {
   HostIO,
   WriteOptions,
 } from "../hosts/io.js";
+import { WriteConflictError } from "../hosts/io.js";
 
 /** After the main process exits, how long to wait for its output pipes to close (held by leftover children). */
 const PIPE_DRAIN_MS = 500;
@@ -187,7 +188,8 @@ export class LocalHostIO implements HostIO {
       } finally {
         await fh.close();
       }
-      await fsp.rename(tmp, target);
+      if (opts.ifSha256 !== undefined && existing) await replaceIfUnchanged(tmp, target, opts.ifSha256);
+      else await fsp.rename(tmp, target);
     } catch (e) {
       await fsp.rm(tmp, { force: true }).catch(() => {});
       throw e;
@@ -235,6 +237,61 @@ async function openRegular(path: string): Promise<FileHandle> {
   } catch (e) {
     await fh.close();
     throw e;
+  }
+}
+
+/** Reads an open file from `position` to its end. */
+async function readFrom(fh: FileHandle, position: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for (;;) {
+    const buf = Buffer.alloc(1024 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, position);
+    if (bytesRead === 0) return Buffer.concat(chunks);
+    chunks.push(buf.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+}
+
+// The check and the rename cannot be one step: a writer may still append to the old file in between,
+// or with a descriptor it opened before the rename. Holding the old file open shows those late bytes;
+// they are appended to the new file, so an append is never lost (at worst it lands a little later).
+/** Renames tmp over target only if target still hashes to `expected`; carries over appends that raced the rename. */
+async function replaceIfUnchanged(tmp: string, target: string, expected: string): Promise<void> {
+  // Our own edits of one file take turns: two checks before either rename would both pass.
+  const prev = replacing.get(target) ?? Promise.resolve();
+  const mine = prev.then(() => checkAndRename(tmp, target, expected));
+  const settled = mine.then(
+    () => undefined,
+    () => undefined,
+  );
+  replacing.set(target, settled);
+  try {
+    await mine;
+  } finally {
+    if (replacing.get(target) === settled) replacing.delete(target);
+  }
+}
+
+/** Replacements in flight, by target path. */
+const replacing = new Map<string, Promise<void>>();
+
+async function checkAndRename(tmp: string, target: string, expected: string): Promise<void> {
+  const old = await openRegular(target);
+  try {
+    const seen = await readFrom(old, 0);
+    if (sha256(seen) !== expected) throw new WriteConflictError(`${target} changed since it was read`);
+    await fsp.rename(tmp, target);
+    let carried = seen.length;
+    for (let i = 0; i < 3; i++) {
+      const late = await readFrom(old, carried);
+      if (late.length > 0) {
+        await fsp.appendFile(target, late);
+        carried += late.length;
+      }
+      await sleep(5);
+    }
+  } finally {
+    await old.close();
   }
 }
 

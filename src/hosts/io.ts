@@ -74,6 +74,8 @@ export interface WriteOptions {
   append?: boolean;
   /** Mode for a new file; an existing file keeps its own. */
   mode?: number;
+  /** Replace only if the file still has this SHA-256 right before the rename (else WriteConflictError); a backend that cannot check it there ignores it. */
+  ifSha256?: string;
 }
 
 export interface HostIO {
@@ -92,6 +94,11 @@ export interface HostIO {
   /** The user's home folder on that host (for relative paths and `~`). */
   home(): Promise<string>;
   close(): Promise<void>;
+}
+
+/** The file changed since it was read: the write was not done. */
+export class WriteConflictError extends Error {
+  override readonly name = "WriteConflictError";
 }
 
 /** A failure to reach the host (not a failure of the operation): callers may fall back. */
