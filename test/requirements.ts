@@ -695,4 +695,13 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "edit_file replaces a file only if it still has the content the edit was computed from (checked right before the rename, with the old file held open so appends that race the rename are carried over); when it changed, the edit is re-read and re-applied, and after 5 attempts it reports a conflict and writes nothing.",
     tests: ["integration/hardening2-edit.test.ts :: 30 edits (3 at a time) while another process appends 4000 lines: every line and every edit is in the file"],
   },
+  {
+    id: "rel:files:paging-big-files",
+    source: "issue 12 item 10 (paging a 2 GB sparse file: wrong tail, a TypeError, an endless offset loop)",
+    promise: "read_file pages through files over its 16 MiB load bound correctly: tail answers the right lines, a line over the output bound comes back cut with the next offset past it, so following 'continue with offset' always reaches the end.",
+    tests: [
+      "integration/hardening2-paging.test.ts :: 2 GB: tail 3 answers the right lines (no TypeError), stopping before the giant line with where to continue",
+      "integration/hardening2-paging.test.ts :: 256 MiB: tail 1 is the last line, and following 'continue with offset' walks every line once, the giant one cut",
+    ],
+  },
 ];

@@ -139,10 +139,13 @@ async function bigFileWindow(
   const out = r.truncated ? r.stdout.replace(/\n\[\.\.\. output truncated: [^\n]*\]\n$/, "") : r.stdout;
   const nl = out.indexOf("\n");
   const lines = splitLines(out.slice(nl + 1));
-  if (r.truncated) lines.pop();
+  // The last line was cut by the output bound; keep it only when it is the window's first line, so the
+  // caller returns its cut start and the next offset moves past it (else paging would stand still).
+  if (r.truncated && lines.length > 1) lines.pop();
   const counted = Number(out.slice(0, nl));
+  if (!Number.isFinite(counted)) throw new ToolFailure(`read_file: cannot page through ${path}: no line count (${r.stderr.trim() || "no output"})`);
   const total = Math.max(counted, args.tail !== undefined ? lines.length : (args.offset ?? 1) - 1 + lines.length);
-  const base = args.tail !== undefined ? total - lines.length : (args.offset ?? 1) - 1;
+  const base = args.tail !== undefined ? Math.max(0, total - args.tail) : (args.offset ?? 1) - 1;
   return { lines, total, base };
 }
 
