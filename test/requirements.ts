@@ -704,4 +704,10 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/hardening2-paging.test.ts :: 256 MiB: tail 1 is the last line, and following 'continue with offset' walks every line once, the giant one cut",
     ],
   },
+  {
+    id: "rel:state:corrupt-backup",
+    source: "issue 12 item 10 (a corrupt state file was overwritten with no backup: services lost)",
+    promise: "A state file that cannot be parsed, or holds entries no longer valid, is copied beside itself (state.json.bad-<time>-<pid>, mode kept, never overwriting an earlier copy) with an error naming the copy, before any save replaces it.",
+    tests: ["integration/hardening2-state.test.ts :: %s: a copy is kept beside it with a clear message, and a later save does not touch the copy"],
+  },
 ];
