@@ -710,4 +710,13 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A state file that cannot be parsed, or holds entries no longer valid, is copied beside itself (state.json.bad-<time>-<pid>, mode kept, never overwriting an earlier copy) with an error naming the copy, before any save replaces it.",
     tests: ["integration/hardening2-state.test.ts :: %s: a copy is kept beside it with a clear message, and a later save does not touch the copy"],
   },
+  {
+    id: "rel:http:sessions-in-use-and-eviction",
+    source: "issue 12 item 10 (a listen-only SSE stream did not count as activity; 503 for up to 31 min once the session cap was reached)",
+    promise: "An HTTP session with a request or a listen-only SSE stream open is in use and never expires; at the session cap a new client gets a session by evicting the least recently used idle one, and 503 only when every session is in use.",
+    tests: [
+      "integration/hardening2-sessions.test.ts :: a session whose only traffic is an open listen-only SSE stream outlives sessionIdleSeconds; one without is expired",
+      "integration/hardening2-sessions.test.ts :: at the session cap a new client gets a session: the idlest one is evicted, busy ones are kept, 503 only when all are in use",
+    ],
+  },
 ];

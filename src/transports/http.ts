@@ -14,6 +14,8 @@ interface Session {
   server: Server;
   caller: string;
   lastSeen: number;
+  /** Requests of this session still open (a call running, a listen-only SSE stream): it is in use, not idle. */
+  open: number;
 }
 
 export interface HttpHandle {
@@ -60,11 +62,22 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
     await s.server.close().catch(() => undefined);
   };
 
+  // At the cap a new client is not turned away for up to sessionIdleSeconds: the least recently used
+  // session with nothing open makes room (its client gets 404 and can initialize again).
+  const evictIdlest = async () => {
+    let idlest: [string, Session] | undefined;
+    for (const entry of sessions) if (entry[1].open === 0 && (!idlest || entry[1].lastSeen < idlest[1].lastSeen)) idlest = entry;
+    if (!idlest) throw new HttpError(503, `Too many open sessions: all ${sessions.size} are in use; close one (DELETE /mcp) or retry later.`);
+    log.info("session evicted to make room (session cap reached)", { session: idlest[0], idle_s: Math.round((Date.now() - idlest[1].lastSeen) / 1000) });
+    await closeSession(idlest[0]);
+  };
+
   const sweeper = setInterval(
     () => {
       const cutoff = Date.now() - cfg.sessionIdleSeconds * 1000;
       for (const [id, s] of sessions) {
-        if (s.lastSeen < cutoff) {
+        if (s.open > 0) s.lastSeen = Date.now();
+        else if (s.lastSeen < cutoff) {
           log.debug("session expired", { session: id });
           void closeSession(id);
         }
@@ -83,16 +96,21 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
       if (!s) throw new HttpError(404, "Session not found: it expired, was deleted, or never existed. Initialize a new one.");
       if (s.caller !== caller) throw new HttpError(403, "This session belongs to another credential.");
       s.lastSeen = Date.now();
+      s.open++;
+      res.once("close", () => {
+        s.open--;
+        s.lastSeen = Date.now();
+      });
       await s.transport.handleRequest(req, res, body);
       return;
     }
     if (req.method === "POST" && isInitializeRequest(body)) {
-      if (sessions.size >= cfg.maxSessions) throw new HttpError(503, "Too many open sessions; close one (DELETE /mcp) or retry later.");
+      if (sessions.size >= cfg.maxSessions) await evictIdlest();
       const server = createServer(app, catalog, { caller });
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
-          sessions.set(id, { transport, server, caller, lastSeen: Date.now() });
+          sessions.set(id, { transport, server, caller, lastSeen: Date.now(), open: 0 });
           log.debug("session opened", { session: id, caller });
         },
         onsessionclosed: (id) => {
