@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
@@ -180,6 +180,8 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
       }
     })();
   });
+  // A session with an SSE stream open is never idle; keepalive probes find a peer that vanished without a FIN.
+  http.on("connection", (socket: Socket) => socket.setKeepAlive(true, 30_000));
   http.headersTimeout = 30_000;
   // A backstop for requests our own body deadline does not see (node checks it every 30 s).
   http.requestTimeout = http.headersTimeout + cfg.bodyTimeoutSeconds * 1000;
