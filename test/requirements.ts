@@ -719,4 +719,13 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/hardening2-sessions.test.ts :: at the session cap a new client gets a session: the idlest one is evicted, busy ones are kept, 503 only when all are in use",
     ],
   },
+  {
+    id: "rel:call:client-gone-cancels",
+    source: "issue 12 item 10 (a client that disconnects mid-call does not cancel the call)",
+    promise: "A call whose client is gone is cancelled: over HTTP a POST whose connection drops before its answer cancels its requests (no event store, so the answer could never be delivered); over stdio stdin closing stops the server and its commands; the command's process tree is stopped.",
+    tests: [
+      "integration/hardening2-cancel.test.ts :: over HTTP: the POST's connection dropped mid-call stops the command, and the session keeps serving",
+      "integration/hardening2-cancel.test.ts :: over stdio: stdin closed mid-call stops the command and the server, no process left",
+    ],
+  },
 ];

@@ -97,9 +97,16 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
       if (s.caller !== caller) throw new HttpError(403, "This session belongs to another credential.");
       s.lastSeen = Date.now();
       s.open++;
+      const calls = requestIds(body);
       res.once("close", () => {
         s.open--;
         s.lastSeen = Date.now();
+        // We keep no event store, so an answer whose stream is gone can never be delivered: cancel its call,
+        // through the SDK's own cancellation (the handler's signal aborts, the command's tree is stopped).
+        if (res.writableFinished) return;
+        for (const requestId of calls) {
+          s.transport.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason: "the client disconnected before the answer" } });
+        }
       });
       await s.transport.handleRequest(req, res, body);
       return;
@@ -237,6 +244,16 @@ function closeAfterRefusal(req: IncomingMessage, res: ServerResponse): void {
   });
   req.once("end", () => res.writableFinished && destroy());
   req.resume();
+}
+
+/** The ids of the requests (not notifications or responses) in a POST body, single or batch. */
+function requestIds(body: unknown): Array<string | number> {
+  const ids: Array<string | number> = [];
+  for (const m of Array.isArray(body) ? body : [body]) {
+    const msg = m as { id?: unknown; method?: unknown } | null;
+    if (msg && typeof msg.method === "string" && (typeof msg.id === "string" || typeof msg.id === "number")) ids.push(msg.id);
+  }
+  return ids;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
