@@ -728,4 +728,10 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/hardening2-cancel.test.ts :: over stdio: stdin closed mid-call stops the command and the server, no process left",
     ],
   },
+  {
+    id: "rel:shell:stop-tells-the-truth",
+    source: "issue 12 item 10 (a TERM-ignoring process in another group survived while the result said the group was killed)",
+    promise: "A local shell that is stopped (timeout, cancel) has its group and every descendant by parent pid (also ones that moved group with setsid) signalled, SIGKILL after the grace; 'killed' is claimed only once none of them is running, else stop_unconfirmed.",
+    tests: ["integration/hardening2-kill.test.ts :: a TERM-ignoring process moved to another group with setsid is killed too, and 'killed' is only claimed once it is gone"],
+  },
 ];
