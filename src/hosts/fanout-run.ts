@@ -4,6 +4,7 @@ import { FanoutProgress } from "./fanout-progress.js";
 import type { HostHub } from "./hub.js";
 import type { Attempt } from "./router.js";
 import { DEFAULT_SHELL_TIMEOUT_S } from "./toolset-schemas.js";
+import { boundResult } from "./toolset-bound.js";
 
 /** What a remote_X call asks for beyond the host tool's own arguments. */
 export interface HubCallOptions {
@@ -50,7 +51,8 @@ export async function runFanout(hub: HostHub, tool: string, names: string[], arg
   const sum = summarize(results);
   const text = foldedText(results, sum);
   const data = { ...sum, results };
-  return sum.ok_count === results.length ? textResult(text, data) : errorResult(text, data);
+  // Each host's result is bounded, but many of them together are one message: bound that too.
+  return boundResult(sum.ok_count === results.length ? textResult(text, data) : errorResult(text, data));
 }
 
 /** One host's result reduced to the fan-out fields. */

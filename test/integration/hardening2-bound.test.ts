@@ -58,6 +58,22 @@ describe("the output bound bounds the whole result message", () => {
     expect(alive(herd.pid)).toBe(true);
   });
 
+  it("a fan-out over local and SSH, each printing 2 MB of NUL bytes, is one message under 6 MiB that says it was cut", async () => {
+    const r = (await stdio.client.callTool(
+      { name: "remote_shell", arguments: { host: "local,sshbox", command: "head -c 2000000 /dev/zero" } },
+      undefined,
+      { timeout: 60_000 },
+    )) as CallToolResult;
+    expect(Buffer.byteLength(JSON.stringify({ result: r, jsonrpc: "2.0", id: 1 }))).toBeLessThanOrEqual(MAX_RESULT_BYTES + 1024);
+    const sc = r.structuredContent as { results: Array<{ host: string; stdout: string }>; ok_count: number };
+    expect(sc.ok_count).toBe(2);
+    expect(sc.results.map((x) => x.host).sort()).toEqual(["local", "sshbox"]);
+    for (const x of sc.results) expect(x.stdout).toMatch(/output truncated to fit the 6\.0 MiB message bound/);
+    expect(allText(r)).toMatch(/message bound/);
+    const after = (await stdio.client.callTool({ name: "remote_shell", arguments: { host: "local", command: "echo alive" } })) as CallToolResult;
+    expect(allText(after)).toContain("alive");
+  });
+
   it("a result under the bound is untouched: 1 MiB of plain text on each stream comes back whole", async () => {
     const r = (await stdio.client.callTool(
       { name: "remote_shell", arguments: { host: "local", command: "head -c 1000000 /dev/zero | tr '\\0' a; head -c 1000000 /dev/zero | tr '\\0' b >&2" } },
