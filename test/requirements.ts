@@ -735,4 +735,10 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A local shell that is stopped (timeout, cancel) has its group and every descendant by parent pid (also ones that moved group with setsid) signalled, SIGKILL after the grace; 'killed' is claimed only once none of them is running, else stop_unconfirmed.",
     tests: ["integration/hardening2-kill.test.ts :: a TERM-ignoring process moved to another group with setsid is killed too, and 'killed' is only claimed once it is gone"],
   },
+  {
+    id: "rel:state:honest-save-errors",
+    source: "issue 12 item 10 (a state folder that cannot be written was only a stderr warning while service_load reported success)",
+    promise: "When the state file cannot be written, service_load still loads the service but its result says it will not be restored after a restart, and why (state_error).",
+    tests: ["integration/hardening2-state.test.ts :: service_load succeeds, and its result says the service will not be restored after a restart, and why"],
+  },
 ];

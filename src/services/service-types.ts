@@ -69,6 +69,8 @@ export interface ServiceInfo {
   handshake_ms: number | null;
   tool_count: number;
   tools: { name: string; description: string }[];
+  /** Set when the state file could not be written: the service runs but will not come back after a restart. */
+  state_error?: string;
 }
 
 /** Reports an operator event about this service (sent as an MCP log message and logged). */

@@ -33,6 +33,7 @@ const serviceShape = {
   handshake_ms: z.number().nullable(),
   tool_count: z.number(),
   tools: z.array(z.object({ name: z.string(), description: z.string() })),
+  state_error: z.string().optional(),
 };
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
@@ -120,7 +121,8 @@ export function serviceTools(registry: ServiceRegistry, config: Pick<Config, "pr
         let step = 0;
         try {
           const info = await registry.load(name, spec, { onPhase: (message) => ctx.progress({ progress: ++step, message }) });
-          return textResult(show(info), plain(info));
+          const warning = info.state_error ? `\nWARNING: it is running but will not be restored after mcp-herd restarts (${info.state_error})` : "";
+          return textResult(show(info) + warning, plain(info));
         } catch (e) {
           return errorResult(`service_load '${name}' failed: ${message(e)}`);
         }

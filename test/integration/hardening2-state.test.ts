@@ -39,3 +39,26 @@ describe("an unreadable state file is backed up, never silently overwritten", ()
     expect(readFileSync(backup, "utf8")).toBe(body);
   });
 });
+
+describe("a state file that cannot be written is said in service_load's result", () => {
+  let dir: string | undefined;
+  let herd: Herd | undefined;
+  afterEach(async () => {
+    await herd?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    herd = dir = undefined;
+  });
+
+  it("service_load succeeds, and its result says the service will not be restored after a restart, and why", async () => {
+    dir = mkdtempSync(join(tmpdir(), "herd-h2-state-ro-"));
+    const state = join(dir, "state");
+    // A folder where state.json should be: the rename that writes it fails (root ignores permission bits).
+    mkdirSync(join(state, "state.json", "occupied"), { recursive: true });
+    herd = await startHerd({ stateDir: state });
+    const r = (await herd.client.callTool({ name: "service_load", arguments: { name: "echo", command: process.execPath, args: [ECHO] } })) as CallToolResult;
+    expect(r.isError, allText(r)).toBeFalsy();
+    expect(allText(r)).toMatch(/WARNING: it is running but will not be restored after mcp-herd restarts \(state file not written in .*: .*(EISDIR|ENOTEMPTY|EEXIST)/);
+    expect((r.structuredContent as { state_error?: string; status: string }).state_error).toMatch(/state file not written/);
+    expect((r.structuredContent as { status: string }).status).toBe("running");
+  });
+});
