@@ -653,11 +653,12 @@ export const REQUIREMENTS: Requirement[] = [
   {
     id: "rel:result:message-bound",
     source: "issue 12 item 3 (2 MB of NUL bytes made a 12 MiB message that dropped the SDK client)",
-    promise: "A host tool result (local and SSH, every host tool, and a fan-out over many hosts as a whole) is at most 6 MiB of JSON on the wire: both copies of each stream and every escape counted; over it the biggest strings are cut in the middle with a marker and truncated set, and the client connection stays up.",
+    promise: "A host tool result (local, SSH and what a peer answers, every host tool, and a fan-out over many hosts as a whole) is at most 6 MiB of JSON on the wire: both copies of each stream and every escape counted; over it the biggest strings are cut in the middle with a marker and truncated set, and the client connection stays up.",
     tests: [
       "integration/hardening2-bound.test.ts :: over %s on %s: 2 MB of NUL bytes on stdout and stderr stays under 6 MiB of JSON, says it was cut, and the connection lives on",
       "integration/hardening2-bound.test.ts :: a result under the bound is untouched: 1 MiB of plain text on each stream comes back whole",
       "integration/hardening2-bound.test.ts :: a fan-out over local and SSH, each printing 2 MB of NUL bytes, is one message under 6 MiB that says it was cut",
+      "integration/hardening2-bound-peer.test.ts :: an lmcp host answering 3 MB of NUL bytes (18 MiB of JSON) reaches the stdio client under 6 MiB, marked, and the client lives on",
       "unit/toolset-bound.test.ts :: counts JSON bytes exactly: %s",
       "unit/toolset-bound.test.ts :: cuts both copies of big streams until the whole result fits, keeping start and end, flagging truncated",
     ],

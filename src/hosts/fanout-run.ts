@@ -18,10 +18,12 @@ export interface HubCallOptions {
 // Why: one host tool call on one host, through the router, or as a job for shell with on_timeout "background".
 export function callHost(hub: HostHub, host: string, tool: string, args: Record<string, unknown>, opts: HubCallOptions): Promise<Attempt> {
   const callOpts: CallOptions = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
-  if (tool === "shell" && opts.onTimeout === "background") {
-    return hub.jobs.shellOrBackground(host, args as { command: string; cwd?: string; timeout?: number; env?: Record<string, string> }, callOpts);
-  }
-  return hub.router.attempt(host, tool, args, callOpts);
+  const attempt =
+    tool === "shell" && opts.onTimeout === "background"
+      ? hub.jobs.shellOrBackground(host, args as { command: string; cwd?: string; timeout?: number; env?: Record<string, string> }, callOpts)
+      : hub.router.attempt(host, tool, args, callOpts);
+  // A peer (an lmcp host, say) may answer more than a client can take in one message.
+  return attempt.then((a) => ({ ...a, result: boundResult(a.result) }));
 }
 
 // Why: one call on many hosts at once, each bounded, one section per distinct output, and every host's result.
