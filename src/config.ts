@@ -69,6 +69,7 @@ export const configFileSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).optional().describe("Port to listen on with --http (default 8090; 0 picks a free one)."),
       maxBodyBytes: z.number().int().positive().optional().describe("Largest request body accepted (default 4 MiB); bigger ones get 413."),
       sessionIdleSeconds: z.number().positive().optional().describe("An HTTP session unused this long is closed (default 1800)."),
+      bodyTimeoutSeconds: z.number().positive().optional().describe("A request body not fully received this long after its headers gets 408 and its connection is closed (default 30)."),
       maxSessions: z.number().int().positive().optional().describe("Most HTTP sessions at once (default 256)."),
       allowedHosts: z.array(z.string()).optional().describe("Extra Host header values accepted besides the listen address (DNS rebinding guard)."),
       allowedOrigins: z.array(z.string()).optional().describe("Browser Origins allowed to call /mcp (none by default)."),
@@ -134,6 +135,7 @@ export interface Config {
     port: number;
     maxBodyBytes: number;
     sessionIdleSeconds: number;
+    bodyTimeoutSeconds: number;
     maxSessions: number;
     allowedHosts: string[];
     allowedOrigins: string[];
@@ -300,6 +302,7 @@ export function loadConfig(src: ConfigSources): Config {
       port,
       maxBodyBytes: pick("http.maxBodyBytes", 4 * 1024 * 1024, [file.http?.maxBodyBytes, "file"]),
       sessionIdleSeconds: pick("http.sessionIdleSeconds", 30 * 60, [file.http?.sessionIdleSeconds, "file"]),
+      bodyTimeoutSeconds: pick("http.bodyTimeoutSeconds", 30, [file.http?.bodyTimeoutSeconds, "file"]),
       maxSessions: pick("http.maxSessions", 256, [file.http?.maxSessions, "file"]),
       allowedHosts: pick<string[]>("http.allowedHosts", [], [file.http?.allowedHosts, "file"]),
       allowedOrigins: pick<string[]>("http.allowedOrigins", [], [file.http?.allowedOrigins, "file"]),

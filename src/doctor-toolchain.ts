@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
 import { findOnPath } from "./services/sources/fsutil.js";
 import type { Check } from "./doctor-table.js";
+import { spawnStarted } from "./util/spawn.js";
 
 const VERSION_BOUND_MS = 5_000;
 
@@ -29,13 +29,13 @@ async function toolCheck(name: string, bins: string[], fix: string, env: NodeJS.
 }
 
 /** First line of `BIN --version`, bounded; "(version unknown)" when it does not answer. */
-function versionOf(path: string): Promise<string> {
+async function versionOf(path: string): Promise<string> {
+  const child = await spawnStarted(path, ["--version"], { stdio: ["ignore", "pipe", "pipe"], timeout: VERSION_BOUND_MS }).catch(() => undefined);
+  if (!child) return "(version unknown)";
   return new Promise((resolve) => {
     let out = "";
-    const child = spawn(path, ["--version"], { stdio: ["ignore", "pipe", "pipe"], timeout: VERSION_BOUND_MS });
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("error", () => resolve("(version unknown)"));
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
     child.on("close", () => resolve(out.trim().split("\n")[0]?.trim() || "(version unknown)"));
   });
 }

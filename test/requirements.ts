@@ -927,4 +927,113 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/ssh-reach-timeouts.test.ts :: %s path: a 2 s timeout stays about 2 s call after call",
     ],
   },
+  {
+    id: "rel:spawn:failure-is-result",
+    source: "issue 12 item 1 (EMFILE under ulimit -n 128 killed mcp-herd)",
+    promise: "A process that cannot be started (no fds left, missing binary) is an isError result naming the cause; every spawn in src/ attaches its error listener first, so the server keeps serving.",
+    tests: ["integration/hardening2-spawn.test.ts :: 80 concurrent remote_shell: each answers (ok or a clear EMFILE error), the server keeps serving, no command is left running"],
+  },
+  {
+    id: "rel:stdio:oversize-message",
+    source: "issue 12 item 2 (one 11 MB request left stdio deaf for good)",
+    promise: "On stdio a message over 10 MiB is never buffered whole: a request gets a JSON-RPC error (-32600) naming the limit, anything else is dropped with a logged error, and the transport keeps serving; if the transport still closes by itself, mcp-herd says so and stops instead of lingering deaf.",
+    tests: [
+      "integration/hardening2-stdio.test.ts :: an 11 MB remote_write_file gets a clear JSON-RPC error, writes nothing, and the next calls are answered",
+      "integration/hardening2-stdio.test.ts :: an oversize message without an id is dropped with a logged error, and the server keeps serving",
+      "unit/stdio-lines.test.ts :: passes whole lines up to the bound however they are chunked, and drops a longer one with its size",
+      "unit/stdio-lines.test.ts :: never hands on a partial line, and never buffers a dropped line",
+    ],
+  },
+  {
+    id: "rel:result:message-bound",
+    source: "issue 12 item 3 (2 MB of NUL bytes made a 12 MiB message that dropped the SDK client)",
+    promise: "A host tool result (local, SSH and what a peer answers, every host tool, and a fan-out over many hosts as a whole) is at most 6 MiB of JSON on the wire: both copies of each stream and every escape counted; over it the biggest strings are cut in the middle with a marker and truncated set, and the client connection stays up.",
+    tests: [
+      "integration/hardening2-bound.test.ts :: over %s on %s: 2 MB of NUL bytes on stdout and stderr stays under 6 MiB of JSON, says it was cut, and the connection lives on",
+      "integration/hardening2-bound.test.ts :: a result under the bound is untouched: 1 MiB of plain text on each stream comes back whole",
+      "integration/hardening2-bound.test.ts :: a fan-out over local and SSH, each printing 2 MB of NUL bytes, is one message under 6 MiB that says it was cut",
+      "integration/hardening2-bound-peer.test.ts :: an lmcp host answering 3 MB of NUL bytes (18 MiB of JSON) reaches the stdio client under 6 MiB, marked, and the client lives on",
+      "unit/toolset-bound.test.ts :: counts JSON bytes exactly: %s",
+      "unit/toolset-bound.test.ts :: cuts both copies of big streams until the whole result fits, keeping start and end, flagging truncated",
+    ],
+  },
+  {
+    id: "sec:http:body-deadline",
+    source: "issue 12 item 4 (requestTimeout = 0: a slow body held its connection forever)",
+    promise: "An HTTP request body must arrive within http.bodyTimeoutSeconds (default 30) of its headers, else 408 and the connection is closed; 50 stalled bodies at once leave no fd behind.",
+    tests: [
+      "integration/hardening2-http.test.ts :: a body slower than the deadline gets 408 and its socket is closed",
+      "integration/hardening2-http.test.ts :: 50 refused or stalled sockets at once all end within the bound and leave no fd behind",
+    ],
+  },
+  {
+    id: "sec:http:refusal-closes",
+    source: "issue 12 item 4 (a 401 did not end the connection while bytes kept coming; 420 such sockets used every fd)",
+    promise: "Every refusal (401, 403, 404, 408, 413, ...) is answered with Connection: close and its connection ends within about a second even while the client keeps sending.",
+    tests: [
+      "integration/hardening2-http.test.ts :: a 401 while the client keeps sending is answered, then the socket is closed",
+      "integration/hardening2-http.test.ts :: a 403 (bad Host) and a 413 while the client keeps sending are answered, then the socket is closed",
+      "integration/hardening2-http.test.ts :: 50 refused or stalled sockets at once all end within the bound and leave no fd behind",
+    ],
+  },
+  {
+    id: "rel:files:fifo-never-blocks",
+    source: "issue 12 item 5 (a stat/open race onto a FIFO filled libuv's file threads and froze every file tool)",
+    promise: "Local file reads open with O_NONBLOCK and refuse what fstat shows is not a regular file, so a path swapped for a FIFO is a clear error and the other file tools keep answering.",
+    tests: [
+      "integration/hardening2-files.test.ts :: opening a FIFO for reading returns at once with a refusal (8 at once, more than libuv's 4 file threads)",
+      "integration/hardening2-files.test.ts :: a file swapped for a FIFO between stat and open: every read_file answers and the other file tools keep answering",
+    ],
+  },
+  {
+    id: "rel:files:edit-conflicts",
+    source: "issue 12 item 9 (with another process appending, 11,534 of 20,000 appended lines were lost to remote_edit_file)",
+    promise: "edit_file replaces a file only if it still has the content the edit was computed from (checked right before the rename, with the old file held open so appends that race the rename are carried over); when it changed, the edit is re-read and re-applied, and after 5 attempts it reports a conflict and writes nothing.",
+    tests: ["integration/hardening2-edit.test.ts :: 30 edits (3 at a time) while another process appends 4000 lines: every line and every edit is in the file"],
+  },
+  {
+    id: "rel:files:paging-big-files",
+    source: "issue 12 item 10 (paging a 2 GB sparse file: wrong tail, a TypeError, an endless offset loop)",
+    promise: "read_file pages through files over its 16 MiB load bound correctly: tail answers the right lines, a line over the output bound comes back cut with the next offset past it, so following 'continue with offset' always reaches the end.",
+    tests: [
+      "integration/hardening2-paging.test.ts :: 2 GB: tail 3 answers the right lines (no TypeError), stopping before the giant line with where to continue",
+      "integration/hardening2-paging.test.ts :: 256 MiB: tail 1 is the last line, and following 'continue with offset' walks every line once, the giant one cut",
+    ],
+  },
+  {
+    id: "rel:state:corrupt-backup",
+    source: "issue 12 item 10 (a corrupt state file was overwritten with no backup: services lost)",
+    promise: "A state file that cannot be parsed, or holds entries no longer valid, is copied beside itself (state.json.bad-<time>-<pid>, mode kept, never overwriting an earlier copy) with an error naming the copy, before any save replaces it.",
+    tests: ["integration/hardening2-state.test.ts :: %s: a copy is kept beside it with a clear message, and a later save does not touch the copy"],
+  },
+  {
+    id: "rel:http:sessions-in-use-and-eviction",
+    source: "issue 12 item 10 (a listen-only SSE stream did not count as activity; 503 for up to 31 min once the session cap was reached)",
+    promise: "An HTTP session with a request or a listen-only SSE stream open is in use and never expires; at the session cap a new client gets a session by evicting the least recently used idle one, and 503 only when every session is in use.",
+    tests: [
+      "integration/hardening2-sessions.test.ts :: a session whose only traffic is an open listen-only SSE stream outlives sessionIdleSeconds; one without is expired",
+      "integration/hardening2-sessions.test.ts :: at the session cap a new client gets a session: the idlest one is evicted, busy ones are kept, 503 only when all are in use",
+    ],
+  },
+  {
+    id: "rel:call:client-gone-cancels",
+    source: "issue 12 item 10 (a client that disconnects mid-call does not cancel the call)",
+    promise: "A call whose client is gone is cancelled: over HTTP a POST whose connection drops before its answer cancels its requests (no event store, so the answer could never be delivered); over stdio stdin closing stops the server and its commands; the command's process tree is stopped.",
+    tests: [
+      "integration/hardening2-cancel.test.ts :: over HTTP: the POST's connection dropped mid-call stops the command, and the session keeps serving",
+      "integration/hardening2-cancel.test.ts :: over stdio: stdin closed mid-call stops the command and the server, no process left",
+    ],
+  },
+  {
+    id: "rel:shell:stop-tells-the-truth",
+    source: "issue 12 item 10 (a TERM-ignoring process in another group survived while the result said the group was killed)",
+    promise: "A local shell that is stopped (timeout, cancel) has its group and every descendant by parent pid (also ones that moved group with setsid) signalled, SIGKILL after the grace; 'killed' is claimed only once none of them is running, else stop_unconfirmed.",
+    tests: ["integration/hardening2-kill.test.ts :: a TERM-ignoring process moved to another group with setsid is killed too, and 'killed' is only claimed once it is gone"],
+  },
+  {
+    id: "rel:state:honest-save-errors",
+    source: "issue 12 item 10 (a state folder that cannot be written was only a stderr warning while service_load reported success)",
+    promise: "When the state file cannot be written, service_load still loads the service but its result says it will not be restored after a restart, and why (state_error).",
+    tests: ["integration/hardening2-state.test.ts :: service_load succeeds, and its result says the service will not be restored after a restart, and why"],
+  },
 ];

@@ -1,13 +1,15 @@
-import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, openSync, promises as fsp, type Stats } from "node:fs";
+import { closeSync, constants as fsc, openSync, promises as fsp, readdirSync, readFileSync, type Stats } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { dirname, basename, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { OutputCollector, resolveHostPath } from "../hosts/files.js";
+import { OutputCollector, resolveHostPath, sha256 } from "../hosts/files.js";
 import { withoutOwnSecrets } from "./child-env.js";
 import { groupAlive, killGroup } from "./child-kill.js";
 import { unwatchGroup, watchGroup } from "./child-reaper.js";
+import { spawnStarted } from "../util/spawn.js";
 import type {
   BgRequest,
   BgResult,
@@ -19,6 +21,7 @@ import type {
   HostIO,
   WriteOptions,
 } from "../hosts/io.js";
+import { WriteConflictError } from "../hosts/io.js";
 
 /** After the main process exits, how long to wait for its output pipes to close (held by leftover children). */
 const PIPE_DRAIN_MS = 500;
@@ -51,7 +54,7 @@ export class LocalHostIO implements HostIO {
     if (!st || st.type !== "dir") throw new Error(`working folder ${cwd} does not exist or is not a folder`);
     const [file, args] = req.command !== undefined ? ["bash", ["-c", req.command]] : [req.argv![0]!, req.argv!.slice(1)];
     const started = Date.now();
-    const child = spawn(file, args, {
+    const child = await spawnStarted(file, args, {
       cwd,
       env: { ...withoutOwnSecrets(process.env), ...req.env },
       detached: true,
@@ -131,18 +134,14 @@ export class LocalHostIO implements HostIO {
     const fd = openSync(log, "a");
     try {
       // detached: true makes the job a session and group leader (setsid); user text is only in "$1".
-      const child = spawn("bash", ["-c", 'bash -c "$1"; echo $? > "$2"', "mcp-herd-bg", req.command, rcFile], {
+      const child = await spawnStarted("bash", ["-c", 'bash -c "$1"; echo $? > "$2"', "mcp-herd-bg", req.command, rcFile], {
         cwd,
         env: { ...withoutOwnSecrets(process.env), ...req.env },
         detached: true,
         stdio: ["ignore", fd, fd],
       });
-      const pid = await new Promise<number>((resolve, reject) => {
-        child.once("error", (e) => reject(new Error(`shell_bg: cannot start bash: ${e.message}`)));
-        child.once("spawn", () => resolve(child.pid!));
-      });
       child.unref();
-      return { pid, pgid: pid, log, rc_file: rcFile };
+      return { pid: child.pid!, pgid: child.pid!, log, rc_file: rcFile };
     } finally {
       closeSync(fd);
     }
@@ -157,7 +156,7 @@ export class LocalHostIO implements HostIO {
   }
 
   async readFile(path: string, maxBytes: number): Promise<Buffer> {
-    const fh = await fsp.open(this.abs(path), "r");
+    const fh = await openRegular(this.abs(path));
     try {
       const chunks: Buffer[] = [];
       let total = 0;
@@ -178,7 +177,7 @@ export class LocalHostIO implements HostIO {
     let target = this.abs(path);
     const existing = await this.stat(target);
     if (existing) target = await fsp.realpath(target);
-    const body = opts.append && existing ? Buffer.concat([await fsp.readFile(target), data]) : data;
+    const body = opts.append && existing ? Buffer.concat([await this.readFile(target, Number.MAX_SAFE_INTEGER), data]) : data;
     const tmp = join(dirname(target), `.${basename(target)}.mcp-herd-${process.pid}-${randomBytes(6).toString("hex")}.tmp`);
     try {
       const fh = await fsp.open(tmp, "wx", opts.mode ?? 0o666);
@@ -189,7 +188,8 @@ export class LocalHostIO implements HostIO {
       } finally {
         await fh.close();
       }
-      await fsp.rename(tmp, target);
+      if (opts.ifSha256 !== undefined && existing) await replaceIfUnchanged(tmp, target, opts.ifSha256);
+      else await fsp.rename(tmp, target);
     } catch (e) {
       await fsp.rm(tmp, { force: true }).catch(() => {});
       throw e;
@@ -219,9 +219,88 @@ export class LocalHostIO implements HostIO {
   /** Stops every command still running (background jobs from execBg are meant to outlive us and are left alone). */
   async close(): Promise<void> {
     for (const stop of this.running) stop();
-    const until = Date.now() + KILL_GRACE_MS + KILL_CONFIRM_MS + 1500;
+    const until = Date.now() + 2 * (KILL_GRACE_MS + KILL_CONFIRM_MS) + 1500;
     while (this.running.size > 0 && Date.now() < until) await sleep(50);
   }
+}
+
+// A path checked as a regular file may be swapped for a FIFO before it is opened; a blocking open() of a
+// FIFO holds one of libuv's four file threads until a writer comes, and a few such opens freeze every file
+// tool. O_NONBLOCK makes that open return at once; fstat of the opened file then refuses what is not regular.
+/** Opens a file for reading without ever blocking, refusing anything that is not a regular file. */
+async function openRegular(path: string): Promise<FileHandle> {
+  const fh = await fsp.open(path, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error(`${path} is not a regular file (${kindOf(st)}); refused, reading it could block`);
+    return fh;
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+}
+
+/** Reads an open file from `position` to its end. */
+async function readFrom(fh: FileHandle, position: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for (;;) {
+    const buf = Buffer.alloc(1024 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, position);
+    if (bytesRead === 0) return Buffer.concat(chunks);
+    chunks.push(buf.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+}
+
+// The check and the rename cannot be one step: a writer may still append to the old file in between,
+// or with a descriptor it opened before the rename. Holding the old file open shows those late bytes;
+// they are appended to the new file, so an append is never lost (at worst it lands a little later).
+/** Renames tmp over target only if target still hashes to `expected`; carries over appends that raced the rename. */
+async function replaceIfUnchanged(tmp: string, target: string, expected: string): Promise<void> {
+  // Our own edits of one file take turns: two checks before either rename would both pass.
+  const prev = replacing.get(target) ?? Promise.resolve();
+  const mine = prev.then(() => checkAndRename(tmp, target, expected));
+  const settled = mine.then(
+    () => undefined,
+    () => undefined,
+  );
+  replacing.set(target, settled);
+  try {
+    await mine;
+  } finally {
+    if (replacing.get(target) === settled) replacing.delete(target);
+  }
+}
+
+/** Replacements in flight, by target path. */
+const replacing = new Map<string, Promise<void>>();
+
+async function checkAndRename(tmp: string, target: string, expected: string): Promise<void> {
+  const old = await openRegular(target);
+  try {
+    const seen = await readFrom(old, 0);
+    if (sha256(seen) !== expected) throw new WriteConflictError(`${target} changed since it was read`);
+    await fsp.rename(tmp, target);
+    let carried = seen.length;
+    for (let i = 0; i < 3; i++) {
+      const late = await readFrom(old, carried);
+      if (late.length > 0) {
+        await fsp.appendFile(target, late);
+        carried += late.length;
+      }
+      await sleep(5);
+    }
+  } finally {
+    await old.close();
+  }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  if (st.isSocket()) return "a socket";
+  if (st.isDirectory()) return "a folder";
+  return "not a file";
 }
 
 function toFileStat(st: Stats): FileStat {
@@ -239,10 +318,81 @@ async function statOrNull(fn: () => Promise<Stats>): Promise<FileStat | null> {
   }
 }
 
-/** SIGTERM to the whole group, SIGKILL after a grace period, then confirm no live member is left. */
+/**
+ * SIGTERM to the whole group and to every descendant (one that moved to another group with setsid is not
+ * reached through the group), SIGKILL after a grace period, then confirm that none of them is left.
+ */
 async function stopGroup(pgid: number): Promise<{ killed: boolean; stop_unconfirmed: boolean }> {
-  const gone = await killGroup(pgid, KILL_GRACE_MS, KILL_CONFIRM_MS);
+  // Read before any signal: once a parent dies, its children are reparented and no longer found from it.
+  const tree = descendantsOf(pgid);
+  signalPids(tree, "SIGTERM");
+  const groupGone = await killGroup(pgid, KILL_GRACE_MS, KILL_CONFIRM_MS);
+  const until = Date.now() + KILL_GRACE_MS;
+  while (tree.some(pidLive) && Date.now() < until) await sleep(25);
+  signalPids(tree.filter(pidLive), "SIGKILL");
+  const confirm = Date.now() + KILL_CONFIRM_MS;
+  while (tree.some(pidLive) && Date.now() < confirm) await sleep(25);
+  const gone = groupGone && !tree.some(pidLive);
   return { killed: gone, stop_unconfirmed: !gone };
+}
+
+function signalPids(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** Parent pid and state of a process from /proc, or undefined when it is gone (or there is no /proc). */
+function procStat(pid: number): { ppid: number; state: string } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return { state: f[0]!, ppid: Number(f[1]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while `pid` runs (a zombie is dead, it only waits to be reaped). */
+function pidLive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const st = procStat(pid);
+  return st === undefined ? !existsProc() : st.state !== "Z" && st.state !== "X";
+}
+
+function existsProc(): boolean {
+  return procStat(process.pid) !== undefined;
+}
+
+/** Every descendant of `root` by parent pid (empty without /proc). */
+function descendantsOf(root: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const st = procStat(Number(e));
+    if (st) children.set(st.ppid, [...(children.get(st.ppid) ?? []), Number(e)]);
+  }
+  const out: number[] = [];
+  for (let queue = [root]; queue.length > 0; ) {
+    const next = children.get(queue.shift()!) ?? [];
+    out.push(...next);
+    queue.push(...next);
+  }
+  return out;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -250,7 +400,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Resolves on exit, once the output pipes closed or PIPE_DRAIN_MS later (a leftover child may hold them). */
-function waitForExit(child: ReturnType<typeof spawn>): Promise<{ code: number | null; signal: string | null }> {
+function waitForExit(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve, reject) => {
     let exited: { code: number | null; signal: string | null } | undefined;
     let done = false;

@@ -4,6 +4,7 @@ import { FanoutProgress } from "./fanout-progress.js";
 import type { HostHub } from "./hub.js";
 import type { Attempt } from "./router.js";
 import { DEFAULT_SHELL_TIMEOUT_S } from "./toolset-schemas.js";
+import { boundResult } from "./toolset-bound.js";
 
 /** What a remote_X call asks for beyond the host tool's own arguments. */
 export interface HubCallOptions {
@@ -17,10 +18,12 @@ export interface HubCallOptions {
 // Why: one host tool call on one host, through the router, or as a job for shell with on_timeout "background".
 export function callHost(hub: HostHub, host: string, tool: string, args: Record<string, unknown>, opts: HubCallOptions): Promise<Attempt> {
   const callOpts: CallOptions = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
-  if (tool === "shell" && opts.onTimeout === "background") {
-    return hub.jobs.shellOrBackground(host, args as { command: string; cwd?: string; timeout?: number; env?: Record<string, string> }, callOpts);
-  }
-  return hub.router.attempt(host, tool, args, callOpts);
+  const attempt =
+    tool === "shell" && opts.onTimeout === "background"
+      ? hub.jobs.shellOrBackground(host, args as { command: string; cwd?: string; timeout?: number; env?: Record<string, string> }, callOpts)
+      : hub.router.attempt(host, tool, args, callOpts);
+  // A peer (an lmcp host, say) may answer more than a client can take in one message.
+  return attempt.then((a) => ({ ...a, result: boundResult(a.result) }));
 }
 
 // Why: one call on many hosts at once, each bounded, one section per distinct output, and every host's result.
@@ -50,7 +53,8 @@ export async function runFanout(hub: HostHub, tool: string, names: string[], arg
   const sum = summarize(results);
   const text = foldedText(results, sum);
   const data = { ...sum, results };
-  return sum.ok_count === results.length ? textResult(text, data) : errorResult(text, data);
+  // Each host's result is bounded, but many of them together are one message: bound that too.
+  return boundResult(sum.ok_count === results.length ? textResult(text, data) : errorResult(text, data));
 }
 
 /** One host's result reduced to the fan-out fields. */

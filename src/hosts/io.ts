@@ -74,6 +74,8 @@ export interface WriteOptions {
   append?: boolean;
   /** Mode for a new file; an existing file keeps its own. */
   mode?: number;
+  /** Replace only if the file still has this SHA-256 right before the rename (else WriteConflictError); a backend that cannot check it there ignores it. */
+  ifSha256?: string;
 }
 
 export interface HostIO {
@@ -94,6 +96,11 @@ export interface HostIO {
   /** Which paths served the call (SSH: files over sftp or exec, the shell, agent or exec); put in results as `transport`. */
   transport?(): Record<string, string>;
   close(): Promise<void>;
+}
+
+/** The file changed since it was read: the write was not done. */
+export class WriteConflictError extends Error {
+  override readonly name = "WriteConflictError";
 }
 
 /** A failure to reach the host (not a failure of the operation): callers may fall back. */

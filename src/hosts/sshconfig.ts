@@ -1,8 +1,9 @@
-import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import { matchPattern } from "./knownhosts.js";
+import { spawnStarted } from "../util/spawn.js";
 
 /** An SSH host as OpenSSH would reach it, every field resolved. */
 export interface SshTarget {
@@ -203,17 +204,18 @@ function sshDashG(bin: string, spec: SshSpec, opts: ResolveOptions): Promise<Map
   if (spec.user) args.push("-l", spec.user);
   if (spec.port) args.push("-p", String(spec.port));
   args.push(spec.host);
+  const started = spawnStarted(bin, args, { stdio: ["ignore", "pipe", "ignore"], env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 5000 });
+  return started.then(
+    (child) => readDashG(child),
+    () => undefined,
+  );
+}
+
+function readDashG(child: ChildProcess): Promise<Map<string, string[]> | undefined> {
   return new Promise((resolve) => {
     let out = "";
-    let child;
-    try {
-      child = spawn(bin, args, { stdio: ["ignore", "pipe", "ignore"], env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 5000 });
-    } catch {
-      resolve(undefined);
-      return;
-    }
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (d: string) => (out.length < 1_000_000 ? (out += d) : undefined));
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (d: string) => (out.length < 1_000_000 ? (out += d) : undefined));
     child.on("error", () => resolve(undefined));
     child.on("close", (code) => {
       if (code !== 0) return resolve(undefined);

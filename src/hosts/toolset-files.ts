@@ -13,7 +13,7 @@ import {
   splitLines,
   type DecodedText,
 } from "./files.js";
-import type { FileStat } from "./io.js";
+import { WriteConflictError, type FileStat } from "./io.js";
 import { hostPath, ToolFailure, type HostToolContext } from "./toolset-context.js";
 import { unifiedDiff } from "./toolset-diff.js";
 
@@ -139,10 +139,13 @@ async function bigFileWindow(
   const out = r.truncated ? r.stdout.replace(/\n\[\.\.\. output truncated: [^\n]*\]\n$/, "") : r.stdout;
   const nl = out.indexOf("\n");
   const lines = splitLines(out.slice(nl + 1));
-  if (r.truncated) lines.pop();
+  // The last line was cut by the output bound; keep it only when it is the window's first line, so the
+  // caller returns its cut start and the next offset moves past it (else paging would stand still).
+  if (r.truncated && lines.length > 1) lines.pop();
   const counted = Number(out.slice(0, nl));
+  if (!Number.isFinite(counted)) throw new ToolFailure(`read_file: cannot page through ${path}: no line count (${r.stderr.trim() || "no output"})`);
   const total = Math.max(counted, args.tail !== undefined ? lines.length : (args.offset ?? 1) - 1 + lines.length);
-  const base = args.tail !== undefined ? total - lines.length : (args.offset ?? 1) - 1;
+  const base = args.tail !== undefined ? Math.max(0, total - args.tail) : (args.offset ?? 1) - 1;
   return { lines, total, base };
 }
 
@@ -179,14 +182,46 @@ export async function writeFileTool(args: WriteArgs, ctx: HostToolContext): Prom
   return textResult(text, out);
 }
 
-/** edit_file: literal replacement with a match-count guard, keeping encoding, BOM, line endings and mode. */
+/** How often edit_file re-reads and re-applies an edit when the file changed under it. */
+const EDIT_ATTEMPTS = 5;
+
+/** edit_file: literal replacement with a match-count guard, keeping encoding, BOM, line endings and mode; re-applied when the file changes under it. */
 export async function editFileTool(args: EditArgs, ctx: HostToolContext): Promise<ToolResult> {
   const path = await hostPath(ctx, args.path);
-  const st = await regularFile(ctx, "edit_file", path);
-  if (st.size > ctx.maxFileBytes) {
-    throw new ToolFailure(`edit_file: ${path} is ${formatSize(st.size)}, over the ${formatSize(ctx.maxFileBytes)} edit limit`);
+  for (let attempt = 1; ; attempt++) {
+    const st = await regularFile(ctx, "edit_file", path);
+    if (st.size > ctx.maxFileBytes) {
+      throw new ToolFailure(`edit_file: ${path} is ${formatSize(st.size)}, over the ${formatSize(ctx.maxFileBytes)} edit limit`);
+    }
+    const before = await ctx.io.readFile(path, ctx.maxFileBytes);
+    const edit = planEdit(args, path, decodeOrRefuse("edit_file", path, before, st.size, false));
+    if (args.dry_run === true) return editResult(path, edit, true, attempt, ctx.via);
+    try {
+      // Checked here too for hosts that cannot check at the rename itself; the local host checks again there.
+      const current = sha256(await ctx.io.readFile(path, ctx.maxFileBytes));
+      if (current !== sha256(before)) throw new WriteConflictError(`${path} changed since it was read`);
+      await ctx.io.writeFileAtomic(path, edit.bytes, { ifSha256: current });
+      return editResult(path, edit, false, attempt, ctx.via);
+    } catch (e) {
+      if (!(e instanceof WriteConflictError)) throw e;
+      if (attempt >= EDIT_ATTEMPTS) {
+        throw new ToolFailure(
+          `edit_file: ${path} kept changing while it was being edited (${attempt} attempts, each re-read and re-applied); ` +
+            "nothing was written. Retry when the other writer is done.",
+        );
+      }
+    }
   }
-  const dec = decodeOrRefuse("edit_file", path, await ctx.io.readFile(path, ctx.maxFileBytes), st.size, false);
+}
+
+interface PlannedEdit {
+  bytes: Buffer;
+  offsets: number[];
+  lines: number[];
+  diff: string;
+}
+
+function planEdit(args: EditArgs, path: string, dec: DecodedText): PlannedEdit {
   const crlf = (s: string) => (dec.eol === "\r\n" ? s.replace(/\r?\n/g, "\r\n") : s);
   let oldS = crlf(args.old_string);
   let newS = crlf(args.new_string);
@@ -209,12 +244,14 @@ export async function editFileTool(args: EditArgs, ctx: HostToolContext): Promis
   if (oldS === newS) throw new ToolFailure("edit_file: old_string and new_string are the same; nothing to do");
   const after = dec.text.split(oldS).join(newS);
   const bytes = encodeText(after, dec.encoding, dec.bom);
-  const diff = unifiedDiff(dec.text, after, path.replace(/^\//, ""));
-  const dryRun = args.dry_run === true;
-  if (!dryRun) await ctx.io.writeFileAtomic(path, bytes);
-  const data = { path, replacements: offsets.length, lines, dry_run: dryRun, diff, sha256: sha256(bytes), via: ctx.via };
-  const where = `${offsets.length} replacement(s) at line(s) ${lines.join(", ")}`;
-  return textResult(dryRun ? `Dry run, nothing written: ${where} in ${path}\n${diff}` : `Edited ${path}: ${where}`, data);
+  return { bytes, offsets, lines, diff: unifiedDiff(dec.text, after, path.replace(/^\//, "")) };
+}
+
+function editResult(path: string, e: PlannedEdit, dryRun: boolean, attempt: number, via: string): ToolResult {
+  const data = { path, replacements: e.offsets.length, lines: e.lines, dry_run: dryRun, diff: e.diff, sha256: sha256(e.bytes), via };
+  const where = `${e.offsets.length} replacement(s) at line(s) ${e.lines.join(", ")}`;
+  const retried = attempt > 1 ? ` (the file changed while editing; re-read and re-applied, attempt ${attempt})` : "";
+  return textResult(dryRun ? `Dry run, nothing written: ${where} in ${path}\n${e.diff}` : `Edited ${path}: ${where}${retried}`, data);
 }
 
 /** list_dir: entries with type, mode, size and mtime, folders first. */

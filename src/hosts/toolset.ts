@@ -22,6 +22,7 @@ import {
 } from "./toolset-schemas.js";
 import { runShell, runShellBg } from "./toolset-shell.js";
 import { searchFilesTool } from "./toolset-search.js";
+import { boundResult, MAX_RESULT_BYTES } from "./toolset-bound.js";
 
 /** Bound on how much of a file read_file / edit_file load (16 MiB). */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -67,6 +68,8 @@ export interface HostBackendOptions {
   maxOutputBytes?: number;
   /** How much of a file read_file / edit_file load (default 16 MiB). */
   maxFileBytes?: number;
+  /** Bound on a whole result as JSON, both copies of each stream and escapes counted (default 6 MiB). */
+  maxResultBytes?: number;
 }
 
 // zod compiles a schema on its first parse: build each tool's object schema once, not per call.
@@ -102,15 +105,16 @@ export async function runHostTool(
     onProgress: opts.onProgress,
     home: () => (home ??= io.home()),
   };
+  let result: ToolResult;
   try {
-    const result = await IMPLS[name](parsed.data, ctx);
+    result = await IMPLS[name](parsed.data, ctx);
     if (io.transport && result.structuredContent) result.structuredContent = { ...result.structuredContent, transport: io.transport() };
-    return result;
   } catch (e) {
     if (e instanceof HostUnreachableError) throw new TransportError(e.message, io.kind, { cause: e });
-    if (e instanceof ToolFailure) return errorResult(e.message);
-    return errorResult(`${name} failed on ${ctx.via}: ${(e as Error).message ?? String(e)}`);
+    if (e instanceof ToolFailure) result = errorResult(e.message);
+    else result = errorResult(`${name} failed on ${ctx.via}: ${(e as Error).message ?? String(e)}`);
   }
+  return boundResult(result, opts.maxResultBytes ?? MAX_RESULT_BYTES);
 }
 
 /** A Backend serving the host tool set over a HostIO (this machine, or an SSH host). */

@@ -124,9 +124,9 @@ export class ServiceRegistry {
         if (!opts.keepOnFailure) await this.forget(name);
         throw e;
       }
-      if (opts.persist !== false && !(name in this.opts.config.services)) await this.remember(name, spec);
+      const stateError = opts.persist !== false && !(name in this.opts.config.services) ? await this.remember(name, spec) : undefined;
       this.opts.log.debug("service loaded", { service: name, host: svc.host, tools: svc.tools.length, pid: svc.pid });
-      return svc.info();
+      return stateError ? { ...svc.info(), state_error: stateError } : svc.info();
     });
   }
 
@@ -293,23 +293,31 @@ export class ServiceRegistry {
     return run;
   }
 
-  private remember(name: string, spec: ServiceSpec): Promise<void> {
+  private remember(name: string, spec: ServiceSpec): Promise<string | undefined> {
     this.persisted.set(name, spec);
     return this.saveState();
   }
 
-  private forget(name: string): Promise<void> {
-    if (!this.persisted.delete(name)) return Promise.resolve();
-    return this.saveState();
+  private async forget(name: string): Promise<void> {
+    if (this.persisted.delete(name)) await this.saveState();
   }
 
-  private saveState(): Promise<void> {
+  /** Writes the state file (one write at a time); resolves to why it failed, never rejects. */
+  private saveState(): Promise<string | undefined> {
     const snapshot = Object.fromEntries(this.persisted);
-    this.stateWrite = this.stateWrite
+    const write = this.stateWrite
       .catch(() => undefined)
       .then(() => writeState(this.opts.config.stateDir, snapshot))
-      .catch((e: Error) => this.opts.log.warn(`state file not written in ${this.opts.config.stateDir}: ${e.message}`));
-    return this.stateWrite;
+      .then(
+        () => undefined,
+        (e: Error) => {
+          const why = `state file not written in ${this.opts.config.stateDir}: ${e.message}`;
+          this.opts.log.warn(why);
+          return why;
+        },
+      );
+    this.stateWrite = write.then(() => undefined);
+    return write;
   }
 }
 

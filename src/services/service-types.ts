@@ -73,6 +73,8 @@ export interface ServiceInfo {
   tools: { name: string; description: string }[];
   /** Remarks beside the status: renamed from a client config, resource URIs another service owns, left out at start-up. */
   notes?: string[];
+  /** Set when the state file could not be written: the service runs but will not come back after a restart. */
+  state_error?: string;
 }
 
 /** Reports an operator event about this service (sent as an MCP log message and logged). */

@@ -1,4 +1,4 @@
-import { constants, readFileSync, openSync, closeSync } from "node:fs";
+import { constants, copyFileSync, readFileSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { serviceSpecSchema, type ServiceSpec } from "../config.js";
@@ -35,16 +35,32 @@ export function readState(stateDir: string, log: Logger): Record<string, Service
   try {
     parsed = stateSchema.parse(JSON.parse(text));
   } catch (e) {
-    log.warn(`state file ${file} is not valid (${(e as Error).message.slice(0, 200)}); starting without it`);
+    log.error(`state file ${file} is not valid (${(e as Error).message.slice(0, 200)}); ${backUp(file)}; starting without its services`);
     return {};
   }
   const out: Record<string, ServiceSpec> = {};
+  const skipped: string[] = [];
   for (const [name, raw] of Object.entries(parsed.services)) {
     const spec = serviceSpecSchema.safeParse(raw);
     if (spec.success) out[name] = spec.data;
-    else log.warn(`state file ${file}: service '${name}' skipped (invalid spec)`);
+    else skipped.push(name);
+  }
+  if (skipped.length > 0) {
+    log.error(`state file ${file}: service(s) ${skipped.map((n) => `'${n}'`).join(", ")} skipped (invalid spec); ${backUp(file)}`);
   }
   return out;
+}
+
+// The next save rewrites the state file from what was loaded: whatever could not be read would be lost.
+/** Copies an unreadable state file under a new name (same mode) and says where; never overwrites an earlier backup. */
+function backUp(file: string): string {
+  const backup = `${file}.bad-${new Date().toISOString().replace(/[:.]/g, "-")}-${process.pid}`;
+  try {
+    copyFileSync(file, backup, constants.COPYFILE_EXCL);
+    return `the file is kept as ${backup}; fix it and move it back to restore those services`;
+  } catch (e) {
+    return `could not keep a copy (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): the next save will replace it`;
+  }
 }
 
 /** Writes the remembered services atomically (temp file, then rename), mode 0600, never through a symlink. */

@@ -35,6 +35,7 @@ const serviceShape = {
   tools: z.array(z.object({ name: z.string(), description: z.string() })),
   endpoint: z.string().nullable().optional().describe("Where the service is served as itself over HTTP (/services/<name>/mcp), or null."),
   notes: z.array(z.string()).optional().describe("What mcp-herd noted about the service: a name mapped from a client config, a resource URI another service already owns, why it was left out of the first lists."),
+  state_error: z.string().optional().describe("Set when the state file could not be written: the service runs but will not come back after a restart of mcp-herd."),
 };
 
 const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
@@ -131,7 +132,8 @@ export function serviceTools(
         let step = 0;
         try {
           const info = await registry.load(name, spec, { onPhase: (message) => ctx.progress({ progress: ++step, message }) });
-          return textResult(show(info), plain(info));
+          const warning = info.state_error ? `\nWARNING: it is running but will not be restored after mcp-herd restarts (${info.state_error})` : "";
+          return textResult(show(info) + warning, plain(info));
         } catch (e) {
           return errorResult(`service_load '${name}' failed: ${message(e)}`);
         }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
@@ -16,6 +16,8 @@ interface Session {
   server: Server;
   caller: string;
   lastSeen: number;
+  /** Requests of this session still open (a call running, a listen-only SSE stream): it is in use, not idle. */
+  open: number;
 }
 
 export interface HttpHandle {
@@ -53,7 +55,7 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   const sessions = new Map<string, Session>();
   const throttle = new FailureThrottle();
   const log = app.log.child("http");
-  const runner = app.config.runnerApi ? createRunnerApi({ services: app.services, readJson: (req) => readJson(req, cfg.maxBodyBytes), audit: app.audit }) : undefined;
+  const runner = app.config.runnerApi ? createRunnerApi({ services: app.services, readJson: (req) => readJson(req, cfg.maxBodyBytes, cfg.bodyTimeoutSeconds * 1000), audit: app.audit }) : undefined;
   const perService = serviceEndpoints(app);
 
   const closeSession = async (id: string) => {
@@ -64,11 +66,22 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
     await s.server.close().catch(() => undefined);
   };
 
+  // At the cap a new client is not turned away for up to sessionIdleSeconds: the least recently used
+  // session with nothing open makes room (its client gets 404 and can initialize again).
+  const evictIdlest = async () => {
+    let idlest: [string, Session] | undefined;
+    for (const entry of sessions) if (entry[1].open === 0 && (!idlest || entry[1].lastSeen < idlest[1].lastSeen)) idlest = entry;
+    if (!idlest) throw new HttpError(503, `Too many open sessions: all ${sessions.size} are in use; close one (DELETE /mcp) or retry later.`);
+    log.info("session evicted to make room (session cap reached)", { session: idlest[0], idle_s: Math.round((Date.now() - idlest[1].lastSeen) / 1000) });
+    await closeSession(idlest[0]);
+  };
+
   const sweeper = setInterval(
     () => {
       const cutoff = Date.now() - cfg.sessionIdleSeconds * 1000;
       for (const [id, s] of sessions) {
-        if (s.lastSeen < cutoff) {
+        if (s.open > 0) s.lastSeen = Date.now();
+        else if (s.lastSeen < cutoff) {
           log.debug("session expired", { session: id });
           void closeSession(id);
         }
@@ -80,23 +93,35 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
 
   const handleMcp = async (req: IncomingMessage, res: ServerResponse, caller: string) => {
     const sid = header(req, "mcp-session-id");
-    const body = req.method === "POST" ? await readJson(req, cfg.maxBodyBytes) : undefined;
+    const body = req.method === "POST" ? await readJson(req, cfg.maxBodyBytes, cfg.bodyTimeoutSeconds * 1000) : undefined;
 
     if (sid !== undefined) {
       const s = sessions.get(sid);
       if (!s) throw new HttpError(404, "Session not found: it expired, was deleted, or never existed. Initialize a new one.");
       if (s.caller !== caller) throw new HttpError(403, "This session belongs to another credential.");
       s.lastSeen = Date.now();
+      s.open++;
+      const calls = requestIds(body);
+      res.once("close", () => {
+        s.open--;
+        s.lastSeen = Date.now();
+        // We keep no event store, so an answer whose stream is gone can never be delivered: cancel its call,
+        // through the SDK's own cancellation (the handler's signal aborts, the command's tree is stopped).
+        if (res.writableFinished) return;
+        for (const requestId of calls) {
+          s.transport.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason: "the client disconnected before the answer" } });
+        }
+      });
       await s.transport.handleRequest(req, res, body);
       return;
     }
     if (req.method === "POST" && isInitializeRequest(body)) {
-      if (sessions.size >= cfg.maxSessions) throw new HttpError(503, "Too many open sessions; close one (DELETE /mcp) or retry later.");
+      if (sessions.size >= cfg.maxSessions) await evictIdlest();
       const server = createServer(app, catalog, { caller });
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
-          sessions.set(id, { transport, server, caller, lastSeen: Date.now() });
+          sessions.set(id, { transport, server, caller, lastSeen: Date.now(), open: 0 });
           log.debug("session opened", { session: id, caller });
         },
         onsessionclosed: (id) => {
@@ -158,22 +183,26 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
           caller = who;
         }
         if (runner && (await runner.handle(req, res, path, caller))) return;
-        if (service !== undefined) await perService.handle(req, res, service, caller, () => readJson(req, cfg.maxBodyBytes));
+        if (service !== undefined) await perService.handle(req, res, service, caller, () => readJson(req, cfg.maxBodyBytes, cfg.bodyTimeoutSeconds * 1000));
         else await handleMcp(req, res, caller);
       } catch (e) {
         const status = e instanceof HttpError || e instanceof EndpointError ? e.status : 500;
         if (status === 500) log.warn("request failed", { error: (e as Error).message });
-        if (status === 413) lingerThenClose(req);
+        closeAfterRefusal(req, res);
         if (!res.headersSent) {
           const code = status === 400 && (e as Error).message.startsWith("Parse error") ? -32700 : -32000;
           const message = (e as Error).message;
+          res.setHeader("connection", "close");
           sendJson(res, status, runner?.owns(path) ? { error: message } : { jsonrpc: "2.0", error: { code, message }, id: null });
         } else res.end();
       }
     })();
   });
+  // A session with an SSE stream open is never idle; keepalive probes find a peer that vanished without a FIN.
+  http.on("connection", (socket: Socket) => socket.setKeepAlive(true, 30_000));
   http.headersTimeout = 30_000;
-  http.requestTimeout = 0;
+  // A backstop for requests our own body deadline does not see (node checks it every 30 s).
+  http.requestTimeout = http.headersTimeout + cfg.bodyTimeoutSeconds * 1000;
   http.keepAliveTimeout = 5_000;
 
   await new Promise<void>((resolve, reject) => {
@@ -201,19 +230,43 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   return { url, port, sessions: () => sessions.size, close };
 }
 
-// After a 413 the rest of the body is unread. Discard what keeps coming, within bounds, so the client
-// can read the answer (closing at once makes it see ECONNRESET instead); past the bounds, close.
-function lingerThenClose(req: IncomingMessage): void {
-  if (req.readableEnded) return;
-  let discarded = 0;
-  const timer = setTimeout(() => req.socket.destroy(), 5_000);
+/** How long a refused connection may keep sending (read and dropped) before it is closed. */
+const LINGER_MS = 1_000;
+/** How much of a refused body is read and dropped before the connection is closed at once. */
+const LINGER_BYTES = 8 * 1024 * 1024;
+
+// After a refusal the rest of the body is unread, and the connection must end even if the client keeps
+// sending. Closing at once while bytes arrive makes the kernel reset the connection, and the client may
+// never read the answer; so: answer with Connection: close, half-close (FIN) instead of node's immediate
+// destroy, drop what keeps coming for a moment, then destroy. A refused connection never stays open.
+function closeAfterRefusal(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  if (req.complete) return;
+  let dropped = 0;
+  const destroy = () => socket.destroy();
+  const timer = setTimeout(destroy, LINGER_MS + 2_000);
   timer.unref();
+  socket.once("close", () => clearTimeout(timer));
+  (socket as { destroySoon?: () => void }).destroySoon = () => {
+    socket.end();
+    setTimeout(destroy, LINGER_MS).unref();
+  };
   req.on("data", (d: Buffer) => {
-    discarded += d.length;
-    if (discarded > 64 * 1024 * 1024) req.socket.destroy();
+    dropped += d.length;
+    if (dropped > LINGER_BYTES) destroy();
   });
-  req.on("end", () => clearTimeout(timer));
+  req.once("end", () => res.writableFinished && destroy());
   req.resume();
+}
+
+/** The ids of the requests (not notifications or responses) in a POST body, single or batch. */
+function requestIds(body: unknown): Array<string | number> {
+  const ids: Array<string | number> = [];
+  for (const m of Array.isArray(body) ? body : [body]) {
+    const msg = m as { id?: unknown; method?: unknown } | null;
+    if (msg && typeof msg.method === "string" && (typeof msg.id === "string" || typeof msg.id === "number")) ids.push(msg.id);
+  }
+  return ids;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -229,8 +282,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Reads a JSON body of at most `max` bytes; 413 beyond it, 400 on bad JSON. */
-function readJson(req: IncomingMessage, max: number): Promise<unknown> {
+/** Reads a JSON body of at most `max` bytes within `deadlineMs`; 413 beyond the size, 408 past the deadline, 400 on bad JSON. */
+function readJson(req: IncomingMessage, max: number, deadlineMs: number): Promise<unknown> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > max) {
     return Promise.reject(new HttpError(413, `Payload too large: the limit is ${max} bytes.`));
@@ -239,20 +292,29 @@ function readJson(req: IncomingMessage, max: number): Promise<unknown> {
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
+    const stop = (e: HttpError) => {
+      over = true;
+      chunks.length = 0;
+      clearTimeout(timer);
+      req.off("data", onData);
+      reject(e);
+    };
+    const timer = setTimeout(
+      () => stop(new HttpError(408, `Request Timeout: the body did not arrive within ${deadlineMs / 1000} s of the headers; the connection is closed.`)),
+      deadlineMs,
+    );
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > max) {
-        over = true;
-        chunks.length = 0;
-        req.off("data", onData);
-        reject(new HttpError(413, `Payload too large: the limit is ${max} bytes.`));
-        return;
-      }
+      if (size > max) return stop(new HttpError(413, `Payload too large: the limit is ${max} bytes.`));
       chunks.push(chunk);
     };
     req.on("data", onData);
-    req.once("error", reject);
+    req.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     req.once("end", () => {
+      clearTimeout(timer);
       if (over) return;
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));

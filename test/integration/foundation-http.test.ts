@@ -141,9 +141,10 @@ describe("streamable HTTP lifecycle", () => {
     const { tmpdir } = await import("node:os");
     const dir = mkdtempSync(join(tmpdir(), "herd-idle-"));
     writeFileSync(join(dir, "c.json"), JSON.stringify({ http: { sessionIdleSeconds: 1 } }));
-    const herd = await startHerd({ http: true, args: ["--config", join(dir, "c.json")] });
+    // A session with nothing open: an SDK client's listen-only SSE stream would keep its session in use.
+    const herd = await startHerd({ http: true, noClient: true, args: ["--config", join(dir, "c.json")] });
     try {
-      const sid = (herd.client.transport as { sessionId?: string }).sessionId!;
+      const sid = (await raw(herd.url!, { headers: MCP_HEADERS, body: INIT })).headers["mcp-session-id"] as string;
       let status = 0;
       for (let i = 0; i < 40 && status !== 404; i++) {
         await new Promise((r) => setTimeout(r, 250));

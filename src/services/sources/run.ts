@@ -1,5 +1,6 @@
-import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { signalGroup } from "../../backends/child-kill.js";
+import { SpawnError, spawnStarted } from "../../util/spawn.js";
 
 export interface RunOptions {
   cwd?: string;
@@ -36,22 +37,25 @@ export class InstallError extends Error {
 }
 
 /** Runs one installer in its own process group with a bound; on timeout or abort the whole tree is stopped. */
-export function runInstaller(command: string, args: string[], opts: RunOptions): Promise<RunResult> {
+export async function runInstaller(command: string, args: string[], opts: RunOptions): Promise<RunResult> {
+  if (opts.signal?.aborted) throw new InstallError(`${opts.what} was cancelled before it started`, []);
+  let child: ChildProcess;
+  try {
+    child = await spawnStarted(command, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"], detached: true, shell: false });
+  } catch (e) {
+    const why = e instanceof SpawnError && e.code === "ENOENT" ? `${e.detail} ('${command}' was not found on PATH; install it or choose another source)` : (e as Error).message;
+    throw new InstallError(`${opts.what} could not start: ${why}`, []);
+  }
+  return watchInstaller(child, opts);
+}
+
+function watchInstaller(child: ChildProcess, opts: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const tail: string[] = [];
   const all: string[] = [];
+  const stdout = child.stdout!;
+  const stderr = child.stderr!;
   return new Promise<RunResult>((resolve, reject) => {
-    if (opts.signal?.aborted) {
-      reject(new InstallError(`${opts.what} was cancelled before it started`, []));
-      return;
-    }
-    const child = spawn(command, args, {
-      cwd: opts.cwd,
-      env: opts.env,
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-      shell: false,
-    });
     let settled = false;
     let stopReason: string | undefined;
     let killTimer: NodeJS.Timeout | undefined;
@@ -76,8 +80,8 @@ export function runInstaller(command: string, args: string[], opts: RunOptions):
       }
       parts.forEach(pushLine);
     };
-    child.stdout.on("data", feed("out"));
-    child.stderr.on("data", feed("err"));
+    stdout.on("data", feed("out"));
+    stderr.on("data", feed("err"));
 
     const stop = (reason: string) => {
       if (stopReason || settled) return;
@@ -92,6 +96,7 @@ export function runInstaller(command: string, args: string[], opts: RunOptions):
     );
     const onAbort = () => stop("was cancelled; its process tree was stopped");
     opts.signal?.addEventListener("abort", onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
 
     const finish = (err?: Error) => {
       if (settled) return;
@@ -101,17 +106,13 @@ export function runInstaller(command: string, args: string[], opts: RunOptions):
       clearTimeout(drainTimer);
       opts.signal?.removeEventListener("abort", onAbort);
       if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
-      child.stdout.destroy();
-      child.stderr.destroy();
+      stdout.destroy();
+      stderr.destroy();
       for (const key of ["out", "err"] as const) if (partial[key]) pushLine(partial[key]);
       if (err) reject(err);
       else resolve({ lines: all, ms: Date.now() - started });
     };
 
-    child.on("error", (e: NodeJS.ErrnoException) => {
-      const hint = e.code === "ENOENT" ? ` ('${command}' was not found on PATH; install it or choose another source)` : "";
-      finish(new InstallError(`${opts.what} could not start: ${e.message}${hint}`, tail));
-    });
     child.on("exit", (code, signal) => {
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       const outcome = (): Error | undefined => {
