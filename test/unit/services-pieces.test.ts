@@ -43,6 +43,21 @@ describe("LogRing", () => {
     expect(ring.tail(10, "2000-01-01T00:00:00Z")).toHaveLength(3);
   });
 
+  it("keeps the service's MCP log messages in a ring of their own: a flood of them never evicts stderr or mcp-herd's notes", () => {
+    const ring = new LogRing(5);
+    ring.push("herd", "started (pid 1)");
+    ring.push("stderr", "listening");
+    for (let i = 0; i < 100; i++) ring.push("mcp", `log ${i}`);
+    expect(ring.stderrTail(5)).toEqual(["listening"]);
+    const all = ring.tail(10);
+    expect(all.map((l) => l.text)).toEqual(["started (pid 1)", "listening", "log 95", "log 96", "log 97", "log 98", "log 99"]);
+    expect(all.map((l) => l.time)).toEqual([...all.map((l) => l.time)].sort());
+    expect(ring.tail(3).map((l) => l.text)).toEqual(["log 97", "log 98", "log 99"]);
+    ring.push("herd", "flood noted");
+    expect(ring.tail(1)[0]!.text).toBe("flood noted");
+    expect(ring.size).toBe(8);
+  });
+
   it("redacts secret values and truncates huge lines", () => {
     const ring = new LogRing(10);
     ring.setSecrets(["hunter22", "ab"]);
