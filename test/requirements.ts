@@ -927,4 +927,15 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/ssh-reach-timeouts.test.ts :: %s path: a 2 s timeout stays about 2 s call after call",
     ],
   },
+  {
+    id: "perf:child:light-watchdog",
+    source: "issue 14 item 4 (the reaper was a second Node process, 39 MiB)",
+    promise:
+      "The process that kills every child tree when mcp-herd dies (even by SIGKILL) is one small sh watchdog under 2 MiB, not a second Node process; with three children (one ignoring SIGTERM, one with a grandchild) a SIGKILL of mcp-herd leaves no process of theirs, and the watchdog exits too.",
+    tests: [
+      "integration/watchdog-light.test.ts :: is one sh process under 2 MiB beside the child, and after SIGKILL of mcp-herd neither it nor the child remains",
+      "integration/hardening-supervisor.test.ts :: %s: no process of theirs remains",
+      "integration/hardening2-supervisor-tree.test.ts :: mcp-herd ended by %s: no pid of the tree remains",
+    ],
+  },
 ];
