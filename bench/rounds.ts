@@ -48,14 +48,14 @@ export function treePids(root: number): number[] {
   return out;
 }
 
-/** RSS of a whole process tree in MiB, with the command name of each member. */
-export function treeRss(root: number): { total: number; parts: string[] } {
+/** RSS of a whole process tree in MiB, with the command name of each member (the root named `rootName`). */
+export function treeRss(root: number, rootName: string): { total: number; parts: string[] } {
   const parts: string[] = [];
   let total = 0;
   for (const p of treePids(root)) {
     try {
       const r = rssMiB(p);
-      const comm = readFileSync(`/proc/${p}/comm`, "utf8").trim();
+      const comm = p === root ? rootName : readFileSync(`/proc/${p}/comm`, "utf8").trim();
       total += r;
       parts.push(`${comm} ${r.toFixed(1)}`);
     } catch {

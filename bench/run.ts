@@ -162,14 +162,14 @@ async function footprint(): Promise<void> {
     await until(h.client, "echo__echo");
     await timeSeq(200, echo(h.client, "echo__echo"), 0);
     await settle();
-    const ht = treeRss(h.pid);
+    const ht = treeRss(h.pid, "mcp-herd");
     await h.close();
     rows.push({ figure: "footprint: mcp-herd tree with one child (all processes)", herd: ht.total, baseline: alone, unit: "MiB", target: "<= 100 MiB", note: ht.parts.join(", ") });
     for (const name of ["supergateway", "mcp-proxy"] as const) {
       const p = await peer(name);
       await timeSeq(200, echo(p.client, "echo"), 0);
       await settle();
-      const t = treeRss(p.pid);
+      const t = treeRss(p.pid, name);
       await p.close();
       rows.push({ figure: `footprint: ${name} tree with one child`, herd: t.total, baseline: alone, unit: "MiB", note: t.parts.join(", ") });
     }
