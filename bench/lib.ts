@@ -133,7 +133,7 @@ export function printTable(rows: Row[]): void {
   for (const r of rows) {
     const ratio = r.ratio ?? (r.baseline ? r.herd / r.baseline : undefined);
     const spread = r.spread ? `${r.spread[0].toFixed(2)}-${r.spread[1].toFixed(2)}x` : "";
-    lines.push([r.figure, `${fmt(r.herd, r.unit)} ${r.unit}`, r.baseline === undefined ? "-" : `${fmt(r.baseline, r.unit)} ${r.unit}`, ratio === undefined ? "-" : ratio.toFixed(2) + "x", spread, r.target ?? "", r.note ?? ""]);
+    lines.push([r.figure, `${fmt(r.herd, r.unit)} ${r.unit}`, r.baseline === undefined ? "-" : `${fmt(r.baseline, r.unit)} ${r.unit}`, ratio === undefined ? "-" : ratio < 0.1 ? `1/${(1 / ratio).toFixed(0)}` : ratio.toFixed(2) + "x", spread, r.target ?? "", r.note ?? ""]);
   }
   const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   for (const [i, l] of lines.entries()) {
