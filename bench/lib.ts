@@ -81,28 +81,29 @@ export async function stdioClient(command: string, args: string[], env: Record<s
   };
 }
 
-/** Starts a process that prints "listening on URL" on stderr, and connects SDK clients over HTTP. */
-export async function httpProc(command: string, args: string[], env: Record<string, string> = {}): Promise<Proc> {
-  const proc: ChildProcess = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
-  const { url } = await waitListening(proc, command);
+/** SDK clients over streamable HTTP to `url`; `close` closes them and stops `proc`, the server. */
+export function httpClients(proc: ChildProcess, url: string): { connect(): Promise<Client>; close(): Promise<void> } {
   const clients: Client[] = [];
-  const connect = async () => {
-    const c = new Client({ name: "bench", version: "0" });
-    await c.connect(new StreamableHTTPClientTransport(new URL(url)));
-    clients.push(c);
-    return c;
-  };
-  const client = await connect();
   return {
-    client,
-    pid: proc.pid!,
-    url,
-    connect,
+    async connect() {
+      const c = new Client({ name: "bench", version: "0" });
+      await c.connect(new StreamableHTTPClientTransport(new URL(url)));
+      clients.push(c);
+      return c;
+    },
     async close() {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
       await stopProc(proc);
     },
   };
+}
+
+/** Starts a process that prints "listening on URL" on stderr, and connects SDK clients over HTTP. */
+export async function httpProc(command: string, args: string[], env: Record<string, string> = {}): Promise<Proc> {
+  const proc: ChildProcess = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  const { url } = await waitListening(proc, command);
+  const { connect, close } = httpClients(proc, url);
+  return { client: await connect(), pid: proc.pid!, url, connect, close };
 }
 
 /** mcp-herd over stdio or HTTP with a fresh state dir. */

@@ -1,10 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { stopProc } from "../test/helpers/proc.js";
-import { ECHO, ROOT, type Proc } from "./lib.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { ECHO, httpClients, ROOT, type Proc } from "./lib.js";
 
 /** The peers run beside mcp-herd in the same rounds, each serving the same stdio echo child over streamable HTTP. */
 export const PEERS = {
@@ -30,13 +28,7 @@ export async function peer(name: keyof typeof PEERS): Promise<Proc & { startMs: 
   const url = `http://127.0.0.1:${port}/mcp`;
   const t0 = performance.now();
   const proc: ChildProcess = spawn(process.execPath, PEERS[name](port), { stdio: ["ignore", "ignore", "ignore"] });
-  const clients: Client[] = [];
-  const connect = async () => {
-    const c = new Client({ name: "bench", version: "0" });
-    await c.connect(new StreamableHTTPClientTransport(new URL(url)));
-    clients.push(c);
-    return c;
-  };
+  const { connect, close } = httpClients(proc, url);
   let client: Client | undefined;
   const until = Date.now() + 20_000;
   while (!client) {
@@ -50,15 +42,5 @@ export async function peer(name: keyof typeof PEERS): Promise<Proc & { startMs: 
     }
   }
   const startMs = performance.now() - t0;
-  return {
-    client,
-    pid: proc.pid!,
-    url,
-    startMs,
-    connect,
-    async close() {
-      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-      await stopProc(proc);
-    },
-  };
+  return { client, pid: proc.pid!, url, startMs, connect, close };
 }

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
+import * as fs from "node:fs";
+import { findTree } from "../src/backends/child-tree.js";
 import { rssMiB, stats, type Row } from "./lib.js";
 
 /** One contender of a figure: a name and one round's measurement (lower is better unless the row says so). */
@@ -30,32 +31,14 @@ export function ratioRow(figure: string, m: Map<string, number[]>, who: string, 
   return { figure, herd: stats(a).median, baseline: stats(b).median, unit, target, ratio: stats(ratios).median, spread: [ratios[0]!, ratios.at(-1)!] };
 }
 
-/** Every pid of the tree under `root` by parent pid (root included). */
-export function treePids(root: number): number[] {
-  const kids = new Map<number, number[]>();
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const t = readFileSync(`/proc/${e}/stat`, "latin1");
-      const ppid = Number(t.slice(t.lastIndexOf(")") + 2).split(" ")[1]);
-      kids.set(ppid, [...(kids.get(ppid) ?? []), Number(e)]);
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  const out = [root];
-  for (let i = 0; i < out.length; i++) out.push(...(kids.get(out[i]!) ?? []));
-  return out;
-}
-
 /** RSS of a whole process tree in MiB, with the command name of each member (the root named `rootName`). */
 export function treeRss(root: number, rootName: string): { total: number; parts: string[] } {
   const parts: string[] = [];
   let total = 0;
-  for (const p of treePids(root)) {
+  for (const p of findTree(fs, [root], [], [])) {
     try {
       const r = rssMiB(p);
-      const comm = p === root ? rootName : readFileSync(`/proc/${p}/comm`, "utf8").trim();
+      const comm = p === root ? rootName : fs.readFileSync(`/proc/${p}/comm`, "utf8").trim();
       total += r;
       parts.push(`${comm} ${r.toFixed(1)}`);
     } catch {
