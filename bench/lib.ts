@@ -24,6 +24,10 @@ export interface Row {
   /** What the ratio is judged against (e.g. "<= 1.5"). */
   target?: string;
   note?: string;
+  /** The median of per-round ratios, when the figure comes from interleaved rounds. */
+  ratio?: number;
+  /** The smallest and largest per-round ratio. */
+  spread?: [number, number];
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -77,28 +81,29 @@ export async function stdioClient(command: string, args: string[], env: Record<s
   };
 }
 
-/** Starts a process that prints "listening on URL" on stderr, and connects SDK clients over HTTP. */
-export async function httpProc(command: string, args: string[], env: Record<string, string> = {}): Promise<Proc> {
-  const proc: ChildProcess = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
-  const { url } = await waitListening(proc, command);
+/** SDK clients over streamable HTTP to `url`; `close` closes them and stops `proc`, the server. */
+export function httpClients(proc: ChildProcess, url: string): { connect(): Promise<Client>; close(): Promise<void> } {
   const clients: Client[] = [];
-  const connect = async () => {
-    const c = new Client({ name: "bench", version: "0" });
-    await c.connect(new StreamableHTTPClientTransport(new URL(url)));
-    clients.push(c);
-    return c;
-  };
-  const client = await connect();
   return {
-    client,
-    pid: proc.pid!,
-    url,
-    connect,
+    async connect() {
+      const c = new Client({ name: "bench", version: "0" });
+      await c.connect(new StreamableHTTPClientTransport(new URL(url)));
+      clients.push(c);
+      return c;
+    },
     async close() {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
       await stopProc(proc);
     },
   };
+}
+
+/** Starts a process that prints "listening on URL" on stderr, and connects SDK clients over HTTP. */
+export async function httpProc(command: string, args: string[], env: Record<string, string> = {}): Promise<Proc> {
+  const proc: ChildProcess = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+  const { url } = await waitListening(proc, command);
+  const { connect, close } = httpClients(proc, url);
+  return { client: await connect(), pid: proc.pid!, url, connect, close };
 }
 
 /** mcp-herd over stdio or HTTP with a fresh state dir. */
@@ -123,12 +128,13 @@ export async function herd(mode: "stdio" | "http", extraArgs: string[] = [], env
 export const fmt = (v: number | undefined, unit: string) =>
   v === undefined || Number.isNaN(v) ? "-" : unit === "ms" ? v.toFixed(3) : v >= 100 ? v.toFixed(0) : v.toFixed(1);
 
-/** Prints the table: figure, mcp-herd, baseline, ratio, target. */
+/** Prints the table: figure, value, baseline, ratio (median of per-round ratios), spread, target. */
 export function printTable(rows: Row[]): void {
-  const lines = [["figure", "mcp-herd", "baseline", "ratio", "target", "note"]];
+  const lines = [["figure", "value", "baseline", "ratio", "spread", "target", "note"]];
   for (const r of rows) {
-    const ratio = r.baseline ? (r.herd / r.baseline).toFixed(2) + "x" : "-";
-    lines.push([r.figure, `${fmt(r.herd, r.unit)} ${r.unit}`, r.baseline === undefined ? "-" : `${fmt(r.baseline, r.unit)} ${r.unit}`, ratio, r.target ?? "", r.note ?? ""]);
+    const ratio = r.ratio ?? (r.baseline ? r.herd / r.baseline : undefined);
+    const spread = r.spread ? `${r.spread[0].toFixed(2)}-${r.spread[1].toFixed(2)}x` : "";
+    lines.push([r.figure, `${fmt(r.herd, r.unit)} ${r.unit}`, r.baseline === undefined ? "-" : `${fmt(r.baseline, r.unit)} ${r.unit}`, ratio === undefined ? "-" : ratio < 0.1 ? `1/${(1 / ratio).toFixed(0)}` : ratio.toFixed(2) + "x", spread, r.target ?? "", r.note ?? ""]);
   }
   const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   for (const [i, l] of lines.entries()) {

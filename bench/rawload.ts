@@ -1,11 +1,19 @@
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
 
+/** Sessions opened once and driven round after round (see openLoad). */
+export interface Load {
+  /** `total` tools/call spread over every session, as fast as they answer. */
+  run(total: number): Promise<{ rate: number; p99: number; errors: number }>;
+  close(): Promise<void>;
+}
+
 /**
  * A light load generator: plain keep-alive HTTP POSTs of JSON-RPC with one MCP session per simulated
- * client, so the figure measures the server rather than the SDK client's own per-call cost.
+ * client, so the figure measures the server rather than the SDK client's own per-call cost. The
+ * sessions are opened once, so servers that start a child per session pay for it once, not per round.
  */
-export async function rawLoad(url: string, opts: { clients: number; total: number; tool: string; headers?: Record<string, string> }) {
+export async function openLoad(url: string, opts: { clients: number; tool: string; headers?: Record<string, string> }): Promise<Load> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.clients });
   const base = { "content-type": "application/json", accept: "application/json, text/event-stream", ...(opts.headers ?? {}) };
   const post = (body: unknown, headers: Record<string, string>) =>
@@ -29,29 +37,45 @@ export async function rawLoad(url: string, opts: { clients: number; total: numbe
     await post({ jsonrpc: "2.0", method: "notifications/initialized" }, { "mcp-session-id": init.sid });
     sessions.push(init.sid);
   }
-  let next = 0;
-  let errors = 0;
-  const lat: number[] = [];
-  const t0 = performance.now();
-  await Promise.all(
-    sessions.map(async (sid) => {
-      const h = { "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18" };
-      while (next < opts.total) {
-        const id = ++next;
-        const s = performance.now();
-        const r = await post({ jsonrpc: "2.0", id, method: "tools/call", params: { name: opts.tool, arguments: { message: `m${id}` } } }, h);
-        lat.push(performance.now() - s);
-        if (r.status !== 200 || !r.text.includes(`"m${id}"`)) errors++;
-      }
-    }),
-  );
-  const secs = (performance.now() - t0) / 1000;
-  await Promise.all(sessions.map((sid) => new Promise<void>((resolve) => {
-    const req = request(url, { method: "DELETE", agent, headers: { ...base, "mcp-session-id": sid } }, (res) => { res.resume(); res.on("end", () => resolve()); });
-    req.on("error", () => resolve());
-    req.end();
-  })));
-  agent.destroy();
-  lat.sort((a, b) => a - b);
-  return { rate: opts.total / secs, p99: lat[Math.floor(lat.length * 0.99)]!, errors };
+  let id = 0;
+  return {
+    async run(total) {
+      let sent = 0;
+      let errors = 0;
+      const lat: number[] = [];
+      const t0 = performance.now();
+      await Promise.all(
+        sessions.map(async (sid) => {
+          const h = { "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18" };
+          while (sent < total) {
+            sent++;
+            const n = ++id;
+            const s = performance.now();
+            const r = await post({ jsonrpc: "2.0", id: n, method: "tools/call", params: { name: opts.tool, arguments: { message: `m${n}` } } }, h);
+            lat.push(performance.now() - s);
+            if (r.status !== 200 || !r.text.includes(`"m${n}"`)) errors++;
+          }
+        }),
+      );
+      const secs = (performance.now() - t0) / 1000;
+      lat.sort((a, b) => a - b);
+      return { rate: total / secs, p99: lat[Math.floor(lat.length * 0.99)]!, errors };
+    },
+    async close() {
+      await Promise.all(
+        sessions.map(
+          (sid) =>
+            new Promise<void>((resolve) => {
+              const req = request(url, { method: "DELETE", agent, headers: { ...base, "mcp-session-id": sid } }, (res) => {
+                res.resume();
+                res.on("end", () => resolve());
+              });
+              req.on("error", () => resolve());
+              req.end();
+            }),
+        ),
+      );
+      agent.destroy();
+    },
+  };
 }

@@ -1,115 +1,192 @@
 /**
- * `npm run bench`: each figure of mcp-herd against a baseline measured in the same run, on this
- * machine. Never part of `npm test`. See bench/README.md for how to read the table.
+ * `npm run bench`: every figure of mcp-herd beside its floor and its peers, measured in interleaved
+ * rounds on this machine (see bench/README.md). Never part of `npm test`.
+ * Knobs: BENCH_ROUNDS (5), BENCH_CALLS per round and contender (300), BENCH_TOTAL calls per
+ * throughput round (2000); `npm run bench -- latency` (or throughput, start, footprint, ssh) runs one group.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { ECHO, HTTP_ECHO, herd, httpProc, printTable, rssMiB, stats, stdioClient, timeSeq, type Row } from "./lib.js";
-import { rawLoad } from "./rawload.js";
+import { ECHO, HTTP_ECHO, herd, httpProc, printTable, rssMiB, stats, stdioClient, timeSeq, type Proc, type Row } from "./lib.js";
+import { peer } from "./peers.js";
+import { openLoad, type Load } from "./rawload.js";
+import { interleave, ratioRow, treeRss, type Variant } from "./rounds.js";
 import { sshBench } from "./ssh.js";
 
-const N = Number(process.env.BENCH_CALLS ?? 2000);
+const ROUNDS = Math.max(5, Number(process.env.BENCH_ROUNDS ?? 5));
+const N = Number(process.env.BENCH_CALLS ?? 300);
+const TOTAL = Number(process.env.BENCH_TOTAL ?? 2000);
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
 const rows: Row[] = [];
 
 const echo = (c: Client, name = "echo") => (i: number) => c.callTool({ name, arguments: { message: `m${i}` } });
-const load = (c: Client, name: string) =>
-  c.callTool({ name: "service_load", arguments: { name, command: process.execPath, args: [ECHO] } });
+const load = (c: Client, name: string) => c.callTool({ name: "service_load", arguments: { name, command: process.execPath, args: [ECHO] } });
+const medianOf = (n: number, fn: (i: number) => Promise<unknown>) => async () => stats(await timeSeq(n, fn, 50)).median;
 
-/** 1. Proxy overhead: sequential echo calls through mcp-herd against the child called directly. */
-async function proxy(): Promise<void> {
+/** Every HTTP contender, each serving the echo tool: the SDK's own server, mcp-herd (with the echo child), and the peers. */
+async function httpServers(): Promise<{ name: string; p: Proc; tool: string }[]> {
+  const sdk = await httpProc(process.execPath, [HTTP_ECHO]);
+  const h = await herd("http");
+  await load(h.client, "echo");
+  return [
+    { name: "sdk", p: sdk, tool: "echo" },
+    { name: "mcp-herd", p: h, tool: "echo__echo" },
+    { name: "supergateway", p: await peer("supergateway"), tool: "echo" },
+    { name: "mcp-proxy", p: await peer("mcp-proxy"), tool: "echo" },
+  ];
+}
+
+/** Sequential echo calls over stdio and over HTTP: per call, median of each round. */
+async function latency(): Promise<void> {
   const direct = await stdioClient(process.execPath, [ECHO]);
-  const d = stats(await timeSeq(N, echo(direct.client)));
-  await direct.close();
-
   const h = await herd("stdio");
   await load(h.client, "echo");
-  const viaCall = stats(await timeSeq(N, (i) => h.client.callTool({ name: "service_call", arguments: { name: "echo", tool: "echo", arguments: { message: `m${i}` } } })));
-  const viaProxy = stats(await timeSeq(N, echo(h.client, "echo__echo")));
-  await h.close();
-  rows.push({ figure: "stdio: echo__echo median", herd: viaProxy.median, baseline: d.median, unit: "ms", target: "<= 1.5x, +<0.3 ms", note: `added ${(viaProxy.median - d.median).toFixed(3)} ms` });
-  rows.push({ figure: "stdio: echo__echo p99", herd: viaProxy.p99, baseline: d.p99, unit: "ms" });
-  rows.push({ figure: "stdio: service_call median", herd: viaCall.median, baseline: d.median, unit: "ms", target: "<= 1.5x", note: `added ${(viaCall.median - d.median).toFixed(3)} ms` });
-  rows.push({ figure: "stdio: service_call p99", herd: viaCall.p99, baseline: d.p99, unit: "ms" });
+  const viaCall = (i: number) => h.client.callTool({ name: "service_call", arguments: { name: "echo", tool: "echo", arguments: { message: `m${i}` } } });
+  for (const f of [echo(direct.client), echo(h.client, "echo__echo"), viaCall]) await timeSeq(500, f, 0);
+  const m = await interleave(
+    [
+      { name: "direct", run: medianOf(N, echo(direct.client)) },
+      { name: "proxied", run: medianOf(N, echo(h.client, "echo__echo")) },
+      { name: "service_call", run: medianOf(N, viaCall) },
+    ],
+    ROUNDS,
+  );
+  await Promise.all([direct.close(), h.close()]);
+  rows.push(ratioRow("stdio: echo__echo vs direct SDK call to the child", m, "proxied", "direct", "ms", "<= 1.5x"));
+  rows.push(ratioRow("stdio: service_call vs direct SDK call", m, "service_call", "direct", "ms", "<= 1.5x"));
 
-  const base = await httpProc(process.execPath, [HTTP_ECHO]);
-  const bd = stats(await timeSeq(N, echo(base.client)));
-  await base.close();
-  const hh = await herd("http");
-  await load(hh.client, "echo");
-  const hp = stats(await timeSeq(N, echo(hh.client, "echo__echo")));
-  await hh.close();
-  rows.push({ figure: "http: echo__echo median (vs SDK HTTP echo)", herd: hp.median, baseline: bd.median, unit: "ms", note: `added ${(hp.median - bd.median).toFixed(3)} ms` });
-  rows.push({ figure: "http: echo__echo p99", herd: hp.p99, baseline: bd.p99, unit: "ms" });
+  const servers = await httpServers();
+  try {
+    for (const s of servers) await timeSeq(300, echo(s.p.client, s.tool), 0);
+    const hm = await interleave(
+      servers.map((s) => ({ name: s.name, run: medianOf(N, echo(s.p.client, s.tool)) })),
+      ROUNDS,
+    );
+    for (const s of servers.slice(1)) rows.push(ratioRow(`http: ${s.name} call vs SDK HTTP server`, hm, s.name, "sdk", "ms", s.name === "mcp-herd" ? "<= 1.1x" : undefined));
+  } finally {
+    await Promise.all(servers.map((s) => s.p.close()));
+  }
 }
 
-/** 2. Throughput: 64 concurrent HTTP clients, 10,000 calls in all (plain HTTP load generator, one session each). */
+/** 64 sessions over plain keep-alive HTTP (bench/rawload.ts), BENCH_TOTAL calls a round, against each server. */
 async function throughput(): Promise<void> {
-  const total = Number(process.env.BENCH_TOTAL ?? 10_000);
-  const clients = 64;
-  const base = await httpProc(process.execPath, [HTTP_ECHO]);
-  await rawLoad(base.url!, { clients, total: 2_000, tool: "echo" });
-  const b = await rawLoad(base.url!, { clients, total, tool: "echo" });
-  await base.close();
-  // --expose-gc lets herd_status report memory after a full collection: RSS alone swings with GC timing.
-  const h = await herd("http", [], { NODE_OPTIONS: "--expose-gc" });
-  const mem = async () => (await h.client.callTool({ name: "herd_status", arguments: {} })).structuredContent as { rss_mb: number; heap_used_mb: number };
-  await load(h.client, "echo");
-  await rawLoad(h.url!, { clients, total: 2_000, tool: "echo__echo" });
-  const before = await mem();
-  const r = await rawLoad(h.url!, { clients, total, tool: "echo__echo" });
-  const after = await mem();
-  await h.close();
-  rows.push({ figure: "http 64 clients: calls/s (vs SDK HTTP echo)", herd: r.rate, baseline: b.rate, unit: "/s", target: ">= 5000", note: `${r.errors} errors (baseline ${b.errors})` });
-  rows.push({ figure: "http 64 clients: p99", herd: r.p99, baseline: b.p99, unit: "ms" });
-  rows.push({ figure: "http 64 clients: RSS after / before (post-GC)", herd: after.rss_mb, baseline: before.rss_mb, unit: "MiB", target: "flat" });
-  rows.push({ figure: "http 64 clients: heap after / before (post-GC)", herd: after.heap_used_mb, baseline: before.heap_used_mb, unit: "MiB", target: "flat" });
+  const servers = await httpServers();
+  const errors = new Map<string, number>();
+  const loads = new Map<string, Load>();
+  try {
+    for (const s of servers) {
+      const l = await openLoad(s.p.url!, { clients: 64, tool: s.tool });
+      loads.set(s.name, l);
+      await l.run(500);
+    }
+    const m = await interleave(
+      servers.map((s) => ({
+        name: s.name,
+        run: async () => {
+          const r = await loads.get(s.name)!.run(TOTAL);
+          errors.set(s.name, (errors.get(s.name) ?? 0) + r.errors);
+          return r.rate;
+        },
+      })),
+      ROUNDS,
+    );
+    for (const s of servers.slice(1)) {
+      const row = ratioRow(`http 64 sessions: ${s.name} calls/s vs SDK HTTP server`, m, s.name, "sdk", "/s", s.name === "mcp-herd" ? ">= 0.95x" : undefined);
+      rows.push({ ...row, note: `${errors.get(s.name) ?? 0} errors (SDK ${errors.get("sdk") ?? 0})` });
+    }
+  } finally {
+    await Promise.all([...loads.values()].map((l) => l.close()));
+    await Promise.all(servers.map((s) => s.p.close()));
+  }
 }
 
-/** 3. Readiness: service_load until running, against the child's own spawn-to-initialize time. */
-async function readiness(): Promise<void> {
-  const direct: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    const t0 = performance.now();
-    const c = await stdioClient(process.execPath, [ECHO]);
-    await c.client.listTools();
-    direct.push(performance.now() - t0);
-    await c.close();
-  }
-  const h = await herd("stdio");
-  const loads: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    const t0 = performance.now();
-    const r = await load(h.client, `r${i}`);
-    loads.push(performance.now() - t0);
-    if (r.isError) throw new Error(JSON.stringify(r.content));
-  }
-  await h.close();
-  rows.push({ figure: "readiness: service_load -> running", herd: stats(loads).median, baseline: stats(direct).median, unit: "ms", target: "<= 1.2x" });
+/** A config with one echo child, for mcp-herd's start figures. */
+function oneChildConfig(dir: string): string {
+  const file = join(dir, "config.json");
+  writeFileSync(file, JSON.stringify({ services: { echo: { command: process.execPath, args: [ECHO] } } }));
+  return file;
 }
 
-/** 6. Footprint: mcp-herd's own RSS idle and with 20 loaded children (children excluded). */
+/** Lists tools until `want` shows (bounded: 20 s). */
+async function until(client: Client, want: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await client.listTools()).tools.some((t) => t.name === want)) {
+    if (Date.now() > deadline) throw new Error(`${want} never listed`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Spawn -> the first tools/list that shows the echo tool: the child alone, mcp-herd with it configured, and the peers. */
+async function start(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "herd-bench-start-"));
+  const config = oneChildConfig(dir);
+  const timed = (open: () => Promise<Proc>, tool: string) => async () => {
+    const t0 = performance.now();
+    const p = await open();
+    await until(p.client, tool);
+    const ms = performance.now() - t0;
+    await p.close();
+    return ms;
+  };
+  const variants: Variant[] = [
+    { name: "child", run: timed(() => stdioClient(process.execPath, [ECHO]), "echo") },
+    { name: "stdio", run: timed(() => herd("stdio", ["--config", config]), "echo__echo") },
+    { name: "http", run: timed(() => herd("http", ["--config", config]), "echo__echo") },
+    { name: "supergateway", run: timed(() => peer("supergateway"), "echo") },
+    { name: "mcp-proxy", run: timed(() => peer("mcp-proxy"), "echo") },
+  ];
+  try {
+    const m = await interleave(variants, ROUNDS);
+    rows.push(ratioRow("start: mcp-herd stdio vs the child's own start", m, "stdio", "child", "ms", "<= 1.5x"));
+    rows.push(ratioRow("start: mcp-herd http vs the child's own start", m, "http", "child", "ms", "<= 1.5x"));
+    rows.push(ratioRow("start: supergateway vs the child's own start", m, "supergateway", "child", "ms"));
+    rows.push(ratioRow("start: mcp-proxy vs the child's own start", m, "mcp-proxy", "child", "ms"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** RSS of each whole process tree serving one echo child (mcp-herd + its watchdog + the child; a peer + its child). */
 async function footprint(): Promise<void> {
-  const h = await herd("stdio");
-  await new Promise((r) => setTimeout(r, 500));
-  const idle = rssMiB(h.pid);
-  for (let i = 0; i < 20; i++) await load(h.client, `f${i}`);
-  await h.client.callTool({ name: "service_list", arguments: {} });
-  const loaded = rssMiB(h.pid);
-  await h.close();
-  rows.push({ figure: "RSS idle", herd: idle, unit: "MiB", target: "< 80" });
-  rows.push({ figure: "RSS with 20 children", herd: loaded, unit: "MiB", target: "< 150" });
+  const dir = mkdtempSync(join(tmpdir(), "herd-bench-rss-"));
+  const settle = () => new Promise((r) => setTimeout(r, 1000));
+  try {
+    const child = await stdioClient(process.execPath, [ECHO]);
+    await settle();
+    const alone = rssMiB(child.pid);
+    await child.close();
+    const h = await herd("stdio", ["--config", oneChildConfig(dir)]);
+    await until(h.client, "echo__echo");
+    await timeSeq(200, echo(h.client, "echo__echo"), 0);
+    await settle();
+    const ht = treeRss(h.pid, "mcp-herd");
+    await h.close();
+    rows.push({ figure: "footprint: mcp-herd tree with one child (all processes)", herd: ht.total, baseline: alone, unit: "MiB", target: "<= 100 MiB", note: ht.parts.join(", ") });
+    for (const name of ["supergateway", "mcp-proxy"] as const) {
+      const p = await peer(name);
+      await timeSeq(200, echo(p.client, "echo"), 0);
+      await settle();
+      const t = treeRss(p.pid, name);
+      await p.close();
+      rows.push({ figure: `footprint: ${name} tree with one child`, herd: t.total, baseline: alone, unit: "MiB", note: t.parts.join(", ") });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-const benches: Record<string, () => Promise<void>> = { proxy, throughput, readiness, footprint, ssh: () => sshBench(rows) };
+const benches: Record<string, () => Promise<void>> = { latency, throughput, start, footprint, ssh: () => sshBench(rows) };
 for (const [name, fn] of Object.entries(benches)) {
   if (!want(name)) continue;
   process.stderr.write(`bench: ${name}...\n`);
   try {
     await fn();
   } catch (e) {
-    rows.push({ figure: `${name}: FAILED`, herd: NaN, unit: "", note: (e as Error).message.slice(0, 120) });
+    rows.push({ figure: `${name}: FAILED`, herd: NaN, unit: "", note: (e as Error).message.slice(0, 160) });
   }
 }
+process.stdout.write(`rounds: ${ROUNDS}, calls a round: ${N}, throughput calls a round: ${TOTAL}; ratios are medians of per-round ratios, spread min-max\n`);
 printTable(rows);

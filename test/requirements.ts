@@ -1036,4 +1036,17 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "When the state file cannot be written, service_load still loads the service but its result says it will not be restored after a restart, and why (state_error).",
     tests: ["integration/hardening2-state.test.ts :: service_load succeeds, and its result says the service will not be restored after a restart, and why"],
   },
+    ],
+  },
+  {
+    id: "perf:child:light-watchdog",
+    source: "issue 14 item 4 (the reaper was a second Node process, 39 MiB)",
+    promise:
+      "The process that kills every child tree when mcp-herd dies (even by SIGKILL) is one small sh watchdog under 2 MiB, not a second Node process; with three children (one ignoring SIGTERM, one with a grandchild) a SIGKILL of mcp-herd leaves no process of theirs, and the watchdog exits too.",
+    tests: [
+      "integration/watchdog-light.test.ts :: is one sh process under 2 MiB beside the child, and after SIGKILL of mcp-herd neither it nor the child remains",
+      "integration/hardening-supervisor.test.ts :: %s: no process of theirs remains",
+      "integration/hardening2-supervisor-tree.test.ts :: mcp-herd ended by %s: no pid of the tree remains",
+    ],
+  },
 ];

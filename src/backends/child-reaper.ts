@@ -1,56 +1,79 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { findTree } from "./child-tree.js";
 
-// Runs in its own process group; holds a pipe from mcp-herd. When that pipe closes (mcp-herd
-// exited, even by SIGKILL) it kills every tree still registered — the group, what carries the
-// tree's mark, their descendants by parent pid — then exits.
-const REAPER_SOURCE = `
-const fs = require("node:fs");
-const findTree = ${findTree.toString()};
-const groups = new Map();
-for (const s of ["SIGINT", "SIGTERM", "SIGHUP", "SIGPIPE"]) process.on(s, () => {});
-let buf = "";
-const targets = () => findTree(fs, [...groups.keys()], [...groups.values()].filter(Boolean), [process.pid]);
-const kill = (pids, sig) => {
-  for (const g of groups.keys()) { try { process.kill(-g, sig); } catch {} }
-  for (const p of pids) { try { process.kill(p, sig); } catch {} }
-};
-let done = false;
-const finish = () => {
-  if (done) return; done = true;
-  kill(targets(), "SIGTERM");
-  kill([], "SIGCONT");
-  const until = Date.now() + 2000;
-  const t = setInterval(() => {
-    const left = targets();
-    if (left.length === 0) { clearInterval(t); process.exit(0); }
-    if (Date.now() > until) { kill(left, "SIGKILL"); clearInterval(t); setTimeout(() => process.exit(0), 100); }
-  }, 100);
-};
-process.stdin.on("data", (d) => {
-  buf += d.toString("utf8");
-  let i;
-  while ((i = buf.indexOf("\\n")) !== -1) {
-    const line = buf.slice(0, i); buf = buf.slice(i + 1);
-    const [id, mark] = line.slice(1).split(" ");
-    const pid = Number(id);
-    if (!Number.isInteger(pid) || pid <= 1) continue;
-    if (line[0] === "+") groups.set(pid, /^[0-9a-f]{1,64}$/.test(mark || "") ? mark : ""); else if (line[0] === "-") groups.delete(pid);
-  }
-});
-process.stdin.on("end", finish);
-process.stdin.on("error", finish);
-process.stdin.on("close", finish);
+// A POSIX sh watchdog (about 1 MiB, not a second Node process) in its own process group, holding a
+// pipe from mcp-herd: "+pgid mark" / "-pgid" lines register and forget trees. When the pipe closes
+// (mcp-herd exited, even by SIGKILL) it sends SIGTERM then SIGCONT to every registered group and to
+// every process found the way child-tree's findTree finds them: group members, processes whose
+// environment carries a tree's MCP_HERD_TREE mark (read from /proc/PID/environ), and their descendants
+// by parent pid; after 2 s it SIGKILLs what is left, then exits. Signals sent to it are ignored.
+const WATCHDOG = `
+trap '' INT TERM HUP PIPE
+list=
+while IFS= read -r line; do
+  op=\${line%"\${line#?}"}; rest=\${line#?}; id=\${rest%% *}; mark=
+  case $rest in *" "*) mark=\${rest#* };; esac
+  case $id in ''|*[!0-9]*) continue;; esac
+  [ "$id" -gt 1 ] || continue
+  case $mark in *[!0-9a-f]*) mark=;; esac
+  new=
+  for e in $list; do [ "\${e%%:*}" = "$id" ] || new="$new $e"; done
+  [ "$op" = + ] && new="$new $id:$mark"
+  list=$new
+done
+marked() {
+  set --
+  for e in $list; do [ -n "\${e#*:}" ] && set -- "$@" -e "MCP_HERD_TREE=\${e#*:}"; done
+  [ $# -gt 0 ] && grep -lzxF "$@" /proc/[0-9]*/environ 2>/dev/null
+}
+targets() {
+  groups=" "; for e in $list; do groups="$groups\${e%%:*} "; done
+  found=" "
+  for f in $(marked); do f=\${f#/proc/}; found="$found\${f%/environ} "; done
+  procs=
+  for d in /proc/[0-9]*; do
+    { IFS= read -r st < "$d/stat"; } 2>/dev/null || continue
+    set -- \${st##*) }
+    case $1 in Z|X) continue;; esac
+    p=\${d#/proc/}
+    [ "$p" = $$ ] && continue
+    procs="$procs $p:$2"
+    case $groups in *" $3 "*|*" $p "*) found="$found$p ";; esac
+  done
+  more=1
+  while [ $more = 1 ]; do
+    more=0
+    for e in $procs; do
+      case $found in *" \${e%%:*} "*) continue;; esac
+      case $found in *" \${e#*:} "*) found="$found\${e%%:*} "; more=1;; esac
+    done
+  done
+  echo $found
+}
+hit() {
+  s=$1; shift
+  for e in $list; do kill -s "$s" -- "-\${e%%:*}" 2>/dev/null; done
+  for p; do kill -s "$s" "$p" 2>/dev/null; done
+}
+hit TERM $(targets)
+hit CONT
+now() { if { read -r up _ < /proc/uptime; } 2>/dev/null; then up=\${up%.*}\${up#*.}; else up=$((\${up:-0} + 10)); fi; }
+now; until=$((up + 200))
+while :; do
+  left=$(targets)
+  [ -z "$left" ] && exit 0
+  now; if [ "$up" -gt "$until" ]; then hit KILL $left; exit 0; fi
+  sleep 0.1
+done
 `;
 
 let reaper: ChildProcess | undefined;
 
 function ensureReaper(): ChildProcess | undefined {
   if (reaper && reaper.exitCode === null && reaper.signalCode === null && reaper.stdin?.writable) return reaper;
-  const child = spawn(process.execPath, ["--max-old-space-size=16", "-e", REAPER_SOURCE], {
+  const child = spawn("/bin/sh", ["-c", WATCHDOG], {
     stdio: ["pipe", "ignore", "ignore"],
     detached: true,
-    env: {},
+    env: { PATH: "/usr/bin:/bin", LC_ALL: "C" },
   });
   child.on("error", () => {});
   child.stdin?.on("error", () => {});
