@@ -1036,8 +1036,6 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "When the state file cannot be written, service_load still loads the service but its result says it will not be restored after a restart, and why (state_error).",
     tests: ["integration/hardening2-state.test.ts :: service_load succeeds, and its result says the service will not be restored after a restart, and why"],
   },
-    ],
-  },
   {
     id: "perf:child:light-watchdog",
     source: "issue 14 item 4 (the reaper was a second Node process, 39 MiB)",
