@@ -927,4 +927,13 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/ssh-reach-timeouts.test.ts :: %s path: a 2 s timeout stays about 2 s call after call",
     ],
   },
+  {
+    id: "pt:content:requests-to-caller",
+    source: "issue 11 item 2 (follow-up: resources/read, prompts/get, completion/complete on /mcp)",
+    promise: "A child's own request (roots, sampling, elicitation) while it answers a resources/read, prompts/get or completion/complete on /mcp goes to the session whose request is in flight, as for tools/call; a session without the capability makes it fail with the reason, never a hang.",
+    tests: [
+      "integration/aggregate-content-requests.test.ts :: each of two sessions gets its own roots back (the README's rule 2: the session whose call is in flight)",
+      "integration/aggregate-content-requests.test.ts :: a calling session without the roots capability makes the child's request fail with a reason, not hang",
+    ],
+  },
 ];
