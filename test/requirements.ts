@@ -936,4 +936,25 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/aggregate-content-requests.test.ts :: a calling session without the roots capability makes the child's request fail with a reason, not hang",
     ],
   },
+  {
+    id: "pt:endpoint:one-session-table",
+    source: "issue 11 item 1 (follow-up: per-service sessions under /mcp's maxSessions and idle expiry)",
+    promise: "Per-service endpoint sessions live in the same session table as /mcp's: maxSessions bounds both together, a freed per-service slot serves /mcp, an idle per-service session expires with the same sweep, and a per-service session id is not accepted at /mcp.",
+    tests: [
+      "integration/passthrough-sessions.test.ts :: with maxSessions 3, one /mcp session and two per-service sessions fill the cap for both endpoints",
+      "integration/passthrough-sessions.test.ts :: a per-service session id is not a /mcp session, and an idle per-service session expires with the /mcp sweep",
+    ],
+  },
+  {
+    id: "pt:endpoint:restart-list-changed",
+    source: "issue 11 item 1 (follow-up: a restart is invisible except for calls in flight)",
+    promise: "When a service restarts, its per-service endpoint sessions get notifications/tools/list_changed (when its tools differ), prompts/list_changed and resources/list_changed, and then list the new run's tools, prompts and resources.",
+    tests: ["integration/passthrough-sessions.test.ts :: a session hears tools, prompts and resources list_changed when the service restarts with other lists, and lists the new ones"],
+  },
+  {
+    id: "pt:endpoint:closed-at-unload",
+    source: "issue 11 item 1 (follow-up: sessions of an unloaded service)",
+    promise: "Unloading a service closes its per-service endpoint sessions: an open GET stream ends, and the next request is a 404 whose message names the service and says it was unloaded.",
+    tests: ["integration/passthrough-sessions.test.ts :: unloading the service ends the session's open GET stream, and its next request is a 404 naming the service"],
+  },
 ];

@@ -7,7 +7,7 @@ import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { App } from "../app.js";
 import { isLoopback } from "../config.js";
 import { createServer, type ToolCatalog } from "../server.js";
-import { EndpointError, serviceEndpoints, serviceOfPath } from "./service-endpoint.js";
+import { EndpointError, serviceEndpoints, serviceOfPath, type SessionTable } from "./service-endpoint.js";
 import { FailureThrottle, hostAllowed, originAllowed, matchToken, tokenId, type GuardOptions } from "./guard.js";
 import { createRunnerApi } from "./runner-api.js";
 
@@ -16,6 +16,8 @@ interface Session {
   server: Server;
   caller: string;
   lastSeen: number;
+  /** Set for a per-service endpoint session (/services/<name>/mcp); it shares this table, its cap and expiry. */
+  service?: string;
 }
 
 export interface HttpHandle {
@@ -54,7 +56,6 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   const throttle = new FailureThrottle();
   const log = app.log.child("http");
   const runner = app.config.runnerApi ? createRunnerApi({ services: app.services, readJson: (req) => readJson(req, cfg.maxBodyBytes), audit: app.audit }) : undefined;
-  const perService = serviceEndpoints(app);
 
   const closeSession = async (id: string) => {
     const s = sessions.get(id);
@@ -63,6 +64,23 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
     await s.transport.close().catch(() => undefined);
     await s.server.close().catch(() => undefined);
   };
+  const admit = async () => {
+    if (sessions.size >= cfg.maxSessions) throw new HttpError(503, "Too many open sessions; close one (DELETE /mcp) or retry later.");
+  };
+  const serveSession = async (s: Session, req: IncomingMessage, res: ServerResponse, body: unknown) => {
+    s.lastSeen = Date.now();
+    await s.transport.handleRequest(req, res, body);
+  };
+  const table: SessionTable = {
+    get: (id) => sessions.get(id),
+    admit,
+    add: (id, s) => sessions.set(id, { ...s, lastSeen: Date.now() }),
+    remove: (id) => sessions.delete(id),
+    close: closeSession,
+    serve: serveSession,
+    ids: () => sessions.keys(),
+  };
+  const perService = serviceEndpoints(app, table);
 
   const sweeper = setInterval(
     () => {
@@ -84,14 +102,13 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
 
     if (sid !== undefined) {
       const s = sessions.get(sid);
-      if (!s) throw new HttpError(404, "Session not found: it expired, was deleted, or never existed. Initialize a new one.");
+      if (!s || s.service !== undefined) throw new HttpError(404, "Session not found: it expired, was deleted, or never existed. Initialize a new one.");
       if (s.caller !== caller) throw new HttpError(403, "This session belongs to another credential.");
-      s.lastSeen = Date.now();
-      await s.transport.handleRequest(req, res, body);
+      await serveSession(s, req, res, body);
       return;
     }
     if (req.method === "POST" && isInitializeRequest(body)) {
-      if (sessions.size >= cfg.maxSessions) throw new HttpError(503, "Too many open sessions; close one (DELETE /mcp) or retry later.");
+      await admit();
       const server = createServer(app, catalog, { caller });
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
@@ -191,7 +208,7 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   const close = async () => {
     clearInterval(sweeper);
     await Promise.all([...sessions.keys()].map(closeSession));
-    await perService.close();
+    perService.close();
     await new Promise<void>((resolve) => {
       http.close(() => resolve());
       http.closeAllConnections();
