@@ -957,4 +957,14 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "Unloading a service closes its per-service endpoint sessions: an open GET stream ends, and the next request is a 404 whose message names the service and says it was unloaded.",
     tests: ["integration/passthrough-sessions.test.ts :: unloading the service ends the session's open GET stream, and its next request is a 404 naming the service"],
   },
+  {
+    id: "pt:remote:content-on-hub",
+    source: "issue 11 item 4 (follow-up: services on another host's mcp-herd)",
+    promise: "A service run by another host's mcp-herd has its resources, prompts and completions served on the hub's /mcp (through that mcp-herd's /services/<name>/mcp with the host's token); the child's roots request while it answers reaches the hub's calling session; after the service restarts there the hub serves the new lists.",
+    tests: [
+      "integration/aggregate-remote-content.test.ts :: lists them, reads and gets them, completes, and the child's roots request reaches the hub's calling session",
+      "integration/aggregate-remote-content.test.ts :: after the service restarts on its host, the hub serves the new run's prompts and resources",
+      "integration/aggregate-remote-content.test.ts :: an unknown resource of the host is still a clear -32002",
+    ],
+  },
 ];

@@ -234,10 +234,11 @@ export class ServiceCatalog {
         snap = { svc, order: this.nextOrder++, running: false, resources: [], templates: [], prompts: [], gen: 0 };
         this.snaps.set(svc.name, snap);
       }
-      const up = svc.state === "running" && typeof svc.request === "function";
+      if (svc.state === "running") this.registry.notes.clear(svc.name, "startup");
+      // A service on another host has its capabilities once its endpoint there answers, a moment after it runs.
+      const up = svc.state === "running" && typeof svc.request === "function" && svc.capabilities !== undefined;
       if (up && !snap.running) {
         snap.running = true;
-        this.registry.notes.clear(svc.name, "startup");
         this.refresh(snap);
       } else if (!up && snap.running) {
         dropped = forget(snap) || dropped;
