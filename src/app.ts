@@ -4,7 +4,7 @@ import { EventBus, hostEvent } from "./events.js";
 import type { Logger } from "./log.js";
 import { createHub, type HostHub } from "./hosts/hub.js";
 import { ServiceRegistry, timingFromEnv } from "./services/registry.js";
-import { peerOfHost } from "./services/host-peer.js";
+import { endpointOfHost, peerOfHost } from "./services/host-peer.js";
 import { createRelay, type Relay } from "./services/relay.js";
 import { serviceToolProvider } from "./tools/services.js";
 import type { ToolProvider } from "./tools/define.js";
@@ -58,6 +58,7 @@ export function createApp(config: Config, log: Logger): App {
     timing: timingFromEnv(process.env),
     events,
     peerFor: (host) => peerOfHost(hosts, host),
+    endpointFor: (host, service, hub) => endpointOfHost(hosts, host, service, hub, { timeoutMs: config.peerTimeoutSeconds * 1000, log }),
   });
   const hosts = createHub(config, log.child("hosts"));
   hosts.probes.onStateChange((now, before) => events.emit(hostEvent(now, before)));

@@ -21,7 +21,7 @@ import { errorResult, resultText, type ToolResult } from "./backends/backend.js"
 import { RemoteRpcError } from "./backends/passthrough.js";
 import { formatIssues } from "./config.js";
 import { completeOwn, isOwnUri, listResources, listResourceTemplates, readResource, ResourceNotFound } from "./resources.js";
-import { aggregateRelay, sessionRelay, taskRelay, type ToolRoute } from "./server-passthrough.js";
+import { aggregateRelay, sessionRelay, taskRelay, type SessionRelay, type ToolRoute } from "./server-passthrough.js";
 import { ServiceCatalog } from "./services/catalog.js";
 import { CatalogError, paginate, RESOURCE_NOT_FOUND } from "./services/catalog-page.js";
 import type { AnyToolDef, RawTool, ToolContext } from "./tools/define.js";
@@ -172,7 +172,7 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     await catalog.content.ready();
     return { tools: catalog.list() };
   });
-  const unsubscribeContent = registerContentHandlers(server, app, catalog.content);
+  const unsubscribeContent = registerContentHandlers(server, app, catalog.content, relay);
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name } = request.params;
@@ -293,7 +293,7 @@ async function answer<T>(fn: () => Promise<T> | T): Promise<T> {
 }
 
 /** Resources, prompts and completions: ours (herd://) and the services' (routed by owner); returns the session's cleanup. */
-function registerContentHandlers(server: Server, app: App, content: ServiceCatalog): () => void {
+function registerContentHandlers(server: Server, app: App, content: ServiceCatalog, relay: SessionRelay): () => void {
   // The URIs this session subscribed to; the catalog counts subscribers across sessions.
   const subscribed = new Set<string>();
 
@@ -315,7 +315,7 @@ function registerContentHandlers(server: Server, app: App, content: ServiceCatal
     answer(async () => {
       const { uri } = request.params;
       if (isOwnUri(uri)) return { contents: [await readResource(app, uri)] };
-      return (await content.read(uri, { signal: extra.signal })) as { contents: [] };
+      return (await content.read(uri, { signal: extra.signal, client: relay.linkFor(extra) })) as { contents: [] };
     }),
   );
   server.setRequestHandler(SubscribeRequestSchema, (request, extra) =>
@@ -323,7 +323,7 @@ function registerContentHandlers(server: Server, app: App, content: ServiceCatal
       const { uri } = request.params;
       // Our own resources change with every service event: subscribing to them is accepted, list_changed tells.
       if (isOwnUri(uri) || subscribed.has(uri)) return {};
-      await content.subscribe(uri, { signal: extra.signal });
+      await content.subscribe(uri, { signal: extra.signal, client: relay.linkFor(extra) });
       subscribed.add(uri);
       return {};
     }),
@@ -343,13 +343,13 @@ function registerContentHandlers(server: Server, app: App, content: ServiceCatal
     }),
   );
   server.setRequestHandler(GetPromptRequestSchema, (request, extra) =>
-    answer(async () => (await content.getPrompt(request.params, { signal: extra.signal })) as { messages: [] }),
+    answer(async () => (await content.getPrompt(request.params, { signal: extra.signal, client: relay.linkFor(extra) })) as { messages: [] }),
   );
   server.setRequestHandler(CompleteRequestSchema, (request, extra) =>
     answer(async () => {
       const ref = request.params.ref;
       if (ref.type === "ref/resource" && isOwnUri(ref.uri)) return { completion: completeOwn(app, ref.uri, request.params.argument) };
-      return (await content.complete(request.params, { signal: extra.signal })) as { completion: { values: [] } };
+      return (await content.complete(request.params, { signal: extra.signal, client: relay.linkFor(extra) })) as { completion: { values: [] } };
     }),
   );
 

@@ -1047,4 +1047,45 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/hardening2-supervisor-tree.test.ts :: mcp-herd ended by %s: no pid of the tree remains",
     ],
   },
+  {
+    id: "pt:content:requests-to-caller",
+    source: "issue 11 item 2 (follow-up: resources/read, prompts/get, completion/complete on /mcp)",
+    promise: "A child's own request (roots, sampling, elicitation) while it answers a resources/read, prompts/get or completion/complete on /mcp goes to the session whose request is in flight, as for tools/call; a session without the capability makes it fail with the reason, never a hang.",
+    tests: [
+      "integration/aggregate-content-requests.test.ts :: each of two sessions gets its own roots back (the README's rule 2: the session whose call is in flight)",
+      "integration/aggregate-content-requests.test.ts :: a calling session without the roots capability makes the child's request fail with a reason, not hang",
+    ],
+  },
+  {
+    id: "pt:endpoint:one-session-table",
+    source: "issue 11 item 1 (follow-up: per-service sessions under /mcp's maxSessions and idle expiry)",
+    promise: "Per-service endpoint sessions live in the same session table as /mcp's: maxSessions bounds both together, a freed per-service slot serves /mcp, an idle per-service session expires with the same sweep, and a per-service session id is not accepted at /mcp.",
+    tests: [
+      "integration/passthrough-sessions.test.ts :: with maxSessions 3, one /mcp session and two per-service sessions fill the cap for both endpoints",
+      "integration/passthrough-sessions.test.ts :: at the cap an idle per-service session is evicted to make room for a new /mcp session",
+      "integration/passthrough-sessions.test.ts :: a per-service session id is not a /mcp session, and an idle per-service session expires with the /mcp sweep",
+    ],
+  },
+  {
+    id: "pt:endpoint:restart-list-changed",
+    source: "issue 11 item 1 (follow-up: a restart is invisible except for calls in flight)",
+    promise: "When a service restarts, its per-service endpoint sessions get notifications/tools/list_changed (when its tools differ), prompts/list_changed and resources/list_changed, and then list the new run's tools, prompts and resources.",
+    tests: ["integration/passthrough-sessions.test.ts :: a session hears tools, prompts and resources list_changed when the service restarts with other lists, and lists the new ones"],
+  },
+  {
+    id: "pt:endpoint:closed-at-unload",
+    source: "issue 11 item 1 (follow-up: sessions of an unloaded service)",
+    promise: "Unloading a service closes its per-service endpoint sessions: an open GET stream ends, and the next request is a 404 whose message names the service and says it was unloaded.",
+    tests: ["integration/passthrough-sessions.test.ts :: unloading the service ends the session's open GET stream, and its next request is a 404 naming the service"],
+  },
+  {
+    id: "pt:remote:content-on-hub",
+    source: "issue 11 item 4 (follow-up: services on another host's mcp-herd)",
+    promise: "A service run by another host's mcp-herd has its resources, prompts and completions served on the hub's /mcp (through that mcp-herd's /services/<name>/mcp with the host's token); the child's roots request while it answers reaches the hub's calling session; after the service restarts there the hub serves the new lists.",
+    tests: [
+      "integration/aggregate-remote-content.test.ts :: lists them, reads and gets them, completes, and the child's roots request reaches the hub's calling session",
+      "integration/aggregate-remote-content.test.ts :: after the service restarts on its host, the hub serves the new run's prompts and resources",
+      "integration/aggregate-remote-content.test.ts :: an unknown resource of the host is still a clear -32002",
+    ],
+  },
 ];

@@ -1,4 +1,5 @@
 import { TransportError } from "../backends/backend.js";
+import type { ClientLink } from "../backends/client-link.js";
 import type { Logger } from "../log.js";
 import { CatalogError, INTERNAL_ERROR, INVALID_PARAMS, RESOURCE_NOT_FOUND } from "./catalog-page.js";
 import type { ServiceRegistry } from "./registry.js";
@@ -33,9 +34,10 @@ export interface CatalogOptions {
   startupWaitMs: number;
 }
 
-/** Forwarded request options: cancellation from the client's request. */
+/** Forwarded request options: cancellation from the client's request, and the session a child's own requests meanwhile go to. */
 export interface ForwardOptions {
   signal?: AbortSignal;
+  client?: ClientLink;
 }
 
 /**
@@ -210,7 +212,7 @@ export class ServiceCatalog {
     const svc = this.registry.get(service);
     if (!svc?.request) throw new CatalogError(notFound, `service '${service}' is not loaded, or is not served here; service_list shows the loaded ones`);
     try {
-      return await svc.request(method, params, { signal: opts.signal });
+      return await svc.request(method, params, { signal: opts.signal, client: opts.client });
     } catch (e) {
       if (e instanceof ServiceError) throw new CatalogError(notFound, e.message);
       if (e instanceof TransportError) throw new CatalogError(INTERNAL_ERROR, e.message.split("\n")[0]!);
@@ -232,10 +234,11 @@ export class ServiceCatalog {
         snap = { svc, order: this.nextOrder++, running: false, resources: [], templates: [], prompts: [], gen: 0 };
         this.snaps.set(svc.name, snap);
       }
-      const up = svc.state === "running" && typeof svc.request === "function";
+      if (svc.state === "running") this.registry.notes.clear(svc.name, "startup");
+      // A service on another host has its capabilities once its endpoint there answers, a moment after it runs.
+      const up = svc.state === "running" && typeof svc.request === "function" && svc.capabilities !== undefined;
       if (up && !snap.running) {
         snap.running = true;
-        this.registry.notes.clear(svc.name, "startup");
         this.refresh(snap);
       } else if (!up && snap.running) {
         dropped = forget(snap) || dropped;

@@ -1,4 +1,5 @@
 import type { Backend, CallOptions, ToolResult } from "../backends/backend.js";
+import type { ServiceHub } from "../backends/client-link.js";
 import type { Config, ServiceSpec } from "../config.js";
 import type { EventLevel, HerdEvent } from "../events.js";
 import type { Logger } from "../log.js";
@@ -24,6 +25,8 @@ export interface RegistryOptions {
   events?: { emit(e: HerdEvent): void };
   /** The mcp-herd peer of a host, for services loaded with `host`; a string says why there is none. */
   peerFor?: (host: string) => Backend | string;
+  /** A service on another host as itself there (its /services/<name>/mcp), for its resources, prompts and other requests. */
+  endpointFor?: (host: string, service: string, hub: ServiceHub) => Backend | undefined;
 }
 
 /** Test and tuning knobs from the environment (MCP_HERD_PING_INTERVAL_MS, ...), all in milliseconds. */
@@ -225,7 +228,14 @@ export class ServiceRegistry {
     const onChange = () => this.emit();
     const emit: EmitEvent = (level, message, data) => this.event(name, level, message, data);
     const log = this.opts.log.child(`svc:${name}`);
-    if (peer) return new RemoteService(name, spec, { host: spec.host!, peer, timing: this.timing, log, onChange, emit });
+    const onNotification = (method: string, params: Record<string, unknown> | undefined) => {
+      for (const l of this.notifyListeners) l(name, method, params);
+    };
+    if (peer) {
+      const endpointFor = this.opts.endpointFor;
+      const endpoint = endpointFor && ((hub: ServiceHub) => endpointFor(spec.host!, name, hub));
+      return new RemoteService(name, spec, { host: spec.host!, peer, timing: this.timing, log, onChange, emit, onNotification, ...(endpoint ? { endpoint } : {}) });
+    }
     return new Service(name, spec, {
       prepare: this.prepare,
       stateDir: this.opts.config.stateDir,
@@ -235,9 +245,7 @@ export class ServiceRegistry {
       baseEnv: this.opts.baseEnv ?? process.env,
       onChange,
       emit,
-      onNotification: (method, params) => {
-        for (const l of this.notifyListeners) l(name, method, params);
-      },
+      onNotification,
     });
   }
 

@@ -1,6 +1,9 @@
-import { TransportError, resultText, type Backend, type CallOptions, type ToolInfo, type ToolResult } from "../backends/backend.js";
+import { TransportError, resultText, type Backend, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "../backends/backend.js";
+import { ServiceHub } from "../backends/client-link.js";
+import { isMcpChannel, type McpChannel, type ServerCaps } from "../backends/mcp-channel.js";
 import type { ServiceSpec } from "../config.js";
 import type { Logger } from "../log.js";
+import { FORWARDED_NOTIFICATIONS } from "./launch.js";
 import type { LogLine } from "./logs.js";
 import { remoteTools, specForPeer, stripToolPrefix } from "./remote-wire.js";
 import { whyNotRunning } from "./service-status.js";
@@ -21,6 +24,10 @@ export interface RemoteDeps {
   log: Logger;
   onChange(): void;
   emit: EmitEvent;
+  /** The service as itself on its host's mcp-herd (/services/<name>/mcp): its resources, prompts and any other request go there. */
+  endpoint?: (hub: ServiceHub) => Backend | undefined;
+  /** The service's notifications (list changes, resource updates) from that endpoint. */
+  onNotification?(method: string, params: Record<string, unknown> | undefined): void;
 }
 
 /** Checks of an unreachable host come at least this often, so a service answers soon after its host is back. */
@@ -36,10 +43,15 @@ export class RemoteService implements Supervised {
   private remoteAt = 0;
   private error?: string;
   private first = true;
+  private endpointUp = false;
+  private removing = false;
   private stopped = false;
   private polling = false;
   private pollTimer?: NodeJS.Timeout;
   private readonly abort = new AbortController();
+  /** Routes the service's own requests (roots, sampling, ...) to our client sessions, as for a local service. */
+  readonly hub: ServiceHub;
+  private readonly endpoint?: Backend & McpChannel;
 
   constructor(
     readonly name: string,
@@ -47,6 +59,32 @@ export class RemoteService implements Supervised {
     private readonly deps: RemoteDeps,
   ) {
     this.host = deps.host;
+    this.hub = new ServiceHub(name);
+    const endpoint = deps.endpoint?.(this.hub);
+    if (isMcpChannel(endpoint)) {
+      this.endpoint = endpoint;
+      for (const method of FORWARDED_NOTIFICATIONS) endpoint.onNotification(method, (params) => this.deps.onNotification?.(method, params));
+    }
+  }
+
+  /** Forwards any MCP request to the service's endpoint on its host; refuses at once with the reason when it is not running. */
+  async request(method: string, params: Record<string, unknown> | undefined, opts: CallOptions = {}): Promise<Record<string, unknown>> {
+    if (this.state !== "running") throw new ServiceError(this.whyNotRunning());
+    if (!this.endpoint) throw new ServiceError(`service '${this.name}' on host '${this.host}' serves tools only here: ${method} cannot be forwarded`);
+    try {
+      return await this.endpoint.request(method, params, { timeoutMs: this.deps.timing.callMs, ...opts });
+    } catch (e) {
+      if (e instanceof TransportError) throw new ServiceError(`on host '${this.host}': ${method} failed: ${e.message.split("\n")[0]}`);
+      throw e;
+    }
+  }
+
+  identity(): ServerIdentity | undefined {
+    return this.state === "running" && this.endpointUp ? this.endpoint?.identity?.() : undefined;
+  }
+
+  get capabilities(): ServerCaps | undefined {
+    return this.state === "running" && this.endpointUp ? this.endpoint?.serverCapabilities() : undefined;
   }
 
   get restarts(): number {
@@ -100,6 +138,7 @@ export class RemoteService implements Supervised {
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort(new ServiceError(`service '${this.name}' was stopped`));
+    await this.endpoint?.close().catch(() => undefined);
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
     this.setState("stopped");
@@ -107,8 +146,15 @@ export class RemoteService implements Supervised {
 
   /** Unloads it on its host; an unreachable host keeps it listed (not lost) and says so. */
   async remove(): Promise<void> {
-    const r = await this.peerCall("service_unload", { name: this.name }, { timeoutMs: this.deps.timing.handshakeMs });
-    if (r.isError && !/no service named/.test(resultText(r))) throw new ServiceError(`on host '${this.host}': ${resultText(r)}`);
+    // A check in flight that finds it gone meanwhile must not load it there again.
+    this.removing = true;
+    try {
+      const r = await this.peerCall("service_unload", { name: this.name }, { timeoutMs: this.deps.timing.handshakeMs });
+      if (r.isError && !/no service named/.test(resultText(r))) throw new ServiceError(`on host '${this.host}': ${resultText(r)}`);
+    } catch (e) {
+      this.removing = false;
+      throw e;
+    }
     await this.stop();
   }
 
@@ -219,7 +265,7 @@ export class RemoteService implements Supervised {
       const r = await this.peerCall("service_list", { name: this.name }, { timeoutMs: this.deps.timing.pingTimeoutMs });
       if (this.stopped) return;
       if (r.isError) {
-        if (!/no service named/.test(resultText(r))) return;
+        if (!/no service named/.test(resultText(r)) || this.removing) return;
         this.deps.emit("warning", `host '${this.host}' no longer runs it; loading it there again`, { host: this.host });
         await this.loadThere();
       } else {
@@ -276,6 +322,27 @@ export class RemoteService implements Supervised {
   private setState(s: ServiceState): void {
     if (this.state === s) return;
     this.state = s;
+    if (s !== "running") this.endpointUp = false;
+    this.deps.onChange();
+    if (s === "running" && !this.endpointUp) void this.openEndpoint();
+  }
+
+  // Connects to the service's endpoint on its host (bounded by the peer timeout); once it answers, its capabilities
+  // are known and the change is announced (the catalog then lists its resources and prompts).
+  private async openEndpoint(): Promise<void> {
+    if (!this.endpoint) return;
+    try {
+      await this.endpoint.request("ping", undefined, { timeoutMs: this.deps.timing.handshakeMs });
+    } catch (e) {
+      this.deps.log.warn("the service's endpoint on its host does not answer: its resources and prompts are not served", {
+        service: this.name,
+        host: this.host,
+        error: (e as Error).message.split("\n")[0],
+      });
+      return;
+    }
+    if (this.state !== "running" || this.endpointUp) return;
+    this.endpointUp = true;
     this.deps.onChange();
   }
 }

@@ -7,7 +7,7 @@ import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { App } from "../app.js";
 import { isLoopback } from "../config.js";
 import { createServer, type ToolCatalog } from "../server.js";
-import { EndpointError, serviceEndpoints, serviceOfPath } from "./service-endpoint.js";
+import { EndpointError, serviceEndpoints, serviceOfPath, type SessionTable } from "./service-endpoint.js";
 import { FailureThrottle, hostAllowed, originAllowed, matchToken, tokenId, type GuardOptions } from "./guard.js";
 import { createRunnerApi } from "./runner-api.js";
 
@@ -18,6 +18,8 @@ interface Session {
   lastSeen: number;
   /** Requests of this session still open (a call running, a listen-only SSE stream): it is in use, not idle. */
   open: number;
+  /** Set for a per-service endpoint session (/services/<name>/mcp); it shares this table, its cap and expiry. */
+  service?: string;
 }
 
 export interface HttpHandle {
@@ -56,7 +58,6 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   const throttle = new FailureThrottle();
   const log = app.log.child("http");
   const runner = app.config.runnerApi ? createRunnerApi({ services: app.services, readJson: (req) => readJson(req, cfg.maxBodyBytes, cfg.bodyTimeoutSeconds * 1000), audit: app.audit }) : undefined;
-  const perService = serviceEndpoints(app);
 
   const closeSession = async (id: string) => {
     const s = sessions.get(id);
@@ -65,6 +66,35 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
     await s.transport.close().catch(() => undefined);
     await s.server.close().catch(() => undefined);
   };
+  const admit = async () => {
+    if (sessions.size >= cfg.maxSessions) await evictIdlest();
+  };
+  const serveSession = async (s: Session, req: IncomingMessage, res: ServerResponse, body: unknown) => {
+    s.lastSeen = Date.now();
+    s.open++;
+    const calls = requestIds(body);
+    res.once("close", () => {
+      s.open--;
+      s.lastSeen = Date.now();
+      // We keep no event store, so an answer whose stream is gone can never be delivered: cancel its call,
+      // through the SDK's own cancellation (the handler's signal aborts, the command's tree is stopped).
+      if (res.writableFinished) return;
+      for (const requestId of calls) {
+        s.transport.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason: "the client disconnected before the answer" } });
+      }
+    });
+    await s.transport.handleRequest(req, res, body);
+  };
+  const table: SessionTable = {
+    get: (id) => sessions.get(id),
+    admit,
+    add: (id, s) => sessions.set(id, { ...s, lastSeen: Date.now(), open: 0 }),
+    remove: (id) => sessions.delete(id),
+    close: closeSession,
+    serve: serveSession,
+    ids: () => sessions.keys(),
+  };
+  const perService = serviceEndpoints(app, table);
 
   // At the cap a new client is not turned away for up to sessionIdleSeconds: the least recently used
   // session with nothing open makes room (its client gets 404 and can initialize again).
@@ -97,26 +127,13 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
 
     if (sid !== undefined) {
       const s = sessions.get(sid);
-      if (!s) throw new HttpError(404, "Session not found: it expired, was deleted, or never existed. Initialize a new one.");
+      if (!s || s.service !== undefined) throw new HttpError(404, "Session not found: it expired, was deleted, or never existed. Initialize a new one.");
       if (s.caller !== caller) throw new HttpError(403, "This session belongs to another credential.");
-      s.lastSeen = Date.now();
-      s.open++;
-      const calls = requestIds(body);
-      res.once("close", () => {
-        s.open--;
-        s.lastSeen = Date.now();
-        // We keep no event store, so an answer whose stream is gone can never be delivered: cancel its call,
-        // through the SDK's own cancellation (the handler's signal aborts, the command's tree is stopped).
-        if (res.writableFinished) return;
-        for (const requestId of calls) {
-          s.transport.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId, reason: "the client disconnected before the answer" } });
-        }
-      });
-      await s.transport.handleRequest(req, res, body);
+      await serveSession(s, req, res, body);
       return;
     }
     if (req.method === "POST" && isInitializeRequest(body)) {
-      if (sessions.size >= cfg.maxSessions) await evictIdlest();
+      await admit();
       const server = createServer(app, catalog, { caller });
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
@@ -220,7 +237,7 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   const close = async () => {
     clearInterval(sweeper);
     await Promise.all([...sessions.keys()].map(closeSession));
-    await perService.close();
+    perService.close();
     await new Promise<void>((resolve) => {
       http.close(() => resolve());
       http.closeAllConnections();

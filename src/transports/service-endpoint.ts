@@ -4,6 +4,7 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { ErrorCode, McpError, isInitializeRequest, type ServerNotification } from "@modelcontextprotocol/sdk/types.js";
 import type { App } from "../app.js";
+import type { ServerIdentity } from "../backends/backend.js";
 import { RemoteRpcError } from "../backends/passthrough.js";
 import { sessionRelay } from "../server-passthrough.js";
 
@@ -24,98 +25,117 @@ export class EndpointError extends Error {
   }
 }
 
-interface Session {
-  service: string;
-  caller: string;
+/** A session of the HTTP listener, of either endpoint, as its one session table holds it. */
+export interface TableSession {
   transport: StreamableHTTPServerTransport;
   server: Server;
+  caller: string;
   lastSeen: number;
-  /** The session's open GET streams: the service's requests outside a call can only go there. */
-  streams: { open: number; onFirst(): void };
+  /** The service a per-service endpoint session serves; undefined for a /mcp session. */
+  service?: string;
+}
+
+/** The listener's one session table (http.ts): its cap, idle expiry and eviction cover every session, of /mcp and of the services. */
+export interface SessionTable {
+  get(id: string): TableSession | undefined;
+  /** Makes room for one more session or throws the refusal. */
+  admit(): Promise<void>;
+  add(id: string, session: Omit<TableSession, "lastSeen">): void;
+  remove(id: string): void;
+  close(id: string): Promise<void>;
+  /** Serves one request of a known session (what every session's request goes through). */
+  serve(session: TableSession, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void>;
+  ids(): Iterable<string>;
+}
+
+/** The GET streams a session has open: the service's requests outside a call can only go there. */
+interface Streams {
+  open: number;
+  onFirst(): void;
 }
 
 /** Per-service endpoints: each session is one service served as itself, every message forwarded both ways. */
 export interface ServiceEndpoints {
   /** Serves one request to /services/<service>/mcp (already past the Host/Origin and token guards). */
   handle(req: IncomingMessage, res: ServerResponse, service: string, caller: string, readBody: () => Promise<unknown>): Promise<void>;
-  sessions(): number;
-  close(): Promise<void>;
+  close(): void;
 }
 
-/** The per-service endpoints of one HTTP listener, with their own session map and idle expiry. */
-export function serviceEndpoints(app: App): ServiceEndpoints {
-  const cfg = app.config.http;
-  const sessions = new Map<string, Session>();
+/** The per-service endpoints of one HTTP listener; their sessions live in the listener's session table. */
+export function serviceEndpoints(app: App, table: SessionTable): ServiceEndpoints {
   const log = app.log.child("service-endpoint");
+  const streams = new WeakMap<Server, Streams>();
 
-  const closeSession = async (id: string) => {
-    const s = sessions.get(id);
-    if (!s) return;
-    sessions.delete(id);
-    await s.transport.close().catch(() => undefined);
-    await s.server.close().catch(() => undefined);
-  };
-  const sweeper = setInterval(
-    () => {
-      const cutoff = Date.now() - cfg.sessionIdleSeconds * 1000;
-      for (const [id, s] of sessions) if (s.lastSeen < cutoff) void closeSession(id);
-    },
-    Math.min(60_000, Math.max(1_000, (cfg.sessionIdleSeconds * 1000) / 4)),
-  );
-  sweeper.unref();
+  // An unloaded service's sessions end with it: their open GET streams close, their next request is a 404 naming it.
+  const offChange = app.services.onChange(() => {
+    for (const id of [...table.ids()]) {
+      const s = table.get(id);
+      if (s?.service === undefined || app.services.get(s.service)) continue;
+      log.debug("session closed: its service was unloaded", { session: id, service: s.service });
+      void table.close(id);
+    }
+  });
 
   return {
     async handle(req, res, service, caller, readBody) {
       const sid = headerOf(req, "mcp-session-id");
       const body = req.method === "POST" ? await readBody() : undefined;
       if (sid !== undefined) {
-        const s = sessions.get(sid);
-        if (!s || s.service !== service) throw new EndpointError(404, "Session not found: it expired, was deleted, or never existed. Initialize a new one.");
-        if (s.caller !== caller) throw new EndpointError(403, "This session belongs to another credential.");
-        s.lastSeen = Date.now();
-        if (req.method === "GET") {
-          if (s.streams.open++ === 0) s.streams.onFirst();
-          res.once("close", () => void s.streams.open--);
+        const s = table.get(sid);
+        if (!s || s.service !== service) {
+          if (!app.services.get(service)) {
+            throw new EndpointError(404, `Session not found: service '${service}' is not loaded (it was unloaded, and its sessions were closed). Load it again, then initialize a new session.`);
+          }
+          throw new EndpointError(404, "Session not found: it expired, was deleted, or never existed. Initialize a new one.");
         }
-        await s.transport.handleRequest(req, res, body);
+        if (s.caller !== caller) throw new EndpointError(403, "This session belongs to another credential.");
+        const open = streams.get(s.server);
+        if (req.method === "GET" && open) {
+          if (open.open++ === 0) open.onFirst();
+          res.once("close", () => void open.open--);
+        }
+        await table.serve(s, req, res, body);
         return;
       }
       if (req.method !== "POST" || !isInitializeRequest(body)) {
         throw new EndpointError(400, "Bad Request: Mcp-Session-Id header is required (send initialize first).");
       }
-      if (sessions.size >= cfg.maxSessions) throw new EndpointError(503, "Too many open sessions; close one (DELETE) or retry later.");
-      const streams = { open: 0, onFirst: () => undefined as void };
-      const server = serveAsItself(app, service, caller, streams);
+      const id = runningIdentity(app, service);
+      await table.admit();
+      const open: Streams = { open: 0, onFirst: () => undefined };
+      const server = serveAsItself(app, service, id, caller, open);
+      streams.set(server, open);
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
-          sessions.set(id, { service, caller, transport, server, lastSeen: Date.now(), streams });
+          table.add(id, { service, caller, transport, server });
           log.debug("session opened", { session: id, service, caller });
         },
         onsessionclosed: (id) => {
-          sessions.delete(id);
+          table.remove(id);
           void server.close().catch(() => undefined);
         },
       });
       await server.connect(transport);
       await transport.handleRequest(req, res, body);
     },
-    sessions: () => sessions.size,
-    async close() {
-      clearInterval(sweeper);
-      await Promise.all([...sessions.keys()].map(closeSession));
-    },
+    close: offChange,
   };
 }
 
-/** One session's Server: the service's own identity; every request and notification goes to the service. */
-function serveAsItself(app: App, service: string, caller: string, streams: Session["streams"]): Server {
+// The identity a new session of the service is served with, or the refusal saying why there is none.
+function runningIdentity(app: App, service: string): ServerIdentity {
   const svc = app.services.get(service);
   if (!svc) throw new EndpointError(404, `Not found: no service named '${service}' is loaded (service_list shows the services).`);
   const id = svc.identity?.();
   if (!id || !svc.request) {
     throw new EndpointError(503, svc.request ? `Service '${service}' is not running: ${svc.info().error ?? svc.state}. Retry once it runs.` : `Service '${service}' runs on host '${svc.host}': reach it at that host's endpoint.`);
   }
+  return id;
+}
+
+/** One session's Server: the service's own identity; every request and notification goes to the service. */
+function serveAsItself(app: App, service: string, id: ServerIdentity, caller: string, streams: Streams): Server {
   const server = new Server(id.serverInfo, { capabilities: id.capabilities, ...(id.instructions ? { instructions: id.instructions } : {}) });
   const relay = sessionRelay(app, server, caller, { logging: Boolean(id.capabilities.logging), reachable: () => streams.open > 0 });
 
@@ -150,11 +170,36 @@ function serveAsItself(app: App, service: string, caller: string, streams: Sessi
     }
     server.notification({ method, params } as ServerNotification).catch(() => undefined);
   });
+  const offRestart = onRestart(app, service, (toolsChanged) => {
+    if (!server.transport) return;
+    // A restarted service forgot nothing it would tell: its lists may differ from the last run's.
+    if (toolsChanged) server.sendToolListChanged().catch(() => undefined);
+    server.sendPromptListChanged().catch(() => undefined);
+    server.sendResourceListChanged().catch(() => undefined);
+  });
   server.onclose = () => {
     off();
+    offRestart();
     relay.close();
   };
   return server;
+}
+
+// Calls back each time the service runs again after it was not running (a restart), saying whether its tools differ.
+function onRestart(app: App, service: string, changed: (toolsChanged: boolean) => void): () => void {
+  const now = () => app.services.get(service);
+  let running = now()?.state === "running";
+  let tools = JSON.stringify(now()?.tools ?? []);
+  return app.services.onChange(() => {
+    const svc = now();
+    const up = svc?.state === "running";
+    if (up && !running) {
+      const next = JSON.stringify(svc.tools);
+      changed(next !== tools);
+      tools = next;
+    }
+    running = up;
+  });
 }
 
 function headerOf(req: IncomingMessage, name: string): string | undefined {
