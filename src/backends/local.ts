@@ -1,13 +1,13 @@
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, constants as fsc, openSync, promises as fsp, readdirSync, readFileSync, type Stats } from "node:fs";
+import { closeSync, constants as fsc, openSync, promises as fsp, type Stats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { dirname, basename, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { OutputCollector, resolveHostPath, sha256 } from "../hosts/files.js";
 import { withoutOwnSecrets } from "./child-env.js";
-import { groupAlive, killGroup } from "./child-kill.js";
+import { groupAlive, stopGroup as stopTree } from "./child-kill.js";
 import { unwatchGroup, watchGroup } from "./child-reaper.js";
 import { spawnStarted } from "../util/spawn.js";
 import type {
@@ -319,80 +319,12 @@ async function statOrNull(fn: () => Promise<Stats>): Promise<FileStat | null> {
 }
 
 /**
- * SIGTERM to the whole group and to every descendant (one that moved to another group with setsid is not
- * reached through the group), SIGKILL after a grace period, then confirm that none of them is left.
+ * SIGTERM to the whole group and to every descendant (one that moved to another group with setsid is
+ * not reached through the group), SIGKILL after a grace period, then confirm that none of them is left.
  */
 async function stopGroup(pgid: number): Promise<{ killed: boolean; stop_unconfirmed: boolean }> {
-  // Read before any signal: once a parent dies, its children are reparented and no longer found from it.
-  const tree = descendantsOf(pgid);
-  signalPids(tree, "SIGTERM");
-  const groupGone = await killGroup(pgid, KILL_GRACE_MS, KILL_CONFIRM_MS);
-  const until = Date.now() + KILL_GRACE_MS;
-  while (tree.some(pidLive) && Date.now() < until) await sleep(25);
-  signalPids(tree.filter(pidLive), "SIGKILL");
-  const confirm = Date.now() + KILL_CONFIRM_MS;
-  while (tree.some(pidLive) && Date.now() < confirm) await sleep(25);
-  const gone = groupGone && !tree.some(pidLive);
+  const { gone } = await stopTree(pgid, KILL_GRACE_MS, KILL_CONFIRM_MS);
   return { killed: gone, stop_unconfirmed: !gone };
-}
-
-function signalPids(pids: number[], signal: NodeJS.Signals): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
-/** Parent pid and state of a process from /proc, or undefined when it is gone (or there is no /proc). */
-function procStat(pid: number): { ppid: number; state: string } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { state: f[0]!, ppid: Number(f[1]) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** True while `pid` runs (a zombie is dead, it only waits to be reaped). */
-function pidLive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const st = procStat(pid);
-  return st === undefined ? !existsProc() : st.state !== "Z" && st.state !== "X";
-}
-
-function existsProc(): boolean {
-  return procStat(process.pid) !== undefined;
-}
-
-/** Every descendant of `root` by parent pid (empty without /proc). */
-function descendantsOf(root: number): number[] {
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return [];
-  }
-  const children = new Map<number, number[]>();
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    const st = procStat(Number(e));
-    if (st) children.set(st.ppid, [...(children.get(st.ppid) ?? []), Number(e)]);
-  }
-  const out: number[] = [];
-  for (let queue = [root]; queue.length > 0; ) {
-    const next = children.get(queue.shift()!) ?? [];
-    out.push(...next);
-    queue.push(...next);
-  }
-  return out;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -114,7 +114,7 @@ describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times, a 
     })();
     // Warm-up with the same load; memory is read by herd_status after a full collection (--expose-gc),
     // because RSS alone swings by tens of MB with the garbage collector's timing.
-    expect(await run(3_000)).toEqual([]);
+    expect([...(await run(3_000))]).toEqual([]);
     const memWarm = await memory(herd.client);
     const fdsWarm = fds(herd.pid);
     const treeWarm = descendants(herd.pid);
