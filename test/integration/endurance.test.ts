@@ -180,7 +180,10 @@ describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times, a 
 
     const memEnd = await memory(herd.client);
     if (process.env.ENDURANCE_VERBOSE) process.stderr.write(`after GC: warm ${JSON.stringify(memWarm)}, end ${JSON.stringify(memEnd)}\n`);
-    expect(memEnd.rss_mb).toBeLessThan(memWarm.rss_mb * 1.2);
+    // The heap (after a full GC) is the leak check; RSS also holds allocator slack that swings with load
+    // (178 -> 235 MB seen on a loaded 2-core run with the heap flat): it may grow by 20% or 64 MB.
+    // A leak of 10 kB a call would add ~100 MB over these 10,000 calls.
+    expect(memEnd.rss_mb).toBeLessThan(Math.max(memWarm.rss_mb * 1.2, memWarm.rss_mb + 64));
     expect(memEnd.heap_used_mb).toBeLessThan(memWarm.heap_used_mb * 1.2);
     expect(fds(herd.pid)).toBeLessThanOrEqual(fdsWarm + 4);
   }, 300_000);
