@@ -9,7 +9,7 @@ export default {
     "src/transports/guard.ts",
     "src/services/validate.ts",
     "src/hosts/knownhosts.ts",
-    "src/backends/ssh-hostcert.ts",
+    "src/backends/ssh/hostcert.ts",
     "src/services/restart-policy.ts",
     "src/backends/child-kill.ts",
     "src/backends/child-tree.ts",

@@ -9,7 +9,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SshHostIO } from "../src/backends/ssh.js";
+import { SshHostIO } from "../src/backends/ssh/ssh.js";
 import { resolveSshTarget } from "../src/hosts/sshconfig.js";
 import { silentLogger } from "../src/log.js";
 import { startSshd, type Sshd } from "../test/helpers/sshd.js";

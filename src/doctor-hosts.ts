@@ -1,8 +1,8 @@
 import { constants } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { PeerBackend, redactUrl } from "./backends/peer.js";
-import { SshHostIO } from "./backends/ssh.js";
-import { readKnownHosts } from "./backends/ssh-hostkey.js";
+import { SshHostIO } from "./backends/ssh/ssh.js";
+import { readKnownHosts } from "./backends/ssh/hostkey.js";
 import type { Config } from "./config.js";
 import type { Check } from "./doctor-table.js";
 import { entryMatchesHost, knownHostsName } from "./hosts/knownhosts.js";

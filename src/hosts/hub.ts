@@ -69,7 +69,7 @@ async function sshBackend(s: SshPath, config: Config, log: Logger): Promise<Back
   const spec: SshSpec = typeof s === "string" ? parseProxyJump(s)[0]! : { host: s.host, port: s.port, user: s.user, identityFile: s.identityFile, proxyJump: s.proxyJump };
   const target = await resolveSshTarget(spec, typeof s === "object" && s.sshConfig ? { configFile: s.sshConfig } : {});
   // ssh2 costs ~10 MB of memory: loaded only when a host is first reached over SSH.
-  const { SshHostIO } = await import("../backends/ssh.js");
+  const { SshHostIO } = await import("../backends/ssh/ssh.js");
   const io = new SshHostIO({
     target,
     connectTimeoutMs: config.sshTimeoutSeconds * 1000,

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SshHostIO, type SshHostOptions } from "../../src/backends/ssh.js";
+import { SshHostIO, type SshHostOptions } from "../../src/backends/ssh/ssh.js";
 import { resolveSshTarget } from "../../src/hosts/sshconfig.js";
 import { silentLogger } from "../../src/log.js";
 import { waitFor } from "../helpers/herd.js";

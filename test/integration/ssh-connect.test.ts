@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SshHostIO, type SshHostOptions } from "../../src/backends/ssh.js";
+import { SshHostIO, type SshHostOptions } from "../../src/backends/ssh/ssh.js";
 import { HostUnreachableError } from "../../src/hosts/io.js";
 import { resolveSshTarget, type SshTarget } from "../../src/hosts/sshconfig.js";
 import { silentLogger } from "../../src/log.js";

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SshHostIO } from "../../src/backends/ssh.js";
+import { SshHostIO } from "../../src/backends/ssh/ssh.js";
 import { resolveSshTarget } from "../../src/hosts/sshconfig.js";
 import { silentLogger } from "../../src/log.js";
 import { buildBusyboxChroot, type BusyboxChroot } from "../helpers/chroot.js";

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkHostCert, parseHostCert } from "../../src/backends/ssh-hostcert.js";
+import { checkHostCert, parseHostCert } from "../../src/backends/ssh/hostcert.js";
 import { parseKnownHosts } from "../../src/hosts/knownhosts.js";
 
 const blob = (file: string) => Buffer.from(readFileSync(file, "utf8").trim().split(/\s+/)[1]!, "base64");

@@ -1,10 +1,10 @@
 import type { ClientChannel } from "ssh2";
-import type { ExecOptions, ExecRequest, ExecResult } from "../hosts/io.js";
-import type { Logger } from "../log.js";
-import { AGENT_VERSION, agentPreamble } from "./ssh-agent-source.js";
-import type { SshConnection } from "./ssh-conn.js";
-import { Capture, markStopped } from "./ssh-exec.js";
-import { checkedRequest, type HostShell } from "./ssh-script.js";
+import type { ExecOptions, ExecRequest, ExecResult } from "../../hosts/io.js";
+import type { Logger } from "../../log.js";
+import { AGENT_VERSION, agentPreamble } from "./agent-source.js";
+import type { SshConnection } from "./conn.js";
+import { Capture, markStopped } from "./exec.js";
+import { checkedRequest, type HostShell } from "./script.js";
 
 /** How long past its timeout (or after a cancel) a command may go unreported before we stop waiting for the agent. */
 const REPORT_GRACE_MS = 15_000;

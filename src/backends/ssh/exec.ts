@@ -1,10 +1,10 @@
 import { constants } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import type { ClientChannel } from "ssh2";
-import type { BgRequest, BgResult, ExecOptions, ExecRequest, ExecResult } from "../hosts/io.js";
-import type { Logger } from "../log.js";
-import type { SshConnection } from "./ssh-conn.js";
-import { bgScript, execScript, killScript, PGID_MARK, REMOTE_COMMAND, type HostShell } from "./ssh-script.js";
+import type { BgRequest, BgResult, ExecOptions, ExecRequest, ExecResult } from "../../hosts/io.js";
+import type { Logger } from "../../log.js";
+import type { SshConnection } from "./conn.js";
+import { bgScript, execScript, killScript, PGID_MARK, REMOTE_COMMAND, type HostShell } from "./script.js";
 
 const MARK = Buffer.from(PGID_MARK, "latin1");
 /** How long to wait for the pgid line or for the channel to close once the group is gone. */

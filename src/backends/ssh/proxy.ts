@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { Duplex } from "node:stream";
-import type { SshTarget } from "../hosts/sshconfig.js";
-import { HostUnreachableError } from "../hosts/io.js";
-import type { Logger } from "../log.js";
+import type { SshTarget } from "../../hosts/sshconfig.js";
+import { HostUnreachableError } from "../../hosts/io.js";
+import type { Logger } from "../../log.js";
 
 /** Bytes of the proxy's stderr kept for the error message when the handshake fails. */
 const STDERR_KEPT = 2048;

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { ClientChannel } from "ssh2";
-import type { ExecOptions, ExecRequest, ExecResult } from "../hosts/io.js";
-import type { Logger } from "../log.js";
-import type { SshConnection } from "./ssh-conn.js";
-import { Capture, killGroup, markStopped } from "./ssh-exec.js";
-import { execScript, PGID_MARK, REMOTE_COMMAND, type HostShell } from "./ssh-script.js";
+import type { ExecOptions, ExecRequest, ExecResult } from "../../hosts/io.js";
+import type { Logger } from "../../log.js";
+import type { SshConnection } from "./conn.js";
+import { Capture, killGroup, markStopped } from "./exec.js";
+import { execScript, PGID_MARK, REMOTE_COMMAND, type HostShell } from "./script.js";
 
 const HELLO_MS = 10_000;
 /** How long past its timeout a command may go unreported before the session is given up. */

@@ -1,6 +1,6 @@
-import type { SshConnection } from "./ssh-conn.js";
-import { runRaw } from "./ssh-execfiles.js";
-import { PROBE_SCRIPT, type HostShell } from "./ssh-script.js";
+import type { SshConnection } from "./conn.js";
+import { runRaw } from "./execfiles.js";
+import { PROBE_SCRIPT, type HostShell } from "./script.js";
 
 /** What one host offers, as its `sh` reports it. */
 export interface HostCaps {

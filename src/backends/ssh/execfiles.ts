@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
-import type { DirEntry, FileStat, FileType, WriteOptions } from "../hosts/io.js";
-import type { SshConnection } from "./ssh-conn.js";
-import type { ScriptRunner } from "./ssh-exec.js";
-import { base64Lines, REMOTE_COMMAND, wrap } from "./ssh-script.js";
+import type { DirEntry, FileStat, FileType, WriteOptions } from "../../hosts/io.js";
+import type { SshConnection } from "./conn.js";
+import type { ScriptRunner } from "./exec.js";
+import { base64Lines, REMOTE_COMMAND, wrap } from "./script.js";
 
 const SCRIPT_TIMEOUT_MS = 120_000;
 const END = "__HERD_DATA_END__";

@@ -9,15 +9,15 @@ import {
   type FileStat,
   type HostIO,
   type WriteOptions,
-} from "../hosts/io.js";
-import type { Logger } from "../log.js";
-import { AgentGoneError, SshAgent } from "./ssh-agent.js";
-import { SshConnection, type SshConnOptions } from "./ssh-conn.js";
-import { sshExec, sshExecBg, type ScriptRunner } from "./ssh-exec.js";
-import { ExecFileError, ExecFiles, runRaw } from "./ssh-execfiles.js";
-import { probeHost, type HostCaps } from "./ssh-probe.js";
-import { ShellSession } from "./ssh-session.js";
-import { isSftpStatus, SftpFiles } from "./ssh-sftp.js";
+} from "../../hosts/io.js";
+import type { Logger } from "../../log.js";
+import { AgentGoneError, SshAgent } from "./agent.js";
+import { SshConnection, type SshConnOptions } from "./conn.js";
+import { sshExec, sshExecBg, type ScriptRunner } from "./exec.js";
+import { ExecFileError, ExecFiles, runRaw } from "./execfiles.js";
+import { probeHost, type HostCaps } from "./probe.js";
+import { ShellSession } from "./session.js";
+import { isSftpStatus, SftpFiles } from "./sftp.js";
 
 /** Which paths serve a host's calls now: files (SFTP or the exec path), the shell, and how commands run. */
 export interface SshPaths {

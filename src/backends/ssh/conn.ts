@@ -3,11 +3,11 @@ import net from "node:net";
 import type { Duplex } from "node:stream";
 import ssh2 from "ssh2";
 import type { AuthenticationType, ClientChannel, ConnectConfig, SFTPWrapper } from "ssh2";
-import type { SshTarget } from "../hosts/sshconfig.js";
-import { HostUnreachableError } from "../hosts/io.js";
-import type { Logger } from "../log.js";
-import { preferredHostKeyAlgorithms, verifyHostKey } from "./ssh-hostkey.js";
-import { proxyNote, proxySocket } from "./ssh-proxy.js";
+import type { SshTarget } from "../../hosts/sshconfig.js";
+import { HostUnreachableError } from "../../hosts/io.js";
+import type { Logger } from "../../log.js";
+import { preferredHostKeyAlgorithms, verifyHostKey } from "./hostkey.js";
+import { proxyNote, proxySocket } from "./proxy.js";
 
 const { Client, utils } = ssh2;
 type Client = InstanceType<typeof Client>;
