@@ -6,9 +6,9 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, basename, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { OutputCollector, resolveHostPath, sha256 } from "../hosts/files.js";
-import { withoutOwnSecrets } from "./child-env.js";
-import { groupAlive, killGroup } from "./child-kill.js";
-import { unwatchGroup, watchGroup } from "./child-reaper.js";
+import { withoutOwnSecrets } from "./child/env.js";
+import { groupAlive, killGroup } from "./child/kill.js";
+import { unwatchGroup, watchGroup } from "./child/reaper.js";
 import { spawnStarted } from "../util/spawn.js";
 import type {
   BgRequest,

@@ -1,6 +1,6 @@
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_FLOW, InboundFlow } from "../../src/backends/child-flow.js";
+import { DEFAULT_FLOW, InboundFlow } from "../../src/backends/child/flow.js";
 
 type Raw = Record<string, unknown>;
 const turn = () => new Promise<void>((r) => setImmediate(r));

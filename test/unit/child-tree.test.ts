@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { findTree, newTreeMark, TREE_VAR } from "../../src/backends/child-tree.js";
-import { killGroup } from "../../src/backends/child-kill.js";
+import { findTree, newTreeMark, TREE_VAR } from "../../src/backends/child/tree.js";
+import { killGroup } from "../../src/backends/child/kill.js";
 import { alive, waitFor } from "../helpers/herd.js";
 
 const fs = { readdirSync, readFileSync };

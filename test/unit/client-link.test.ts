@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ServiceHub, mostVerbose, type ClientLink } from "../../src/backends/client-link.js";
+import { ServiceHub, mostVerbose, type ClientLink } from "../../src/backends/mcp/client-link.js";
 
 /** A link that records what it was asked and answers with its own name. */
 function link(session: string, caps: Record<string, unknown> | undefined, asked: string[] = [], open = { value: true }): ClientLink {

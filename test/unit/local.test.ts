@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, sy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { groupAlive } from "../../src/backends/child-kill.js";
+import { groupAlive } from "../../src/backends/child/kill.js";
 import { LocalHostIO } from "../../src/backends/local.js";
 
 let dir: string;

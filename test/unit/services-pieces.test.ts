@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { LineSplitter } from "../../src/backends/child-lines.js";
-import { childEnv } from "../../src/backends/child-env.js";
-import { describeExit } from "../../src/backends/child.js";
+import { LineSplitter } from "../../src/backends/child/lines.js";
+import { childEnv } from "../../src/backends/child/env.js";
+import { describeExit } from "../../src/backends/child/child.js";
 import { LogRing } from "../../src/services/logs.js";
 import { timingFromEnv } from "../../src/services/registry.js";
 

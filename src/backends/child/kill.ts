@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import treeKill from "tree-kill";
-import { findTree } from "./child-tree.js";
+import { findTree } from "./tree.js";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -3,11 +3,11 @@ import spawn from "cross-spawn";
 import { serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { JSONRPCMessageSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { InboundFlow, type FlowLimits } from "./child-flow.js";
-import { LineSplitter } from "./child-lines.js";
-import { stopGroup } from "./child-kill.js";
-import { unwatchGroup, watchGroup } from "./child-reaper.js";
-import { newTreeMark, TREE_VAR } from "./child-tree.js";
+import { InboundFlow, type FlowLimits } from "./flow.js";
+import { LineSplitter } from "./lines.js";
+import { stopGroup } from "./kill.js";
+import { unwatchGroup, watchGroup } from "./reaper.js";
+import { newTreeMark, TREE_VAR } from "./tree.js";
 
 /** How a child process ended. */
 export interface ExitInfo {

@@ -1,7 +1,7 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ErrorCode, McpError, type LoggingLevel, type Notification, type Request } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import type { Progress, ServerIdentity } from "./backend.js";
+import type { Progress, ServerIdentity } from "../backend.js";
 import type { ClientLink, HubTarget, ServiceHub } from "./client-link.js";
 
 /** Results are handed on as they came: the end client validates them, we do not. */

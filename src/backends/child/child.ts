@@ -1,15 +1,15 @@
 import { existsSync, statSync } from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import type { Logger } from "../log.js";
-import { VERSION } from "../version.js";
-import { TransportError, errorResult, type Backend, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "./backend.js";
-import type { HubTarget, ServiceHub } from "./client-link.js";
-import { ChildTransport, type ExitInfo } from "./child-transport.js";
-import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "./passthrough.js";
-import type { ServerCaps } from "./mcp-channel.js";
+import type { Logger } from "../../log.js";
+import { VERSION } from "../../version.js";
+import { TransportError, errorResult, type Backend, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "../backend.js";
+import type { HubTarget, ServiceHub } from "../mcp/client-link.js";
+import { ChildTransport, type ExitInfo } from "./transport.js";
+import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "../mcp/passthrough.js";
+import type { ServerCaps } from "../mcp/channel.js";
 
-export type { ExitInfo } from "./child-transport.js";
+export type { ExitInfo } from "./transport.js";
 
 export interface ChildBackendOptions {
   /** Service name, for error messages. */
