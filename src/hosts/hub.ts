@@ -5,14 +5,14 @@ import { LocalHostIO } from "../backends/local.js";
 import { PeerBackend } from "../backends/peer.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
-import { checkGroups } from "./fanout-select.js";
-import { JobManager } from "./jobs.js";
-import { JobStore } from "./jobs-store.js";
+import { checkGroups } from "./fanout/select.js";
+import { JobManager } from "./jobs/jobs.js";
+import { JobStore } from "./jobs/store.js";
 import { ProbeCache } from "./probe.js";
 import { HostRegistry, type BackendFactory, type SshPath } from "./registry.js";
 import { Router } from "./router.js";
 import { parseProxyJump, resolveSshTarget, type SshSpec } from "./sshconfig.js";
-import { hostBackend } from "./toolset.js";
+import { hostBackend } from "./toolset/toolset.js";
 
 /** The fleet hub: hosts, the router that reaches them, and their probe cache. */
 export interface HostHub {

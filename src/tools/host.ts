@@ -1,6 +1,6 @@
 import type { App } from "../app.js";
 import { LocalHostIO } from "../backends/local.js";
-import { runHostTool } from "../hosts/toolset.js";
+import { runHostTool } from "../hosts/toolset/toolset.js";
 import {
   HOST_TOOL_NAMES,
   hostToolAnnotations,
@@ -8,7 +8,7 @@ import {
   hostToolOutputShapes,
   hostToolShapes,
   hostToolTitles,
-} from "../hosts/toolset-schemas.js";
+} from "../hosts/toolset/schemas.js";
 import { defineTool, type AnyToolDef } from "./define.js";
 
 /** Peer mode: this machine's host tool set under the plain lmcp names, so another hub can use us as a peer. */

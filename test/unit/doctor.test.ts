@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig, type Config } from "../../src/config.js";
-import { serviceChecks } from "../../src/doctor-services.js";
-import { doctorExitCode, renderTable, type Check } from "../../src/doctor-table.js";
+import { serviceChecks } from "../../src/doctor/services.js";
+import { doctorExitCode, renderTable, type Check } from "../../src/doctor/table.js";
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Progress } from "../../src/backends/backend.js";
-import { FanoutProgress } from "../../src/hosts/fanout-progress.js";
+import { FanoutProgress } from "../../src/hosts/fanout/progress.js";
 
 describe("FanoutProgress", () => {
   it("numbers hosts done / total, output lines in between, always increasing, ending at total", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fanOut, foldedText, summarize, type HostOutcome } from "../../src/hosts/fanout.js";
-import { checkGroups, globToRegExp, isMultiSelector, selectHosts } from "../../src/hosts/fanout-select.js";
+import { fanOut, foldedText, summarize, type HostOutcome } from "../../src/hosts/fanout/fanout.js";
+import { checkGroups, globToRegExp, isMultiSelector, selectHosts } from "../../src/hosts/fanout/select.js";
 
 const KNOWN = ["db-1", "local", "web-1", "web-2", "web-10"];
 const GROUPS = { web: ["web-1", "web-2"], all: ["*"], odd: ["web-?", "db-1"] };

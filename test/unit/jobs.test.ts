@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { formatJobId, parseJobId } from "../../src/hosts/jobs-id.js";
-import { completeUtf8, firstLinesEnd, lastLinesStart } from "../../src/hosts/jobs.js";
-import { JobStore } from "../../src/hosts/jobs-store.js";
-import { ProgressLines } from "../../src/hosts/toolset-progress.js";
+import { formatJobId, parseJobId } from "../../src/hosts/jobs/id.js";
+import { completeUtf8, firstLinesEnd, lastLinesStart } from "../../src/hosts/jobs/jobs.js";
+import { JobStore } from "../../src/hosts/jobs/store.js";
+import { ProgressLines } from "../../src/hosts/toolset/progress.js";
 import { silentLogger } from "../../src/log.js";
 
 describe("job ids", () => {

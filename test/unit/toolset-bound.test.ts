@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { boundResult, jsonStringBytes, resultBytes } from "../../src/hosts/toolset-bound.js";
+import { boundResult, jsonStringBytes, resultBytes } from "../../src/hosts/toolset/bound.js";
 
 describe("result message bound", () => {
   it.each([

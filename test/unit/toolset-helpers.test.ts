@@ -11,7 +11,7 @@ import {
   OutputCollector,
   resolveHostPath,
 } from "../../src/hosts/files.js";
-import { unifiedDiff } from "../../src/hosts/toolset-diff.js";
+import { unifiedDiff } from "../../src/hosts/toolset/diff.js";
 
 describe("cutUtf8", () => {
   const s = Buffer.from("aé€😀", "utf8"); // 1 + 2 + 3 + 4 bytes

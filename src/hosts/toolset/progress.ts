@@ -1,4 +1,4 @@
-import type { Progress } from "../backends/backend.js";
+import type { Progress } from "../../backends/backend.js";
 
 /** Output is held this long after the start, so short commands send no progress at all. */
 const PROGRESS_AFTER_MS = 1000;

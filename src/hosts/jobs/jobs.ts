@@ -1,9 +1,9 @@
-import { errorResult, resultText, textResult, type CallOptions, type ToolResult } from "../backends/backend.js";
-import { formatJobId, jobRefProblem, parseJobId, rcFile, type JobRef } from "./jobs-id.js";
-import { INSPECT_SCRIPT, KILL_SCRIPT, WAIT_SCRIPT } from "./jobs-scripts.js";
-import type { JobRecord, JobStore } from "./jobs-store.js";
-import type { Attempt, Router } from "./router.js";
-import { DEFAULT_SHELL_TIMEOUT_S } from "./toolset-schemas.js";
+import { errorResult, resultText, textResult, type CallOptions, type ToolResult } from "../../backends/backend.js";
+import { formatJobId, jobRefProblem, parseJobId, rcFile, type JobRef } from "./id.js";
+import { INSPECT_SCRIPT, KILL_SCRIPT, WAIT_SCRIPT } from "./scripts.js";
+import type { JobRecord, JobStore } from "./store.js";
+import type { Attempt, Router } from "../router.js";
+import { DEFAULT_SHELL_TIMEOUT_S } from "../toolset/schemas.js";
 
 /** Signals remote_job_kill may send. */
 export const JOB_SIGNALS = ["TERM", "INT", "HUP", "QUIT", "KILL"] as const;

@@ -1,4 +1,4 @@
-import type { Progress } from "../backends/backend.js";
+import type { Progress } from "../../backends/backend.js";
 
 // Why: one progress numbering for a fan-out call. MCP wants `progress` to increase with every notification;
 // here it is hosts done (an integer, total = N), and a host's output lines in between take done + k/(k+1),

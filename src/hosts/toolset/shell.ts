@@ -1,9 +1,9 @@
-import { errorResult, textResult, type ToolResult } from "../backends/backend.js";
-import { ensureMarked } from "./files.js";
-import type { ExecResult } from "./io.js";
-import { hostPath, type HostToolContext } from "./toolset-context.js";
-import { DEFAULT_SHELL_TIMEOUT_S } from "./toolset-schemas.js";
-import { ProgressLines } from "./toolset-progress.js";
+import { errorResult, textResult, type ToolResult } from "../../backends/backend.js";
+import { ensureMarked } from "../files.js";
+import type { ExecResult } from "../io.js";
+import { hostPath, type HostToolContext } from "./context.js";
+import { DEFAULT_SHELL_TIMEOUT_S } from "./schemas.js";
+import { ProgressLines } from "./progress.js";
 
 type ShellArgs = { command: string; cwd?: string; timeout?: number; env?: Record<string, string> };
 type BgArgs = { command: string; cwd?: string; log?: string; env?: Record<string, string> };

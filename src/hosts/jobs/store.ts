@@ -1,6 +1,6 @@
 import { constants, promises as fsp } from "node:fs";
-import type { Logger } from "../log.js";
-import { writePrivateFileAtomic } from "../util/private-file.js";
+import type { Logger } from "../../log.js";
+import { writePrivateFileAtomic } from "../../util/private-file.js";
 
 /** What mcp-herd remembers of a background job it started. */
 export interface JobRecord {

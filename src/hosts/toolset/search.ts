@@ -1,6 +1,6 @@
-import { textResult, type ToolResult } from "../backends/backend.js";
-import { hostPath, ToolFailure, type HostToolContext } from "./toolset-context.js";
-import { DEFAULT_SEARCH_RESULTS } from "./toolset-schemas.js";
+import { textResult, type ToolResult } from "../../backends/backend.js";
+import { hostPath, ToolFailure, type HostToolContext } from "./context.js";
+import { DEFAULT_SEARCH_RESULTS } from "./schemas.js";
 
 type SearchArgs = { pattern: string; path?: string; max_results?: number; content?: boolean };
 type Match = { path: string; line?: number; text?: string };

@@ -1,14 +1,14 @@
 import { constants } from "node:fs";
 import { access, readFile } from "node:fs/promises";
-import { PeerBackend, redactUrl } from "./backends/peer.js";
-import { SshHostIO } from "./backends/ssh/ssh.js";
-import { readKnownHosts } from "./backends/ssh/hostkey.js";
-import type { Config } from "./config.js";
-import type { Check } from "./doctor-table.js";
-import { entryMatchesHost, knownHostsName } from "./hosts/knownhosts.js";
-import { declareHosts, type HostDecl, type PeerPath, type SshPath } from "./hosts/registry.js";
-import { parseProxyJump, resolveSshTarget, type SshSpec, type SshTarget } from "./hosts/sshconfig.js";
-import { silentLogger } from "./log.js";
+import { PeerBackend, redactUrl } from "../backends/peer.js";
+import { SshHostIO } from "../backends/ssh/ssh.js";
+import { readKnownHosts } from "../backends/ssh/hostkey.js";
+import type { Config } from "../config.js";
+import type { Check } from "./table.js";
+import { entryMatchesHost, knownHostsName } from "../hosts/knownhosts.js";
+import { declareHosts, type HostDecl, type PeerPath, type SshPath } from "../hosts/registry.js";
+import { parseProxyJump, resolveSshTarget, type SshSpec, type SshTarget } from "../hosts/sshconfig.js";
+import { silentLogger } from "../log.js";
 
 /** The host registry's problems, then per host: peer (reachable, token) and SSH (key, known_hosts, login). */
 export async function hostChecks(config: Config): Promise<Check[]> {

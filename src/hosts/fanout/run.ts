@@ -1,10 +1,10 @@
-import { errorResult, resultText, textResult, type CallOptions, type Progress, type ToolResult } from "../backends/backend.js";
+import { errorResult, resultText, textResult, type CallOptions, type Progress, type ToolResult } from "../../backends/backend.js";
 import { DEFAULT_PARALLEL, fanOut, foldedText, summarize, type HostOutcome } from "./fanout.js";
-import { FanoutProgress } from "./fanout-progress.js";
-import type { HostHub } from "./hub.js";
-import type { Attempt } from "./router.js";
-import { DEFAULT_SHELL_TIMEOUT_S } from "./toolset-schemas.js";
-import { boundResult } from "./toolset-bound.js";
+import { FanoutProgress } from "./progress.js";
+import type { HostHub } from "../hub.js";
+import type { Attempt } from "../router.js";
+import { DEFAULT_SHELL_TIMEOUT_S } from "../toolset/schemas.js";
+import { boundResult } from "../toolset/bound.js";
 
 /** What a remote_X call asks for beyond the host tool's own arguments. */
 export interface HubCallOptions {

@@ -1,4 +1,4 @@
-import { HOST_NAME } from "../config.js";
+import { HOST_NAME } from "../../config.js";
 
 /** A background job on a host: everything needed to find it again, even without jobs.json. */
 export interface JobRef {

@@ -1,6 +1,6 @@
-import { findOnPath } from "./services/sources/fsutil.js";
-import type { Check } from "./doctor-table.js";
-import { spawnStarted } from "./util/spawn.js";
+import { findOnPath } from "../services/sources/fsutil.js";
+import type { Check } from "./table.js";
+import { spawnStarted } from "../util/spawn.js";
 
 const VERSION_BOUND_MS = 5_000;
 

@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { textResult, type ToolResult } from "../backends/backend.js";
+import { textResult, type ToolResult } from "../../backends/backend.js";
 import {
   BinaryFileError,
   cutUtf8,
@@ -12,10 +12,10 @@ import {
   sha256,
   splitLines,
   type DecodedText,
-} from "./files.js";
-import { WriteConflictError, type FileStat } from "./io.js";
-import { hostPath, ToolFailure, type HostToolContext } from "./toolset-context.js";
-import { unifiedDiff } from "./toolset-diff.js";
+} from "../files.js";
+import { WriteConflictError, type FileStat } from "../io.js";
+import { hostPath, ToolFailure, type HostToolContext } from "./context.js";
+import { unifiedDiff } from "./diff.js";
 
 type ReadArgs = { path: string; offset?: number; limit?: number; tail?: number };
 type WriteArgs = { path: string; content: string; append?: boolean; expected_sha256?: string };

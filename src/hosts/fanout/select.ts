@@ -1,4 +1,4 @@
-import { HOST_NAME } from "../config.js";
+import { HOST_NAME } from "../../config.js";
 
 /** What a `host` argument names: one host as before, or a set of hosts for a fan-out call. */
 export type HostSelection = { kind: "single"; name: string } | { kind: "many"; names: string[] } | { kind: "error"; message: string };

@@ -6,11 +6,11 @@ import {
   type CallOptions,
   type ToolInfo,
   type ToolResult,
-} from "../backends/backend.js";
-import { MAX_OUTPUT_BYTES } from "./files.js";
-import { HostUnreachableError, type HostIO } from "./io.js";
-import { ToolFailure, type HostToolContext } from "./toolset-context.js";
-import { editFileTool, listDirTool, readFileTool, writeFileTool } from "./toolset-files.js";
+} from "../../backends/backend.js";
+import { MAX_OUTPUT_BYTES } from "../files.js";
+import { HostUnreachableError, type HostIO } from "../io.js";
+import { ToolFailure, type HostToolContext } from "./context.js";
+import { editFileTool, listDirTool, readFileTool, writeFileTool } from "./files.js";
 import {
   HOST_TOOL_NAMES,
   hostToolAnnotations,
@@ -19,10 +19,10 @@ import {
   hostToolShapes,
   hostToolTitles,
   type HostToolName,
-} from "./toolset-schemas.js";
-import { runShell, runShellBg } from "./toolset-shell.js";
-import { searchFilesTool } from "./toolset-search.js";
-import { boundResult, MAX_RESULT_BYTES } from "./toolset-bound.js";
+} from "./schemas.js";
+import { runShell, runShellBg } from "./shell.js";
+import { searchFilesTool } from "./search.js";
+import { boundResult, MAX_RESULT_BYTES } from "./bound.js";
 
 /** Bound on how much of a file read_file / edit_file load (16 MiB). */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;

@@ -1,8 +1,8 @@
-import { ConfigError, type Config } from "./config.js";
-import { hostChecks } from "./doctor-hosts.js";
-import { serviceChecks } from "./doctor-services.js";
-import type { Check } from "./doctor-table.js";
-import { toolchainChecks } from "./doctor-toolchain.js";
+import { ConfigError, type Config } from "../config.js";
+import { hostChecks } from "./hosts.js";
+import { serviceChecks } from "./services.js";
+import type { Check } from "./table.js";
+import { toolchainChecks } from "./toolchain.js";
 
 /** `mcp-herd doctor`: toolchain, config, every host and every configured service, each with what to do. */
 export async function runDoctor(loadConfig: () => Config, env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {

@@ -1,9 +1,9 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import type { Config, ServiceSpec } from "./config.js";
-import type { Check } from "./doctor-table.js";
-import { findOnPath } from "./services/sources/fsutil.js";
-import { validateSpec } from "./services/validate.js";
+import type { Config, ServiceSpec } from "../config.js";
+import type { Check } from "./table.js";
+import { findOnPath } from "../services/sources/fsutil.js";
+import { validateSpec } from "../services/validate.js";
 
 /** Per configured service: a valid spec, the binary its command resolves to, and its environment (values masked). */
 export function serviceChecks(config: Config, env: NodeJS.ProcessEnv = process.env): Check[] {
