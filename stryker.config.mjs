@@ -8,7 +8,7 @@ export default {
   mutate: [
     "src/transports/guard.ts",
     "src/services/validate.ts",
-    "src/hosts/knownhosts.ts",
+    "src/backends/ssh/knownhosts.ts",
     "src/backends/ssh/hostcert.ts",
     "src/services/restart-policy.ts",
     "src/backends/child/kill.ts",

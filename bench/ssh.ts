@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SshHostIO } from "../src/backends/ssh/ssh.js";
-import { resolveSshTarget } from "../src/hosts/sshconfig.js";
+import { resolveSshTarget } from "../src/backends/ssh/sshconfig.js";
 import { silentLogger } from "../src/log.js";
 import { startSshd, type Sshd } from "../test/helpers/sshd.js";
 import { CLI, stats, stdioClient, timeSeq, type Proc, type Row } from "./lib.js";

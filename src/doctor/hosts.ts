@@ -5,9 +5,9 @@ import { SshHostIO } from "../backends/ssh/ssh.js";
 import { readKnownHosts } from "../backends/ssh/hostkey.js";
 import type { Config } from "../config.js";
 import type { Check } from "./table.js";
-import { entryMatchesHost, knownHostsName } from "../hosts/knownhosts.js";
+import { entryMatchesHost, knownHostsName } from "../backends/ssh/knownhosts.js";
 import { declareHosts, type HostDecl, type PeerPath, type SshPath } from "../hosts/registry.js";
-import { parseProxyJump, resolveSshTarget, type SshSpec, type SshTarget } from "../hosts/sshconfig.js";
+import { parseProxyJump, resolveSshTarget, type SshSpec, type SshTarget } from "../backends/ssh/sshconfig.js";
 import { silentLogger } from "../log.js";
 
 /** The host registry's problems, then per host: peer (reachable, token) and SSH (key, known_hosts, login). */

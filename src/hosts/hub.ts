@@ -11,7 +11,7 @@ import { JobStore } from "./jobs/store.js";
 import { ProbeCache } from "./probe.js";
 import { HostRegistry, type BackendFactory, type SshPath } from "./registry.js";
 import { Router } from "./router.js";
-import { parseProxyJump, resolveSshTarget, type SshSpec } from "./sshconfig.js";
+import { parseProxyJump, resolveSshTarget, type SshSpec } from "../backends/ssh/sshconfig.js";
 import { hostBackend } from "./toolset/toolset.js";
 
 /** The fleet hub: hosts, the router that reaches them, and their probe cache. */

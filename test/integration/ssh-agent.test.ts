@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SshHostIO, type SshHostOptions } from "../../src/backends/ssh/ssh.js";
-import { resolveSshTarget } from "../../src/hosts/sshconfig.js";
+import { resolveSshTarget } from "../../src/backends/ssh/sshconfig.js";
 import { silentLogger } from "../../src/log.js";
 import { waitFor } from "../helpers/herd.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";

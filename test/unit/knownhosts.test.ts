@@ -9,7 +9,7 @@ import {
   knownHostsName,
   knownKeyTypes,
   parseKnownHosts,
-} from "../../src/hosts/knownhosts.js";
+} from "../../src/backends/ssh/knownhosts.js";
 
 // A real ed25519 key and two of its entries hashed by `ssh-keygen -H` (OpenSSH 9.2).
 const REAL_B64 = "AAAAC3NzaC1lZDI1NTE5AAAAICncn41B/mFIfERFlSWQztq/aaKby8UrO74aT67w/jVI";

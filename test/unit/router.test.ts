@@ -15,7 +15,7 @@ import {
 import { loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/log.js";
 import { createHub } from "../../src/hosts/hub.js";
-import { HostUnreachableError } from "../../src/hosts/io.js";
+import { HostUnreachableError } from "../../src/backends/host-io.js";
 import { HostRegistry, type HostDecl } from "../../src/hosts/registry.js";
 import { Router } from "../../src/hosts/router.js";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkHostCert, parseHostCert } from "../../src/backends/ssh/hostcert.js";
-import { parseKnownHosts } from "../../src/hosts/knownhosts.js";
+import { parseKnownHosts } from "../../src/backends/ssh/knownhosts.js";
 
 const blob = (file: string) => Buffer.from(readFileSync(file, "utf8").trim().split(/\s+/)[1]!, "base64");
 function run(args: string[]): void {

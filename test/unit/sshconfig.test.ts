@@ -8,7 +8,7 @@ import {
   parseProxyJump,
   parseSshConfigText,
   resolveSshTarget,
-} from "../../src/hosts/sshconfig.js";
+} from "../../src/backends/ssh/sshconfig.js";
 
 let dir: string;
 let home: string;

@@ -10,7 +10,7 @@ import {
   modeString,
   OutputCollector,
   resolveHostPath,
-} from "../../src/hosts/files.js";
+} from "../../src/backends/host-files.js";
 import { unifiedDiff } from "../../src/hosts/toolset/diff.js";
 
 describe("cutUtf8", () => {

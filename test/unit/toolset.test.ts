@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { resultText, TransportError, type Backend, type ToolResult } from "../../src/backends/backend.js";
 import { LocalHostIO } from "../../src/backends/local.js";
-import { HostUnreachableError, type HostIO } from "../../src/hosts/io.js";
+import { HostUnreachableError, type HostIO } from "../../src/backends/host-io.js";
 import { hostBackend } from "../../src/hosts/toolset/toolset.js";
 import { HOST_TOOL_NAMES, hostToolShapes } from "../../src/hosts/toolset/schemas.js";
 import { alive } from "../helpers/herd.js";

@@ -1,5 +1,5 @@
 import type { ClientChannel } from "ssh2";
-import type { ExecOptions, ExecRequest, ExecResult } from "../../hosts/io.js";
+import type { ExecOptions, ExecRequest, ExecResult } from "../host-io.js";
 import type { Logger } from "../../log.js";
 import { AGENT_VERSION, agentPreamble } from "./agent-source.js";
 import type { SshConnection } from "./conn.js";

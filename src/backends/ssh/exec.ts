@@ -1,7 +1,7 @@
 import { constants } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import type { ClientChannel } from "ssh2";
-import type { BgRequest, BgResult, ExecOptions, ExecRequest, ExecResult } from "../../hosts/io.js";
+import type { BgRequest, BgResult, ExecOptions, ExecRequest, ExecResult } from "../host-io.js";
 import type { Logger } from "../../log.js";
 import type { SshConnection } from "./conn.js";
 import { bgScript, execScript, killScript, PGID_MARK, REMOTE_COMMAND, type HostShell } from "./script.js";

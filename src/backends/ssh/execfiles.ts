@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
-import type { DirEntry, FileStat, FileType, WriteOptions } from "../../hosts/io.js";
+import type { DirEntry, FileStat, FileType, WriteOptions } from "../host-io.js";
 import type { SshConnection } from "./conn.js";
 import type { ScriptRunner } from "./exec.js";
 import { base64Lines, REMOTE_COMMAND, wrap } from "./script.js";

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { verify as cryptoVerify } from "node:crypto";
 import ssh2 from "ssh2";
-import { entryMatchesHost, fingerprintSha256, keyTypeOf, knownHostsName, type KnownHostsEntry } from "../../hosts/knownhosts.js";
+import { entryMatchesHost, fingerprintSha256, keyTypeOf, knownHostsName, type KnownHostsEntry } from "./knownhosts.js";
 
 const { utils } = ssh2;
 const KEYSCAN_TIMEOUT_S = 5;

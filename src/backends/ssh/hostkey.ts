@@ -2,7 +2,7 @@ import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Logger } from "../../log.js";
 import { checkHostCert, fetchHostCerts, parseHostCert } from "./hostcert.js";
-import { checkHostKey, describeRefusal, fingerprintSha256, keyTypeOf, knownHostsLine, knownKeyTypes, parseKnownHosts, type KnownHostsEntry } from "../../hosts/knownhosts.js";
+import { checkHostKey, describeRefusal, fingerprintSha256, keyTypeOf, knownHostsLine, knownKeyTypes, parseKnownHosts, type KnownHostsEntry } from "./knownhosts.js";
 
 export interface HostKeyPolicy {
   /** Where a host certificate can be fetched from (undefined behind a ProxyCommand or jump host). */

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { Duplex } from "node:stream";
-import type { SshTarget } from "../../hosts/sshconfig.js";
-import { HostUnreachableError } from "../../hosts/io.js";
+import type { SshTarget } from "./sshconfig.js";
+import { HostUnreachableError } from "../host-io.js";
 import type { Logger } from "../../log.js";
 
 /** Bytes of the proxy's stderr kept for the error message when the handshake fails. */

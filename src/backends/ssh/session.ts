@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { ClientChannel } from "ssh2";
-import type { ExecOptions, ExecRequest, ExecResult } from "../../hosts/io.js";
+import type { ExecOptions, ExecRequest, ExecResult } from "../host-io.js";
 import type { Logger } from "../../log.js";
 import type { SshConnection } from "./conn.js";
 import { Capture, killGroup, markStopped } from "./exec.js";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
 import type { FileEntryWithStats, SFTPWrapper, Stats } from "ssh2";
-import type { DirEntry, FileStat, FileType, WriteOptions } from "../../hosts/io.js";
+import type { DirEntry, FileStat, FileType, WriteOptions } from "../host-io.js";
 
 const CHUNK = 256 * 1024;
 const CODES: Record<number, string> = { 2: "ENOENT", 3: "EACCES", 4: "EIO", 8: "ENOTSUP" };

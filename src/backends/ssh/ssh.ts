@@ -9,7 +9,7 @@ import {
   type FileStat,
   type HostIO,
   type WriteOptions,
-} from "../../hosts/io.js";
+} from "../host-io.js";
 import type { Logger } from "../../log.js";
 import { AgentGoneError, SshAgent } from "./agent.js";
 import { SshConnection, type SshConnOptions } from "./conn.js";

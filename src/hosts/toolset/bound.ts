@@ -1,5 +1,5 @@
 import type { ToolResult } from "../../backends/backend.js";
-import { formatSize } from "../files.js";
+import { formatSize } from "../../backends/host-files.js";
 
 /**
  * 6 MiB: the most a host tool result may take as JSON on the wire, every copy of a stream and every escape

@@ -1,6 +1,6 @@
 import type { Progress } from "../../backends/backend.js";
-import type { HostIO } from "../io.js";
-import { resolveHostPath } from "../files.js";
+import type { HostIO } from "../../backends/host-io.js";
+import { resolveHostPath } from "../../backends/host-files.js";
 
 /** What every host tool implementation gets: the host's primitives and how to label and bound results. */
 export interface HostToolContext {

@@ -12,8 +12,8 @@ import {
   sha256,
   splitLines,
   type DecodedText,
-} from "../files.js";
-import { WriteConflictError, type FileStat } from "../io.js";
+} from "../../backends/host-files.js";
+import { WriteConflictError, type FileStat } from "../../backends/host-io.js";
 import { hostPath, ToolFailure, type HostToolContext } from "./context.js";
 import { unifiedDiff } from "./diff.js";
 

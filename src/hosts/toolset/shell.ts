@@ -1,6 +1,6 @@
 import { errorResult, textResult, type ToolResult } from "../../backends/backend.js";
-import { ensureMarked } from "../files.js";
-import type { ExecResult } from "../io.js";
+import { ensureMarked } from "../../backends/host-files.js";
+import type { ExecResult } from "../../backends/host-io.js";
 import { hostPath, type HostToolContext } from "./context.js";
 import { DEFAULT_SHELL_TIMEOUT_S } from "./schemas.js";
 import { ProgressLines } from "./progress.js";

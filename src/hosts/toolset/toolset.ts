@@ -7,8 +7,8 @@ import {
   type ToolInfo,
   type ToolResult,
 } from "../../backends/backend.js";
-import { MAX_OUTPUT_BYTES } from "../files.js";
-import { HostUnreachableError, type HostIO } from "../io.js";
+import { MAX_OUTPUT_BYTES } from "../../backends/host-files.js";
+import { HostUnreachableError, type HostIO } from "../../backends/host-io.js";
 import { ToolFailure, type HostToolContext } from "./context.js";
 import { editFileTool, listDirTool, readFileTool, writeFileTool } from "./files.js";
 import {

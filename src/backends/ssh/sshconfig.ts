@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import { matchPattern } from "./knownhosts.js";
-import { spawnStarted } from "../util/spawn.js";
+import { spawnStarted } from "../../util/spawn.js";
 
 /** An SSH host as OpenSSH would reach it, every field resolved. */
 export interface SshTarget {
