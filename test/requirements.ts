@@ -1088,4 +1088,14 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/aggregate-remote-content.test.ts :: an unknown resource of the host is still a clear -32002",
     ],
   },
+  {
+    id: "house:layers-lint",
+    source: "issue 13 items 1 and 3 (layers with one direction; boundaries in lint)",
+    promise: "Every folder's allowed imports are written once in eslint.config.js; an import against the grain (a backend importing the hub, the base importing a backend, a tool building a backend, a transport importing tools, ...) fails lint, and so npm test, with a message naming the layer rule; src/ passes it.",
+    tests: [
+      "unit/layers-lint.test.ts :: refuses %s, naming the rule",
+      "unit/layers-lint.test.ts :: allows %s",
+      "unit/lint-clean.test.ts :: src/, test/, bench/ and scripts/ have no lint errors (npm run lint)",
+    ],
+  },
 ];
