@@ -1098,4 +1098,14 @@ export const REQUIREMENTS: Requirement[] = [
       "unit/lint-clean.test.ts :: src/, test/, bench/ and scripts/ have no lint errors (npm run lint)",
     ],
   },
+  {
+    id: "house:architecture-map",
+    source: "issue 13 item 4 (a map in the repo)",
+    promise: "ARCHITECTURE.md (linked from the README) names the layers, what each folder owns, the Backend seam and the host I/O contract, and the path of a proxied call and of a remote_shell; every folder it names exists under src/ and every folder of src/ is named.",
+    tests: [
+      "unit/architecture-doc.test.ts :: every folder it names exists under src/",
+      "unit/architecture-doc.test.ts :: every folder of src/ is named",
+      "unit/architecture-doc.test.ts :: the README links it",
+    ],
+  },
 ];
