@@ -1,15 +1,6 @@
-import { ESLint } from "eslint";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/herd.js";
-
-// As in hardening-lint.test.ts: snippets are parsed without types; the layer rule needs none.
-const lint = new ESLint({
-  cwd: ROOT,
-  overrideConfig: {
-    languageOptions: { parserOptions: { projectService: false, project: null } },
-    rules: { "@typescript-eslint/no-floating-promises": "off" },
-  },
-});
+import { snippetLint as lint } from "../helpers/lint.js";
 
 async function layerMessages(code: string, file: string): Promise<string[]> {
   const [r] = await lint.lintText(code, { filePath: `${ROOT}${file}` });
