@@ -18,7 +18,7 @@ export function newTreeMark(): string {
  * Every live process of a child's tree: the members of `groups`, the processes whose environment
  * carries one of `marks` (a `setsid` or double-forked grandchild that left the group and was
  * reparented), and all their descendants by parent pid. Linux /proc only; [] elsewhere.
- * The sh watchdog (child-reaper.ts) finds the same three kinds of member on its own when mcp-herd dies.
+ * The sh watchdog (child/reaper.ts) finds the same three kinds of member on its own when mcp-herd dies.
  */
 export function findTree(fs: ProcFs, groups: number[], marks: string[], exclude: number[]): number[] {
   let entries: string[];
