@@ -1,5 +1,5 @@
 import * as fs from "node:fs";
-import { findTree } from "../src/backends/child-tree.js";
+import { findTree } from "../src/backends/child/tree.js";
 import { rssMiB, stats, type Row } from "./lib.js";
 
 /** One contender of a figure: a name and one round's measurement (lower is better unless the row says so). */

@@ -7,8 +7,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { SshHostIO, type SshHostOptions } from "../src/backends/ssh.js";
-import { resolveSshTarget } from "../src/hosts/sshconfig.js";
+import { SshHostIO, type SshHostOptions } from "../src/backends/ssh/ssh.js";
+import { resolveSshTarget } from "../src/backends/ssh/sshconfig.js";
 import { silentLogger } from "../src/log.js";
 import { buildBusyboxChroot } from "../test/helpers/chroot.js";
 import { startSshd, type Sshd } from "../test/helpers/sshd.js";

@@ -1,5 +1,7 @@
 import type { Config } from "./config.js";
 import { AuditLog } from "./audit.js";
+import type { HostIO } from "./backends/host-io.js";
+import { LocalHostIO } from "./backends/local.js";
 import { EventBus, hostEvent } from "./events.js";
 import type { Logger } from "./log.js";
 import { createHub, type HostHub } from "./hosts/hub.js";
@@ -34,6 +36,8 @@ export interface App {
   setHttpBase(url: string): void;
   /** Counts for /health and herd_status. */
   health(): { services: number; hosts: number };
+  /** A fresh host I/O on this machine (peer mode's host tool set), closed at shutdown: tools never build backends. */
+  localHostIO(): HostIO;
   /** Registers a step to run at shutdown (last registered runs first). */
   onShutdown(fn: () => Promise<void> | void): void;
   shutdown(): Promise<void>;
@@ -76,6 +80,11 @@ export function createApp(config: Config, log: Logger): App {
     serviceEndpoint: (name) => (httpBase ? `${httpBase}/services/${encodeURIComponent(name)}/mcp` : undefined),
     setHttpBase: (url) => void (httpBase = url),
     health: () => ({ services: services.list().length, hosts: hosts.registry.size }),
+    localHostIO: () => {
+      const io = new LocalHostIO();
+      stops.push(() => io.close());
+      return io;
+    },
     onShutdown: (fn) => void stops.push(fn),
     shutdown: () =>
       (stopping ??= (async () => {

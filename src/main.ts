@@ -34,8 +34,8 @@ async function main(): Promise<number | undefined> {
   }
   if (action.kind === "doctor") {
     // Loaded only for `doctor`: it pulls in ssh2, which a serving process loads on first SSH use.
-    const { runDoctor } = await import("./doctor.js");
-    const { doctorExitCode, renderTable } = await import("./doctor-table.js");
+    const { runDoctor } = await import("./doctor/doctor.js");
+    const { doctorExitCode, renderTable } = await import("./doctor/table.js");
     const checks = await runDoctor(() => loadConfig({ file: action.sources.file, flags, env: process.env }));
     process.stdout.write(renderTable(checks));
     return doctorExitCode(checks);

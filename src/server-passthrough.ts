@@ -13,8 +13,8 @@ import {
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { App } from "./app.js";
-import { LOG_LEVELS, type ClientLink } from "./backends/client-link.js";
-import { LooseResult, RemoteRpcError } from "./backends/passthrough.js";
+import { LOG_LEVELS, type ClientLink } from "./backends/mcp/client-link.js";
+import { LooseResult, RemoteRpcError } from "./backends/mcp/passthrough.js";
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 

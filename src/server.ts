@@ -18,7 +18,7 @@ import { z } from "zod";
 import type { App } from "./app.js";
 import { redactArgs } from "./audit.js";
 import { errorResult, resultText, type ToolResult } from "./backends/backend.js";
-import { RemoteRpcError } from "./backends/passthrough.js";
+import { RemoteRpcError } from "./backends/mcp/passthrough.js";
 import { formatIssues } from "./config.js";
 import { completeOwn, isOwnUri, listResources, listResourceTemplates, readResource, ResourceNotFound } from "./resources.js";
 import { aggregateRelay, sessionRelay, taskRelay, type SessionRelay, type ToolRoute } from "./server-passthrough.js";

@@ -29,14 +29,14 @@ export const REQUIREMENTS: Requirement[] = [
     id: "sec:http:token-constant-time",
     source: "CWE-208 (observable timing discrepancy)",
     promise: "Tokens are compared in constant time, after hashing, so neither content nor length leaks.",
-    tests: ["unit/guard-ct.test.ts :: every compare goes through timingSafeEqual on two 32-byte digests, whatever the presented length, and its answer is the answer"],
+    tests: ["unit/transports/guard-ct.test.ts :: every compare goes through timingSafeEqual on two 32-byte digests, whatever the presented length, and its answer is the answer"],
   },
   {
     id: "sec:http:auth-throttle",
     source: "CWE-307 (excessive authentication attempts)",
     promise: "Repeated authentication failures from one address are slowed down.",
     tests: [
-      "unit/guard.test.ts :: lets a few failures through, then delays with a cap, and resets on success",
+      "unit/transports/guard.test.ts :: lets a few failures through, then delays with a cap, and resets on success",
       "integration/hardening-http.test.ts :: slows down repeated authentication failures: the 10th bad request takes noticeably longer than the 1st",
     ],
   },
@@ -46,8 +46,8 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A foreign Origin or a non-loopback Host on a loopback listener gets 403; no Origin is allowed.",
     tests: [
       "integration/foundation-http.test.ts :: answers 403 to a foreign Origin and a foreign Host, and allows no Origin",
-      "unit/guard.test.ts :: loopback listener, Host %j -> %s",
-      "unit/guard.test.ts :: Origin %j -> %s",
+      "unit/transports/guard.test.ts :: loopback listener, Host %j -> %s",
+      "unit/transports/guard.test.ts :: Origin %j -> %s",
     ],
   },
   {
@@ -160,7 +160,7 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A host list, glob or group runs the call on every match in parallel; every host's result is returned, one failing or down host never hides another's.",
     tests: [
       "integration/fleet-fanout.test.ts :: runs on every host in parallel: all results, the stopped sshd down, about the time of the slowest host",
-      "unit/fanout.test.ts :: runs at most `parallel` at once, keeps order, and turns a throw into that host's failure",
+      "unit/hosts/fanout/fanout.test.ts :: runs at most `parallel` at once, keeps order, and turns a throw into that host's failure",
     ],
   },
   {
@@ -175,7 +175,7 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "The text starts with 'N ok, N failed, N down' and the worst exit status; identical outputs are shown once with the hosts that produced them.",
     tests: [
       "integration/fleet-fanout.test.ts :: keeps distinct outputs apart, reports failures and the worst exit status",
-      "unit/fanout.test.ts :: shows identical outputs once with every host that produced them (dshbak -c)",
+      "unit/hosts/fanout/fanout.test.ts :: shows identical outputs once with every host that produced them (dshbak -c)",
     ],
   },
   {
@@ -184,7 +184,7 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "Groups from the config and globs work wherever a host name does; a group naming an unknown host is a clear error naming both.",
     tests: [
       "integration/fleet-fanout.test.ts :: takes groups and globs; a group naming an unknown host is a clear error",
-      "unit/fanout.test.ts :: names the group and the member when a group names no host",
+      "unit/hosts/fanout/fanout.test.ts :: names the group and the member when a group names no host",
     ],
   },
   {
@@ -206,7 +206,7 @@ export const REQUIREMENTS: Requirement[] = [
     id: "fleet:jobs:no-injection",
     source: "CWE-78 (OS command injection)",
     promise: "Job ids reach host scripts only as checked numbers and an absolute path without control characters or '..', passed as environment values, never spliced into a script.",
-    tests: ["integration/fleet-jobs.test.ts :: refuses job ids that are not host:pid:pgid:/absolute/path", "unit/jobs.test.ts :: refuses %j"],
+    tests: ["integration/fleet-jobs.test.ts :: refuses job ids that are not host:pid:pgid:/absolute/path", "unit/hosts/jobs/jobs.test.ts :: refuses %j"],
   },
   {
     id: "fleet:jobs:survive-restart",
@@ -214,7 +214,7 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "Jobs are recorded in <stateDir>/jobs.json (atomic, 0600) and remain listable and inspectable after mcp-herd restarts.",
     tests: [
       "integration/fleet-jobs.test.ts :: a job survives a restart of mcp-herd: jobs.json (0600) keeps it and status still answers",
-      "unit/jobs.test.ts :: writes jobs.json atomically with mode 0600 and reads it back in a new store",
+      "unit/hosts/jobs/jobs.test.ts :: writes jobs.json atomically with mode 0600 and reads it back in a new store",
     ],
   },
   {
@@ -229,7 +229,7 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A remote_shell running over 1 s streams its output lines as progress notifications over local, SSH and a peer; progress resets the caller's timeout.",
     tests: [
       "integration/fleet-progress.test.ts :: streams the output of a 3 s command on %s as progress, which also resets the call timeout",
-      "unit/jobs.test.ts :: holds output for the first second, then sends whole lines with increasing progress",
+      "unit/hosts/jobs/jobs.test.ts :: holds output for the first second, then sends whole lines with increasing progress",
     ],
   },
   {
@@ -256,7 +256,7 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A fan-out call with a progress token reports '<host> done (k/N)' as each host finishes, with progress = hosts done and total = N, ending at total; output lines in between keep progress strictly increasing.",
     tests: [
       "integration/fanout-progress.test.ts :: a fan-out over local and 2 sshd reports each host done as progress k/N, increasing, the last equal to the total",
-      "unit/fanout-progress.test.ts :: numbers hosts done / total, output lines in between, always increasing, ending at total",
+      "unit/hosts/fanout/progress.test.ts :: numbers hosts done / total, output lines in between, always increasing, ending at total",
     ],
   },
   {
@@ -266,7 +266,7 @@ export const REQUIREMENTS: Requirement[] = [
     tests: [
       "integration/doctor.test.ts :: names every failure of a broken config with its fix and exits 1",
       "integration/doctor.test.ts :: reports a config that does not parse as a failed config row and exits 1",
-      "unit/doctor.test.ts :: resolves a service's command on the service's PATH, refuses a missing or non-executable one, masks env values",
+      "unit/doctor/doctor.test.ts :: resolves a service's command on the service's PATH, refuses a missing or non-executable one, masks env values",
     ],
   },
   {
@@ -338,8 +338,8 @@ export const REQUIREMENTS: Requirement[] = [
     tests: [
       "integration/services-faults.test.ts :: a crash loop ends in `crashed` and service_restart brings it back",
       "integration/services-faults.test.ts :: a run longer than the stable period resets the crash count and backoff",
-      "unit/services-search.test.ts :: doubles the delay up to the cap and gives up after more than maxCrashes within the window",
-      "unit/services-search.test.ts :: with the defaults (no knob set) waits 1 s doubling to 30 s and gives up on the 6th crash within 2 min",
+      "unit/services/search.test.ts :: doubles the delay up to the cap and gives up after more than maxCrashes within the window",
+      "unit/services/search.test.ts :: with the defaults (no knob set) waits 1 s doubling to 30 s and gives up on the 6th crash within 2 min",
       "integration/supervisor-policy.test.ts :: a child that crashes soon after each successful start restarts with doubling delays, ends `crashed` after the 6th crash, and service_restart resets the history",
       "integration/supervisor-policy.test.ts :: a run longer than the stable period resets the backoff: the next crash restarts after the initial delay, not the doubled one",
     ],
@@ -359,7 +359,7 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "Non-protocol stdout and 1 MiB lines go to the service's logs (truncated), an overlong line is dropped with its size noted, and the server keeps serving.",
     tests: [
       "integration/services-faults.test.ts :: garbage and 1 MiB lines on stdout go to the logs; a 12 MiB line is dropped; the server keeps serving",
-      "unit/services-pieces.test.ts :: never holds more than the cap for a stream without newlines",
+      "unit/services/pieces.test.ts :: never holds more than the cap for a stream without newlines",
       "integration/hardening-supervisor.test.ts :: a child that never initializes, and one flooding 64 MiB of stdout without a newline, end `failed` with a clear reason; mcp-herd's memory stays bounded",
     ],
   },
@@ -421,12 +421,12 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "Bad service names, two sources or none, git URLs with --upload-pack or ext::, and refs starting with '-' are refused with clear errors before anything runs.",
     tests: [
       "integration/services-e2e.test.ts :: refuses bad input with clear errors and runs nothing",
-      "unit/validate.test.ts :: refuses service name %j",
-      "unit/validate.test.ts :: refuses git URL %j",
-      "unit/validate.test.ts :: refuses git ref %j",
-      "unit/validate.test.ts :: refuses npm spec %j",
-      "unit/validate.test.ts :: refuses python spec %j",
-      "unit/validate.test.ts :: refuses service URL %j",
+      "unit/services/validate.test.ts :: refuses service name %j",
+      "unit/services/validate.test.ts :: refuses git URL %j",
+      "unit/services/validate.test.ts :: refuses git ref %j",
+      "unit/services/validate.test.ts :: refuses npm spec %j",
+      "unit/services/validate.test.ts :: refuses python spec %j",
+      "unit/services/validate.test.ts :: refuses service URL %j",
       "integration/sources-git.test.ts :: refuses a ref that would be an option, and runs nothing",
       "integration/sources-git.test.ts :: blocks ext:: in git itself too (second layer, validation bypassed)",
       "integration/hardening-input.test.ts :: refuses hostile service names in every service tool; a sentinel beside the services folder survives",
@@ -538,7 +538,7 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/hardening-input.test.ts :: never deletes through a service folder replaced by a symlink to a folder outside",
       "integration/sources-git.test.ts :: refuses to delete a symlink where its clone folder should be",
       "integration/services-faults.test.ts :: remembers loaded services (mode 0600, atomic), reloads them, forgets unloaded ones, never writes through a symlink",
-      "unit/sources-detect.test.ts :: removeOwnedDir refuses a symlink and leaves its target",
+      "unit/services/sources/detect.test.ts :: removeOwnedDir refuses a symlink and leaves its target",
     ],
   },
   {
@@ -547,8 +547,8 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "Entry points and bins resolve only inside their package folder: '..', absolute paths and sibling prefixes (foo2 vs foo) are refused.",
     tests: [
       "integration/hardening-fs.test.ts :: keeps services/foo2 when services/foo is cloned again or unloaded (no prefix confusion)",
-      "unit/sources-detect.test.ts :: insideDir refuses escapes and the folder itself",
-      "unit/sources-detect.test.ts :: never leaves the folder",
+      "unit/services/sources/detect.test.ts :: insideDir refuses escapes and the folder itself",
+      "unit/services/sources/detect.test.ts :: never leaves the folder",
     ],
   },
   {
@@ -557,7 +557,7 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A host must be a registered name (or a glob/group of them): '-oProxyCommand=...', 'a;id' and unknown names are refused before any connection is made.",
     tests: [
       "integration/hardening-input.test.ts :: refuses names not in the registry, option-like and shell-like names before any connection",
-      "unit/router.test.ts :: an unknown host is refused before any connection, listing the known hosts",
+      "unit/hosts/router.test.ts :: an unknown host is refused before any connection, listing the known hosts",
       "integration/remote-hub.test.ts :: bad input: unknown host lists the known ones; missing arguments are refused",
     ],
   },
@@ -568,7 +568,7 @@ export const REQUIREMENTS: Requirement[] = [
     tests: [
       "integration/ssh-io.test.ts :: passes hostile argv strings through byte-exact, with no shell in between",
       "integration/ssh-io.test.ts :: feeds stdin to the command and never runs it as script",
-      "unit/local.test.ts :: passes the command as one argument, never into the script",
+      "unit/backends/local.test.ts :: passes the command as one argument, never into the script",
     ],
   },
   {
@@ -579,7 +579,7 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/hardening-files.test.ts :: %s: names and contents with quotes, $(), backticks, newlines and 1 MiB round-trip byte-exact; NUL is refused; no temp file is left",
       "integration/remote-fallback.test.ts :: serves every remote tool over SSH for an SSH-only host, byte-exact with awkward names",
       "integration/ssh-io.test.ts :: writes and reads back %j byte-exact",
-      "unit/toolset.test.ts :: writes and reads back hostile names and content byte-exact",
+      "unit/hosts/toolset/toolset.test.ts :: writes and reads back hostile names and content byte-exact",
     ],
   },
   {
@@ -588,7 +588,7 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A write replaces the file by rename from a temp file in the same folder: a concurrent reader sees the old or the new content, never a torn one, and a failed write leaves no temp file.",
     tests: [
       "integration/hardening-files.test.ts :: %s: a reader never sees a half-written file (temp + rename)",
-      "unit/local.test.ts :: leaves no temp file behind when the rename fails",
+      "unit/backends/local.test.ts :: leaves no temp file behind when the rename fails",
       "integration/ssh-io.test.ts :: keeps the mode, appends, and leaves no temp file",
     ],
   },
@@ -606,8 +606,8 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "mcp-herd's token, named tokens and peer tokens never reach a child's or a shell command's environment, stderr (even at debug), a tool result, an error message, a resource or any process's argv.",
     tests: [
       "integration/hardening-secrets.test.ts :: mcp-herd's token, named tokens and peer tokens reach no child environment, log, tool result, error message or process argv",
-      "unit/services-pieces.test.ts :: passes our environment minus mcp-herd's secrets, plus the service env",
-      "unit/services-pieces.test.ts :: redacts secret values and truncates huge lines",
+      "unit/services/pieces.test.ts :: passes our environment minus mcp-herd's secrets, plus the service env",
+      "unit/services/pieces.test.ts :: redacts secret values and truncates huge lines",
     ],
   },
   {
@@ -616,7 +616,7 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A child's tools are served as <service>__<tool> with validated names and descriptions capped at 4 kB: a child advertising remote_shell, '../x', a 10 kB name or a 1 MB description cannot shadow or flood our tools.",
     tests: [
       "integration/hardening-secrets.test.ts :: a child advertising remote_shell, ../x, a 10 kB name and a 1 MB description cannot shadow or flood our tools",
-      "unit/services-provider.test.ts :: skips names that are invalid after prefixing and caps descriptions at 4 kB",
+      "unit/services/provider.test.ts :: skips names that are invalid after prefixing and caps descriptions at 4 kB",
     ],
   },
   {
@@ -746,8 +746,8 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/passthrough-client.test.ts :: each sampling request reaches the session whose call caused it, while both calls are in flight",
       "integration/passthrough-client.test.ts :: lists the root as an allowed folder and reads a file in it, through mcp-herd",
       "integration/passthrough-client.test.ts :: on the per-service endpoint, the stdio child's sampling and roots requests reach that endpoint's client",
-      "unit/client-link.test.ts :: one call in flight: its session; several: the most recent call; none: the last user still open",
-      "unit/client-link.test.ts :: a request naming a task goes to the session that created the task, even while another session's call is newer",
+      "unit/backends/mcp/client-link.test.ts :: one call in flight: its session; several: the most recent call; none: the last user still open",
+      "unit/backends/mcp/client-link.test.ts :: a request naming a task goes to the session that created the task, even while another session's call is newer",
     ],
   },
   {
@@ -756,9 +756,9 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "When no session can answer a service's request, or the chosen client lacks the capability, the service gets a JSON-RPC error saying so at once; the call completes and the server keeps serving.",
     tests: [
       "integration/passthrough-client.test.ts :: a client without sampling: the child gets a clear JSON-RPC error, the call completes, the server keeps serving",
-      "unit/client-link.test.ts :: with no session at all: a JSON-RPC error naming the service and the method, at once",
-      "unit/client-link.test.ts :: the last user closed and nothing in flight: an error, never a wait",
-      "unit/client-link.test.ts :: %s to a client with %j (params %j) is refused: no '%s' capability",
+      "unit/backends/mcp/client-link.test.ts :: with no session at all: a JSON-RPC error naming the service and the method, at once",
+      "unit/backends/mcp/client-link.test.ts :: the last user closed and nothing in flight: an error, never a wait",
+      "unit/backends/mcp/client-link.test.ts :: %s to a client with %j (params %j) is refused: no '%s' capability",
     ],
   },
   {
@@ -782,7 +782,7 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A service flooding log messages cannot wedge mcp-herd: at most 100 a second are passed on, the rest are counted in one note, and calls keep being served.",
     tests: [
       "integration/passthrough-endpoint.test.ts :: a child flooding log messages: they are bounded with a counted note, and the server keeps serving",
-      "unit/client-link.test.ts :: past 100 a second the rest are dropped and counted in one note",
+      "unit/backends/mcp/client-link.test.ts :: past 100 a second the rest are dropped and counted in one note",
     ],
   },
   {
@@ -807,9 +807,9 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/aggregate-content.test.ts :: forwards resources/subscribe and the child's notifications/resources/updated",
       "integration/aggregate-content.test.ts :: forwards a child's resources/list_changed, with the new resource listed",
       "integration/aggregate-content.test.ts :: an update reaches only the sessions subscribed to that URI, also after another session left",
-      "unit/aggregate-pieces.test.ts :: walks every item once with opaque cursors",
-      "unit/aggregate-pieces.test.ts :: gives a URI or template two services claim to the first loaded, and records the loser's clash",
-      "unit/aggregate-pieces.test.ts :: never lets a service serve herd:// URIs, and prefixes prompts with the service",
+      "unit/services/aggregate-pieces.test.ts :: walks every item once with opaque cursors",
+      "unit/services/aggregate-pieces.test.ts :: gives a URI or template two services claim to the first loaded, and records the loser's clash",
+      "unit/services/aggregate-pieces.test.ts :: never lets a service serve herd:// URIs, and prefixes prompts with the service",
     ],
   },
   {
@@ -820,7 +820,7 @@ export const REQUIREMENTS: Requirement[] = [
     tests: [
       "integration/aggregate-content.test.ts :: a URI no service owns is -32002 with one prefix and a clear message; the server keeps serving",
       "integration/aggregate-content.test.ts :: a prompt of a service that was unloaded is a clear error, nothing hangs, the server keeps serving",
-      "unit/aggregate-pieces.test.ts :: refuses the cursor %j as invalid params",
+      "unit/services/aggregate-pieces.test.ts :: refuses the cursor %j as invalid params",
     ],
   },
   {
@@ -853,8 +853,8 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/aggregate-clients.test.ts :: a pasted Cline config loads: the uppercase name is mapped, client-only keys ignored with one warning",
       "integration/aggregate-clients.test.ts :: a \"type\": \"sse\" server is reached with the SSE client transport",
       "integration/aggregate-clients.test.ts :: wrong types are still refused, naming the key",
-      "unit/aggregate-pieces.test.ts :: maps names of mcpServers and VS Code servers, keeping valid ones and services' own names",
-      "unit/aggregate-pieces.test.ts :: drops client-only keys with one note, and reads Cline's transportType and streamableHttp",
+      "unit/services/aggregate-pieces.test.ts :: maps names of mcpServers and VS Code servers, keeping valid ones and services' own names",
+      "unit/services/aggregate-pieces.test.ts :: drops client-only keys with one note, and reads Cline's transportType and streamableHttp",
     ],
   },
   {
@@ -862,8 +862,8 @@ export const REQUIREMENTS: Requirement[] = [
     source: "CWE-1333 (inefficient regular expression); issue 11 item 4 (templates come from children)",
     promise: "A child's URI template is matched in linear time: a hostile template (30 expressions) against a 4 kB URI answers at once; ambiguous templates (adjacent or two reserved expressions) are never matched.",
     tests: [
-      "unit/aggregate-pieces.test.ts :: matches a hostile template against a long URI in linear time",
-      "unit/aggregate-pieces.test.ts :: refuses a broken or ambiguous template rather than matching everything",
+      "unit/services/aggregate-pieces.test.ts :: matches a hostile template against a long URI in linear time",
+      "unit/services/aggregate-pieces.test.ts :: refuses a broken or ambiguous template rather than matching everything",
     ],
   },
   {
@@ -893,8 +893,8 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A host reachable only through an ssh_config ProxyCommand is reached: the command (tokens %h %p %r %n %% expanded as OpenSSH does) runs as OpenSSH runs it, /bin/sh -c 'exec <command>', the one string mcp-herd hands a shell, and it comes from the user's own ssh_config, never from tool input; a host or user name holding shell metacharacters is never expanded into it (as OpenSSH 9.6 refuses).",
     tests: [
       "integration/ssh-reach-trust.test.ts :: reaches a host only a ProxyCommand can reach, with %h %p %r %n %% expanded as OpenSSH does",
-      "unit/sshconfig.test.ts :: takes ProxyCommand with %h %p %r %n %% expanded as OpenSSH does",
-      "unit/sshconfig.test.ts :: refuses to put the user %j into a ProxyCommand",
+      "unit/backends/ssh/sshconfig.test.ts :: takes ProxyCommand with %h %p %r %n %% expanded as OpenSSH does",
+      "unit/backends/ssh/sshconfig.test.ts :: refuses to put the user %j into a ProxyCommand",
     ],
   },
   {
@@ -904,8 +904,8 @@ export const REQUIREMENTS: Requirement[] = [
     tests: [
       "integration/ssh-reach-trust.test.ts :: accepts a host key signed by the CA listed as @cert-authority",
       "integration/ssh-reach-trust.test.ts :: refuses the same key marked @revoked, a revoked CA, another CA's certificate and an uncertified key, saying why",
-      "unit/ssh-hostcert.test.ts :: refuses %s for %s",
-      "unit/ssh-hostcert.test.ts :: refuses a certificate for another key, and a tampered signature",
+      "unit/backends/ssh/hostcert.test.ts :: refuses %s for %s",
+      "unit/backends/ssh/hostcert.test.ts :: refuses a certificate for another key, and a tampered signature",
     ],
   },
   {
@@ -940,8 +940,8 @@ export const REQUIREMENTS: Requirement[] = [
     tests: [
       "integration/hardening2-stdio.test.ts :: an 11 MB remote_write_file gets a clear JSON-RPC error, writes nothing, and the next calls are answered",
       "integration/hardening2-stdio.test.ts :: an oversize message without an id is dropped with a logged error, and the server keeps serving",
-      "unit/stdio-lines.test.ts :: passes whole lines up to the bound however they are chunked, and drops a longer one with its size",
-      "unit/stdio-lines.test.ts :: never hands on a partial line, and never buffers a dropped line",
+      "unit/transports/stdio-lines.test.ts :: passes whole lines up to the bound however they are chunked, and drops a longer one with its size",
+      "unit/transports/stdio-lines.test.ts :: never hands on a partial line, and never buffers a dropped line",
     ],
   },
   {
@@ -953,8 +953,8 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/hardening2-bound.test.ts :: a result under the bound is untouched: 1 MiB of plain text on each stream comes back whole",
       "integration/hardening2-bound.test.ts :: a fan-out over local and SSH, each printing 2 MB of NUL bytes, is one message under 6 MiB that says it was cut",
       "integration/hardening2-bound-peer.test.ts :: an lmcp host answering 3 MB of NUL bytes (18 MiB of JSON) reaches the stdio client under 6 MiB, marked, and the client lives on",
-      "unit/toolset-bound.test.ts :: counts JSON bytes exactly: %s",
-      "unit/toolset-bound.test.ts :: cuts both copies of big streams until the whole result fits, keeping start and end, flagging truncated",
+      "unit/hosts/toolset/bound.test.ts :: counts JSON bytes exactly: %s",
+      "unit/hosts/toolset/bound.test.ts :: cuts both copies of big streams until the whole result fits, keeping start and end, flagging truncated",
     ],
   },
   {
@@ -1086,6 +1086,26 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/aggregate-remote-content.test.ts :: lists them, reads and gets them, completes, and the child's roots request reaches the hub's calling session",
       "integration/aggregate-remote-content.test.ts :: after the service restarts on its host, the hub serves the new run's prompts and resources",
       "integration/aggregate-remote-content.test.ts :: an unknown resource of the host is still a clear -32002",
+    ],
+  },
+  {
+    id: "house:layers-lint",
+    source: "issue 13 items 1 and 3 (layers with one direction; boundaries in lint)",
+    promise: "Every folder's allowed imports are written once in eslint.config.js; an import against the grain (a backend importing the hub, the base importing a backend, a tool building a backend, a transport importing tools, ...) fails lint, and so npm test, with a message naming the layer rule; src/ passes it.",
+    tests: [
+      "unit/layers-lint.test.ts :: refuses %s, naming the rule",
+      "unit/layers-lint.test.ts :: allows %s",
+      "unit/lint-clean.test.ts :: src/, test/, bench/ and scripts/ have no lint errors (npm run lint)",
+    ],
+  },
+  {
+    id: "house:architecture-map",
+    source: "issue 13 item 4 (a map in the repo)",
+    promise: "ARCHITECTURE.md (linked from the README) names the layers, what each folder owns, the Backend seam and the host I/O contract, and the path of a proxied call and of a remote_shell; every folder it names exists under src/ and every folder of src/ is named.",
+    tests: [
+      "unit/architecture-doc.test.ts :: every folder it names exists under src/",
+      "unit/architecture-doc.test.ts :: every folder of src/ is named",
+      "unit/architecture-doc.test.ts :: the README links it",
     ],
   },
 ];

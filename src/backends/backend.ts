@@ -1,5 +1,5 @@
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
-import type { ClientLink } from "./client-link.js";
+import type { ClientLink } from "./mcp/client-link.js";
 
 /** The result of any tool call, ours or a backend's (the MCP `CallToolResult` shape). */
 export type ToolResult = CallToolResult;

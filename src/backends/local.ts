@@ -5,10 +5,10 @@ import type { FileHandle } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { dirname, basename, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import { OutputCollector, resolveHostPath, sha256 } from "../hosts/files.js";
-import { withoutOwnSecrets } from "./child-env.js";
-import { groupAlive, stopGroup as stopTree } from "./child-kill.js";
-import { unwatchGroup, watchGroup } from "./child-reaper.js";
+import { OutputCollector, resolveHostPath, sha256 } from "./host-files.js";
+import { withoutOwnSecrets } from "./child/env.js";
+import { groupAlive, stopGroup as stopTree } from "./child/kill.js";
+import { unwatchGroup, watchGroup } from "./child/reaper.js";
 import { spawnStarted } from "../util/spawn.js";
 import type {
   BgRequest,
@@ -20,8 +20,8 @@ import type {
   FileStat,
   HostIO,
   WriteOptions,
-} from "../hosts/io.js";
-import { WriteConflictError } from "../hosts/io.js";
+} from "./host-io.js";
+import { WriteConflictError } from "./host-io.js";
 
 /** After the main process exits, how long to wait for its output pipes to close (held by leftover children). */
 const PIPE_DRAIN_MS = 500;

@@ -13,9 +13,9 @@ import {
   type ServerIdentity,
   type ToolResult,
 } from "./backend.js";
-import type { HubTarget, ServiceHub } from "./client-link.js";
-import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "./passthrough.js";
-import type { ServerCaps } from "./mcp-channel.js";
+import type { HubTarget, ServiceHub } from "./mcp/client-link.js";
+import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "./mcp/passthrough.js";
+import type { ServerCaps } from "./mcp/channel.js";
 
 export interface PeerOptions {
   url: string;

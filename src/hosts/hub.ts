@@ -5,14 +5,14 @@ import { LocalHostIO } from "../backends/local.js";
 import { PeerBackend } from "../backends/peer.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
-import { checkGroups } from "./fanout-select.js";
-import { JobManager } from "./jobs.js";
-import { JobStore } from "./jobs-store.js";
+import { checkGroups } from "./fanout/select.js";
+import { JobManager } from "./jobs/jobs.js";
+import { JobStore } from "./jobs/store.js";
 import { ProbeCache } from "./probe.js";
 import { HostRegistry, type BackendFactory, type SshPath } from "./registry.js";
 import { Router } from "./router.js";
-import { parseProxyJump, resolveSshTarget, type SshSpec } from "./sshconfig.js";
-import { hostBackend } from "./toolset.js";
+import { parseProxyJump, resolveSshTarget, type SshSpec } from "../backends/ssh/sshconfig.js";
+import { hostBackend } from "./toolset/toolset.js";
 
 /** The fleet hub: hosts, the router that reaches them, and their probe cache. */
 export interface HostHub {
@@ -69,7 +69,7 @@ async function sshBackend(s: SshPath, config: Config, log: Logger): Promise<Back
   const spec: SshSpec = typeof s === "string" ? parseProxyJump(s)[0]! : { host: s.host, port: s.port, user: s.user, identityFile: s.identityFile, proxyJump: s.proxyJump };
   const target = await resolveSshTarget(spec, typeof s === "object" && s.sshConfig ? { configFile: s.sshConfig } : {});
   // ssh2 costs ~10 MB of memory: loaded only when a host is first reached over SSH.
-  const { SshHostIO } = await import("../backends/ssh.js");
+  const { SshHostIO } = await import("../backends/ssh/ssh.js");
   const io = new SshHostIO({
     target,
     connectTimeoutMs: config.sshTimeoutSeconds * 1000,

@@ -7,7 +7,7 @@ import {
   type ToolResult,
 } from "../backends/backend.js";
 import type { Logger } from "../log.js";
-import { HostUnreachableError } from "./io.js";
+import { HostUnreachableError } from "../backends/host-io.js";
 import type { Host, HostRegistry } from "./registry.js";
 
 export interface RouterOptions {

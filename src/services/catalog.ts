@@ -1,5 +1,5 @@
 import { TransportError } from "../backends/backend.js";
-import type { ClientLink } from "../backends/client-link.js";
+import type { ClientLink } from "../backends/mcp/client-link.js";
 import type { Logger } from "../log.js";
 import { CatalogError, INTERNAL_ERROR, INVALID_PARAMS, RESOURCE_NOT_FOUND } from "./catalog-page.js";
 import type { ServiceRegistry } from "./registry.js";

@@ -1,5 +1,5 @@
 import type { Backend } from "../backends/backend.js";
-import type { ServiceHub } from "../backends/client-link.js";
+import type { ServiceHub } from "../backends/mcp/client-link.js";
 import { PeerBackend } from "../backends/peer.js";
 import type { HostHub } from "../hosts/hub.js";
 import type { Logger } from "../log.js";

@@ -1,7 +1,7 @@
 import type { Backend, ToolInfo } from "../backends/backend.js";
-import type { ServiceHub } from "../backends/client-link.js";
-import { ChildBackend, type ExitInfo } from "../backends/child.js";
-import { isMcpChannel } from "../backends/mcp-channel.js";
+import type { ServiceHub } from "../backends/mcp/client-link.js";
+import { ChildBackend, type ExitInfo } from "../backends/child/child.js";
+import { isMcpChannel } from "../backends/mcp/channel.js";
 import { PeerBackend } from "../backends/peer.js";
 import type { Logger } from "../log.js";
 import { ServiceError } from "./service-types.js";

@@ -1,5 +1,5 @@
 import type { Backend, CallOptions, ToolResult } from "../backends/backend.js";
-import type { ServiceHub } from "../backends/client-link.js";
+import type { ServiceHub } from "../backends/mcp/client-link.js";
 import type { Config, ServiceSpec } from "../config.js";
 import type { EventLevel, HerdEvent } from "../events.js";
 import type { Logger } from "../log.js";

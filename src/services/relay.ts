@@ -1,4 +1,4 @@
-import { mostVerbose, type ServiceHub } from "../backends/client-link.js";
+import { mostVerbose, type ServiceHub } from "../backends/mcp/client-link.js";
 import type { ServiceRegistry } from "./registry.js";
 
 /** A notification of a service, with the service's name. */

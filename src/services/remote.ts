@@ -1,6 +1,6 @@
 import { TransportError, resultText, type Backend, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "../backends/backend.js";
-import { ServiceHub } from "../backends/client-link.js";
-import { isMcpChannel, type McpChannel, type ServerCaps } from "../backends/mcp-channel.js";
+import { ServiceHub } from "../backends/mcp/client-link.js";
+import { isMcpChannel, type McpChannel, type ServerCaps } from "../backends/mcp/channel.js";
 import type { ServiceSpec } from "../config.js";
 import type { Logger } from "../log.js";
 import { FORWARDED_NOTIFICATIONS } from "./launch.js";

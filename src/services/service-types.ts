@@ -1,6 +1,6 @@
 import type { CallOptions, ServerIdentity, ToolInfo, ToolResult } from "../backends/backend.js";
-import type { ServiceHub } from "../backends/client-link.js";
-import type { ServerCaps } from "../backends/mcp-channel.js";
+import type { ServiceHub } from "../backends/mcp/client-link.js";
+import type { ServerCaps } from "../backends/mcp/channel.js";
 import type { ServiceSpec } from "../config.js";
 import type { EventLevel } from "../events.js";
 import type { LogLine } from "./logs.js";

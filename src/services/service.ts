@@ -1,8 +1,8 @@
 import { TransportError, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "../backends/backend.js";
-import { describeExit, type ChildBackend, type ExitInfo } from "../backends/child.js";
-import { ServiceHub } from "../backends/client-link.js";
-import { childEnv } from "../backends/child-env.js";
-import { isMcpChannel, type ServerCaps } from "../backends/mcp-channel.js";
+import { describeExit, type ChildBackend, type ExitInfo } from "../backends/child/child.js";
+import { ServiceHub } from "../backends/mcp/client-link.js";
+import { childEnv } from "../backends/child/env.js";
+import { isMcpChannel, type ServerCaps } from "../backends/mcp/channel.js";
 import type { ServiceSpec } from "../config.js";
 import type { Logger } from "../log.js";
 import { launchService, withDeadline, type Live } from "./launch.js";

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { Progress, ToolResult } from "../backends/backend.js";
-import type { ClientLink } from "../backends/client-link.js";
+import type { ClientLink } from "../backends/mcp/client-link.js";
 
 /** The four MCP tool annotations; every tool sets all of them. */
 export interface Annotations {

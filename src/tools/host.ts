@@ -1,6 +1,5 @@
 import type { App } from "../app.js";
-import { LocalHostIO } from "../backends/local.js";
-import { runHostTool } from "../hosts/toolset.js";
+import { runHostTool } from "../hosts/toolset/toolset.js";
 import {
   HOST_TOOL_NAMES,
   hostToolAnnotations,
@@ -8,14 +7,13 @@ import {
   hostToolOutputShapes,
   hostToolShapes,
   hostToolTitles,
-} from "../hosts/toolset-schemas.js";
+} from "../hosts/toolset/schemas.js";
 import { defineTool, type AnyToolDef } from "./define.js";
 
 /** Peer mode: this machine's host tool set under the plain lmcp names, so another hub can use us as a peer. */
 export function hostTools(app: App): AnyToolDef[] {
   if (!app.config.peer) return [];
-  const io = new LocalHostIO();
-  app.onShutdown(() => io.close());
+  const io = app.localHostIO();
   return HOST_TOOL_NAMES.map((name) =>
     defineTool({
       name,

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { errorResult, textResult, type CallOptions, type Progress } from "../backends/backend.js";
 import type { HostHub } from "../hosts/hub.js";
-import { DEFAULT_OUTPUT_BYTES, JOB_SIGNALS, MAX_OUTPUT_BYTES, type JobState } from "../hosts/jobs.js";
+import { DEFAULT_OUTPUT_BYTES, JOB_SIGNALS, MAX_OUTPUT_BYTES, type JobState } from "../hosts/jobs/jobs.js";
 import { defineTool, type AnyToolDef, type ToolContext } from "./define.js";
 
 const jobArg = z

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { errorResult, textResult, type Progress, type ToolResult } from "../backends/backend.js";
-import { DEFAULT_PARALLEL } from "../hosts/fanout.js";
-import { callHost, runFanout, type HubCallOptions } from "../hosts/fanout-run.js";
-import { selectHosts } from "../hosts/fanout-select.js";
+import { DEFAULT_PARALLEL } from "../hosts/fanout/fanout.js";
+import { callHost, runFanout, type HubCallOptions } from "../hosts/fanout/run.js";
+import { selectHosts } from "../hosts/fanout/select.js";
 import type { HostHub } from "../hosts/hub.js";
 import type { HostStatus } from "../hosts/probe.js";
 import {
@@ -13,7 +13,7 @@ import {
   hostToolShapes,
   hostToolTitles,
   type HostToolName,
-} from "../hosts/toolset-schemas.js";
+} from "../hosts/toolset/schemas.js";
 import { defineTool, type AnyToolDef } from "./define.js";
 import { jobTools } from "./jobs.js";
 

@@ -5,7 +5,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { ErrorCode, McpError, isInitializeRequest, type ServerNotification } from "@modelcontextprotocol/sdk/types.js";
 import type { App } from "../app.js";
 import type { ServerIdentity } from "../backends/backend.js";
-import { RemoteRpcError } from "../backends/passthrough.js";
+import { RemoteRpcError } from "../backends/mcp/passthrough.js";
 import { sessionRelay } from "../server-passthrough.js";
 
 const PATH = /^\/services\/([a-z0-9][a-z0-9_-]{0,62})\/mcp$/;

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_RESULT_BYTES } from "../../src/hosts/toolset-bound.js";
+import { MAX_RESULT_BYTES } from "../../src/hosts/toolset/bound.js";
 import { alive, allText, startHerd, type Herd } from "../helpers/herd.js";
 import { startLmcpFixture, type PeerProc } from "../helpers/peers.js";
 import { stopProc } from "../helpers/proc.js";

@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SshHostIO, type SshHostOptions } from "../../src/backends/ssh.js";
-import { HostUnreachableError } from "../../src/hosts/io.js";
-import { resolveSshTarget, type SshTarget } from "../../src/hosts/sshconfig.js";
+import { SshHostIO, type SshHostOptions } from "../../src/backends/ssh/ssh.js";
+import { HostUnreachableError } from "../../src/backends/host-io.js";
+import { resolveSshTarget, type SshTarget } from "../../src/backends/ssh/sshconfig.js";
 import { silentLogger } from "../../src/log.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 

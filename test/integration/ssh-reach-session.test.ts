@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SshHostIO } from "../../src/backends/ssh.js";
-import { resolveSshTarget } from "../../src/hosts/sshconfig.js";
+import { SshHostIO } from "../../src/backends/ssh/ssh.js";
+import { resolveSshTarget } from "../../src/backends/ssh/sshconfig.js";
 import { silentLogger } from "../../src/log.js";
 import { buildBusyboxChroot, type BusyboxChroot } from "../helpers/chroot.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";

@@ -1,16 +1,9 @@
 import { ESLint } from "eslint";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/herd.js";
+import { snippetLint as lint } from "../helpers/lint.js";
 
-// Type-aware parsing needs a file in the project; the snippets are parsed without types, so the typed rule is checked by its config.
-const lint = new ESLint({
-  cwd: ROOT,
-  overrideConfig: {
-    languageOptions: { parserOptions: { projectService: false, project: null } },
-    rules: { "@typescript-eslint/no-floating-promises": "off" },
-  },
-});
-
+// The typed rule (no-floating-promises) is checked by its config below.
 async function ruleIds(code: string, filePath: string): Promise<string[]> {
   const [r] = await lint.lintText(code, { filePath });
   return r!.messages.map((m) => m.ruleId ?? m.message);

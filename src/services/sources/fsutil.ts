@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { accessSync, constants, lstatSync, readFileSync, rmSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { withoutOwnSecrets } from "../../backends/child-env.js";
+import { withoutOwnSecrets } from "../../backends/child/env.js";
 
 /** Finds an executable on PATH without a shell (`which`), or undefined. */
 export function findOnPath(command: string, pathVar = process.env.PATH ?? ""): string | undefined {

@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { signalGroup } from "../../backends/child-kill.js";
+import { signalGroup } from "../../backends/child/kill.js";
 import { SpawnError, spawnStarted } from "../../util/spawn.js";
 
 export interface RunOptions {

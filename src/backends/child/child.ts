@@ -1,0 +1,245 @@
+import { existsSync, statSync } from "node:fs";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../../log.js";
+import { VERSION } from "../../version.js";
+import { TransportError, errorResult, type Backend, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "../backend.js";
+import type { HubTarget, ServiceHub } from "../mcp/client-link.js";
+import { ChildTransport, type ExitInfo } from "./transport.js";
+import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "../mcp/passthrough.js";
+import type { ServerCaps } from "../mcp/channel.js";
+
+export type { ExitInfo } from "./transport.js";
+
+export interface ChildBackendOptions {
+  /** Service name, for error messages. */
+  name: string;
+  command: string;
+  args: string[];
+  cwd?: string;
+  /** The complete environment of the child (see childEnv). */
+  env: Record<string, string>;
+  log: Logger;
+  onLog(stream: "stderr" | "stdout", line: string): void;
+  /** The last stderr lines, quoted in crash messages. */
+  stderrTail(): string[];
+  /** Fires once when the process exits, whether we stopped it or not. */
+  onExit?(info: ExitInfo): void;
+  onToolsChanged?(): void;
+  /** Routes the child's own requests to client sessions and fans out its notifications. */
+  hub?: ServiceHub;
+  handshakeTimeoutMs?: number;
+  killGraceMs?: number;
+  maxLineBytes?: number;
+}
+
+const DEFAULT_CALL_TIMEOUT_MS = 60_000;
+const MAX_PAGES = 100;
+
+/** Describes an exit as people read it: "exit code 1" or "signal SIGKILL". */
+export function describeExit(info: ExitInfo | undefined): string {
+  if (!info) return "unknown exit";
+  if (info.signal) return `signal ${info.signal}`;
+  if (info.code !== null) return `exit code ${info.code}`;
+  return "could not be started";
+}
+
+/** A stdio child MCP server reached through the SDK Client over our process-group transport. */
+export class ChildBackend implements Backend {
+  readonly kind = "child" as const;
+  private readonly client: Client;
+  private readonly transport: ChildTransport;
+  private inFlight = 0;
+  private readonly target: HubTarget;
+  // Notifications followed by the catalog (resources, prompts); the hub sees every notification as well.
+  private readonly listeners = new Map<string, Set<(params: Record<string, unknown> | undefined) => void>>();
+
+  private constructor(private readonly opts: ChildBackendOptions) {
+    this.transport = new ChildTransport({
+      command: opts.command,
+      args: opts.args,
+      cwd: opts.cwd,
+      env: opts.env,
+      onLog: opts.onLog,
+      onExit: (info) => opts.onExit?.(info),
+      killGraceMs: opts.killGraceMs,
+      maxLineBytes: opts.maxLineBytes,
+    });
+    this.client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES });
+    this.target = wireClient(this.client, opts.hub, opts.name, (method, params) => {
+      for (const h of this.listeners.get(method) ?? []) h(params);
+    });
+    this.client.setNotificationHandler(ToolListChangedNotificationSchema, (n) => {
+      opts.onToolsChanged?.();
+      opts.hub?.notified(n.method, n.params);
+    });
+  }
+
+  /** A backend for one child; nothing runs until connect(). */
+  static create(opts: ChildBackendOptions): ChildBackend {
+    return new ChildBackend(opts);
+  }
+
+  /** Spawns the child and completes `initialize`; throws TransportError naming the service and why. */
+  async connect(): Promise<void> {
+    const opts = this.opts;
+    if (opts.cwd !== undefined && !(existsSync(opts.cwd) && statSync(opts.cwd).isDirectory())) {
+      throw new TransportError(`service '${opts.name}': working folder ${opts.cwd} does not exist`, "child");
+    }
+    const timeout = opts.handshakeTimeoutMs ?? 30_000;
+    try {
+      await this.client.connect(this.transport, { timeout, maxTotalTimeout: timeout });
+      this.opts.hub?.attach(this.target);
+    } catch (e) {
+      const err = this.explain(e, "during initialize", timeout);
+      await this.close();
+      throw err;
+    }
+  }
+
+  /** create() + connect(). */
+  static async start(opts: ChildBackendOptions): Promise<ChildBackend> {
+    const b = new ChildBackend(opts);
+    await b.connect();
+    return b;
+  }
+
+  get pid(): number | undefined {
+    return this.transport.pid;
+  }
+
+  get exitInfo(): ExitInfo | undefined {
+    return this.transport.exitInfo;
+  }
+
+  /** SIGKILL when close() had to escalate because the tree ignored SIGTERM for the grace period. */
+  get killedWith(): "SIGTERM" | "SIGKILL" | undefined {
+    return this.transport.killedWith;
+  }
+
+  /** When the child last wrote to stdout (epoch ms): one that writes is alive, however late its answers. */
+  get lastOutputAt(): number {
+    return this.transport.lastOutputAt;
+  }
+
+  get busy(): boolean {
+    return this.inFlight > 0;
+  }
+
+  async listTools(opts: { timeoutMs?: number } = {}): Promise<ToolInfo[]> {
+    const tools: ToolInfo[] = [];
+    let cursor: string | undefined;
+    try {
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const r = await this.client.listTools(cursor ? { cursor } : undefined, { timeout: opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS });
+        tools.push(...r.tools);
+        cursor = r.nextCursor;
+        if (!cursor) break;
+      }
+    } catch (e) {
+      throw this.explain(e, "during tools/list", opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS);
+    }
+    return tools;
+  }
+
+  async callTool(name: string, args: Record<string, unknown>, opts: CallOptions = {}): Promise<ToolResult> {
+    const timeout = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.inFlight++;
+    try {
+      const onProgress = opts.onProgress;
+      const call = () => this.client.callTool({ name, arguments: args }, undefined, {
+        timeout,
+        signal: opts.signal,
+        ...(onProgress
+          ? {
+              resetTimeoutOnProgress: true,
+              onprogress: (p) => onProgress({ progress: p.progress, total: p.total, message: p.message }),
+            }
+          : {}),
+      });
+      const result = this.opts.hub ? await this.opts.hub.during(opts.client, call) : await call();
+      return result as ToolResult;
+    } catch (e) {
+      if (opts.signal?.aborted) throw new TransportError(`service '${this.opts.name}': call to '${name}' was cancelled`, "child", { cause: e });
+      if (e instanceof McpError && !this.transport.exitInfo && e.code !== ErrorCode.RequestTimeout && e.code !== ErrorCode.ConnectionClosed) {
+        return errorResult(`service '${this.opts.name}': tool '${name}' failed: ${e.message}`);
+      }
+      throw this.explain(e, `during the call to '${name}'`, timeout);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Forwards any MCP request to the child; its result (or its own JSON-RPC error) is handed on untouched. */
+  async request(method: string, params: Record<string, unknown> | undefined, opts: ForwardOptions = {}): Promise<Record<string, unknown>> {
+    const timeout = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    this.inFlight++;
+    try {
+      const run = () => forward(this.client, method, params, { ...opts, timeoutMs: timeout });
+      return this.opts.hub ? await this.opts.hub.during(opts.client, run) : await run();
+    } catch (e) {
+      const own = remoteError(e);
+      if (own && !this.transport.exitInfo && own.code !== ErrorCode.RequestTimeout && own.code !== ErrorCode.ConnectionClosed) throw own;
+      if (opts.signal?.aborted) throw new TransportError(`service '${this.opts.name}': ${method} was cancelled`, "child", { cause: e });
+      throw this.explain(e, `during ${method}`, timeout);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Who the child said it is at initialize; undefined before. */
+  identity(): ServerIdentity | undefined {
+    return identityOf(this.client);
+  }
+
+  /** Sends a ping; throws when no answer comes within `timeoutMs`. */
+  async ping(timeoutMs: number): Promise<void> {
+    try {
+      await this.client.ping({ timeout: timeoutMs, maxTotalTimeout: timeoutMs });
+    } catch (e) {
+      throw this.explain(e, "to a ping", timeoutMs);
+    }
+  }
+
+  /** Stops the whole process tree; resolves once it is gone (bounded by the kill grace + 2 s). */
+  async close(): Promise<void> {
+    this.opts.hub?.detach(this.target);
+    await this.transport.kill();
+    await this.client.close().catch(() => {});
+  }
+
+  /** Turns an SDK failure into a message naming the service, the exit and the stderr tail. */
+  private explain(e: unknown, when: string, timeoutMs: number): TransportError {
+    const name = this.opts.name;
+    const exit = this.transport.exitInfo;
+    const err = e as Error & { code?: unknown };
+    if (err instanceof TransportError) return err;
+    if (exit) {
+      const spawnError = (err as NodeJS.ErrnoException).code === "ENOENT" || /ENOENT|EACCES/.test(err.message ?? "");
+      const head = spawnError
+        ? `service '${name}': cannot start '${this.opts.command}': ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "command not found (check the path or PATH)" : err.message}`
+        : `service '${name}' exited (${describeExit(exit)}) ${when}`;
+      return new TransportError(head + tailText(this.opts.stderrTail()), "child", { cause: e });
+    }
+    if (err.code === -32001 || /timed out/i.test(err.message ?? "")) {
+      return new TransportError(`service '${name}' did not answer ${when} within ${timeoutMs} ms` + tailText(this.opts.stderrTail()), "child", { cause: e });
+    }
+    return new TransportError(`service '${name}' failed ${when}: ${err.message ?? String(e)}`, "child", { cause: e });
+  }
+
+  /** What the child declared in initialize; undefined before the handshake. */
+  serverCapabilities(): ServerCaps | undefined {
+    return this.client.getServerCapabilities();
+  }
+
+  /** Calls `handler` for each notification `method` the child sends (resources/updated, list_changed, ...). */
+  onNotification(method: string, handler: (params: Record<string, unknown> | undefined) => void): void {
+    const set = this.listeners.get(method) ?? new Set();
+    set.add(handler);
+    this.listeners.set(method, set);
+  }
+}
+
+function tailText(lines: string[]): string {
+  return lines.length ? `; last stderr lines:\n${lines.join("\n")}` : "; it wrote nothing to stderr";
+}

@@ -1,0 +1,107 @@
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { ErrorCode, McpError, type LoggingLevel, type Notification, type Request } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import type { Progress, ServerIdentity } from "../backend.js";
+import type { ClientLink, HubTarget, ServiceHub } from "./client-link.js";
+
+/** Results are handed on as they came: the end client validates them, we do not. */
+export const LooseResult = z.looseObject({});
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** Options of one forwarded request. */
+export interface ForwardOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Progress the server reports for this request (the caller's own token is restored by the caller). */
+  onProgress?: (p: Progress) => void;
+  /** The end client's call this request serves (see CallOptions.client). */
+  client?: ClientLink;
+}
+
+/** What mcp-herd offers a server as its client: every client feature, answered by the end client. */
+export const CLIENT_CAPABILITIES = { roots: { listChanged: true }, sampling: {}, elicitation: { form: {}, url: {} } };
+
+/**
+ * Makes `client` hand every request and notification of its server to the hub (a service's requests go
+ * to a client session; without a hub they are refused), and returns the hub's handle on this client.
+ */
+export function wireClient(
+  client: Client,
+  hub: ServiceHub | undefined,
+  service: string,
+  onNotification?: (method: string, params: Record<string, unknown> | undefined) => void,
+): HubTarget {
+  client.fallbackRequestHandler = async (request, extra) => {
+    if (!hub) throw new RemoteRpcError(ErrorCode.MethodNotFound, `mcp-herd: ${request.method} from '${service}' has no client to answer it`);
+    return (await hub.answer(request.method, request.params as Record<string, unknown> | undefined, extra.signal)) as never;
+  };
+  client.fallbackNotificationHandler = async (n) => {
+    const params = n.params as Record<string, unknown> | undefined;
+    hub?.notified(n.method, params);
+    onNotification?.(n.method, params);
+  };
+  return {
+    notify: (method, params) => client.notification({ method, params } as Notification),
+    setLogLevel: async (level) => {
+      if (client.getServerCapabilities()?.logging) await client.setLoggingLevel(level as LoggingLevel);
+    },
+  };
+}
+
+/** The server's name, version, capabilities and instructions as it declared them at initialize. */
+export function identityOf(client: Client): ServerIdentity | undefined {
+  const serverInfo = client.getServerVersion();
+  if (!serverInfo) return undefined;
+  const instructions = client.getInstructions();
+  return { serverInfo, capabilities: (client.getServerCapabilities() ?? {}) as Record<string, unknown>, ...(instructions ? { instructions } : {}) };
+}
+
+/**
+ * Sends any request through the SDK client (it frames and numbers it) and returns the result untouched.
+ * A progress token of the end client is replaced by the SDK's own, whose progress is handed to onProgress.
+ */
+export async function forward(
+  client: Client,
+  method: string,
+  params: Record<string, unknown> | undefined,
+  opts: ForwardOptions = {},
+): Promise<Record<string, unknown>> {
+  const onProgress = opts.onProgress;
+  const request = { method, params: withoutProgressToken(params) } as Request;
+  return (await client.request(request, LooseResult, {
+    signal: opts.signal,
+    timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    ...(onProgress
+      ? { resetTimeoutOnProgress: true, onprogress: (p) => onProgress({ progress: p.progress, total: p.total, message: p.message }) }
+      : {}),
+  })) as Record<string, unknown>;
+}
+
+function withoutProgressToken(params: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  const meta = params?._meta as Record<string, unknown> | undefined;
+  if (!params || !meta || !("progressToken" in meta)) return params;
+  const { progressToken: _token, ...rest } = meta;
+  const { _meta: _old, ...others } = params;
+  return Object.keys(rest).length ? { ...others, _meta: rest } : others;
+}
+
+/** A JSON-RPC error as it goes on the wire: the far server's own (code, message without the SDK's prefix, data), or ours. */
+export class RemoteRpcError extends Error {
+  override readonly name = "RemoteRpcError";
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The far server's own error as it was on the wire, or undefined when `e` is not one. */
+export function remoteError(e: unknown): RemoteRpcError | undefined {
+  if (!(e instanceof McpError)) return undefined;
+  const prefix = `MCP error ${e.code}: `;
+  const message = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+  return new RemoteRpcError(e.code, message, e.data);
+}
