@@ -34,11 +34,11 @@ export class LogRing {
     if (ring.length > this.capacity) ring.splice(0, ring.length - this.capacity);
   }
 
-  /** The last `n` lines of both rings in time order, optionally only those at or after `since` (ISO time or epoch ms). */
-  tail(n: number, since?: string | number): LogLine[] {
+  /** The last `n` lines of both rings in time order, optionally only those at or after `since` (ISO time or epoch ms) and of one stream. */
+  tail(n: number, since?: string | number, stream?: LogLine["stream"]): LogLine[] {
     if (n <= 0) return [];
-    let own = this.lines.slice(-n);
-    let mcp = this.mcp.slice(-n);
+    let own = stream === "mcp" ? [] : this.lines.filter((e) => stream === undefined || e.line.stream === stream).slice(-n);
+    let mcp = stream === undefined || stream === "mcp" ? this.mcp.slice(-n) : [];
     if (since !== undefined) {
       const t = typeof since === "number" ? since : Date.parse(since);
       if (Number.isFinite(t)) {

@@ -195,12 +195,12 @@ export class ServiceRegistry {
   }
 
   /** The last log lines of a service, wherever it runs. */
-  readLogs(name: string, lines: number, since?: string): Promise<LogLine[]> {
+  readLogs(name: string, lines: number, since?: string, stream?: LogLine["stream"]): Promise<LogLine[]> {
     const bad = refuseName(name);
     if (bad) return bad;
     const svc = this.services.get(name);
     if (!svc) return Promise.reject(new ServiceError(`no service named '${name}' is loaded; service_list shows the loaded ones`));
-    return svc.readLogs(lines, since);
+    return svc.readLogs(lines, since, stream);
   }
 
   /** Fires whenever a service's state or tool list changes. */

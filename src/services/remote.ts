@@ -172,8 +172,8 @@ export class RemoteService implements Supervised {
     return r;
   }
 
-  async readLogs(lines: number, since?: string): Promise<LogLine[]> {
-    const r = await this.peerCall("service_logs", { name: this.name, lines, ...(since ? { since } : {}) }, { timeoutMs: this.deps.timing.pingTimeoutMs });
+  async readLogs(lines: number, since?: string, stream?: LogLine["stream"]): Promise<LogLine[]> {
+    const r = await this.peerCall("service_logs", { name: this.name, lines, ...(since ? { since } : {}), ...(stream ? { stream } : {}) }, { timeoutMs: this.deps.timing.pingTimeoutMs });
     if (r.isError) throw new ServiceError(`on host '${this.host}': ${resultText(r)}`);
     return ((r.structuredContent as { lines?: LogLine[] } | undefined)?.lines ?? []).map((l) => ({ time: l.time, stream: l.stream, text: l.text }));
   }

@@ -108,5 +108,5 @@ export interface Supervised {
   /** What the running server declared in initialize; undefined while it is not running. */
   readonly capabilities?: ServerCaps;
   info(): ServiceInfo;
-  readLogs(lines: number, since?: string): Promise<LogLine[]>;
+  readLogs(lines: number, since?: string, stream?: LogLine["stream"]): Promise<LogLine[]>;
 }

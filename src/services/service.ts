@@ -201,8 +201,8 @@ export class Service implements Supervised {
     return this.state === "running" && isMcpChannel(backend) ? backend.serverCapabilities() : undefined;
   }
 
-  readLogs(lines: number, since?: string): Promise<LogLine[]> {
-    return Promise.resolve(this.logs.tail(lines, since));
+  readLogs(lines: number, since?: string, stream?: LogLine["stream"]): Promise<LogLine[]> {
+    return Promise.resolve(this.logs.tail(lines, since, stream));
   }
 
   get pid(): number | null {

@@ -182,18 +182,22 @@ export function serviceTools(
         name: z.string().describe("Name of the loaded service."),
         lines: z.number().int().min(1).max(1000).optional().describe("How many of the last lines (default 100, at most 1000)."),
         since: z.string().optional().describe("Only lines at or after this ISO 8601 time."),
+        stream: z
+          .enum(["stderr", "stdout", "herd", "mcp"])
+          .optional()
+          .describe("Only this stream: stderr, stdout, herd (mcp-herd's notes: starts, exits, restarts) or mcp (the service's own MCP log messages); stdout also carries the counted notes of a notification flood."),
       },
       output: {
         name: z.string(),
         lines: z.array(z.object({ time: z.string(), stream: z.enum(["stderr", "stdout", "herd", "mcp"]), text: z.string() })),
       },
       annotations: READ,
-      async handler({ name, lines, since }) {
+      async handler({ name, lines, since, stream }) {
         if (since !== undefined && !Number.isFinite(Date.parse(since))) {
           return errorResult(`service_logs: since '${since}' is not an ISO 8601 time (e.g. 2025-01-31T12:00:00Z)`);
         }
         try {
-          const out = await registry.readLogs(name, lines ?? 100, since);
+          const out = await registry.readLogs(name, lines ?? 100, since, stream);
           const text = out.length ? out.map((l) => `${l.time} [${l.stream}] ${l.text}`).join("\n") : `no log lines for '${name}'`;
           return textResult(text, { name, lines: out.map((l) => ({ ...l })) });
         } catch (e) {

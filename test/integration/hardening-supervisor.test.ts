@@ -57,7 +57,8 @@ describe("supervisor faults through the MCP client", () => {
     expect(list.find((s) => s.name === "silent")?.status).toBe("failed");
     expect(list.find((s) => s.name === "flood")?.status).toBe("failed");
     const grown = rssKiB(h.pid) - before;
-    expect(grown, `RSS grew by ${grown} KiB`).toBeLessThan(40 * 1024);
+    // Holding the 64 MiB line would grow RSS by more than 64 MiB; 41 MiB of allocator slack was seen once under load.
+    expect(grown, `RSS grew by ${grown} KiB`).toBeLessThan(48 * 1024);
     expect((await call(h.client, "herd_status", {})).isError).toBeFalsy();
   });
 

@@ -53,7 +53,7 @@ describe("a notification flood from a child", () => {
     expect(after.restarts).toBe(0);
     // What was coalesced and dropped is summed up in the service's log (every 5 s while it lasts).
     let logs = "";
-    const noted = await until(async () => /notification flood: \d+ notification\(s\) received; \d+ coalesced/.test((logs = text(await call(h.client, "service_logs", { name: "flood", lines: 200 })))), 10_000, 250);
+    const noted = await until(async () => /notification flood: \d+ notification\(s\) received; \d+ coalesced/.test((logs = text(await call(h.client, "service_logs", { name: "flood", lines: 200, stream: "stdout" })))), 10_000, 250);
     expect(noted, logs).toBe(true);
     expect(logs).not.toMatch(/killing it|restarting in/);
     expect(text(await call(h.client, "flood__echo", { message: "still here" }))).toBe("still here");

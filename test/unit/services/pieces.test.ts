@@ -56,6 +56,10 @@ describe("LogRing", () => {
     ring.push("herd", "flood noted");
     expect(ring.tail(1)[0]!.text).toBe("flood noted");
     expect(ring.size).toBe(8);
+    for (let i = 100; i < 200; i++) ring.push("mcp", `log ${i}`);
+    expect(ring.tail(2, undefined, "herd").map((l) => l.text)).toEqual(["started (pid 1)", "flood noted"]);
+    expect(ring.tail(5, undefined, "stderr").map((l) => l.text)).toEqual(["listening"]);
+    expect(ring.tail(2, undefined, "mcp").map((l) => l.text)).toEqual(["log 198", "log 199"]);
   });
 
   it("redacts secret values and truncates huge lines", () => {
