@@ -178,7 +178,7 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     const { name } = request.params;
     // A call right after start (a one-shot client that never lists) may name a service still starting.
     const entry = catalog.findListed(name) ?? (await catalog.content.ready().then(() => catalog.find(name)));
-    if (!entry) throw new WireError(ErrorCode.InvalidParams, `Unknown tool '${name}'. Call tools/list to see the tools.`);
+    if (!entry) throw new RemoteRpcError(ErrorCode.InvalidParams, `Unknown tool '${name}'. Call tools/list to see the tools.`);
     if (request.params.task) {
       const created = await taskCall(entry.route, request.params, extra);
       app.audit?.record({ who: session.caller, what: `${name} (as a task)`, args: redactArgs(request.params.arguments ?? {}), ok: true });
@@ -256,32 +256,19 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
   return server;
 }
 
-/**
- * A JSON-RPC error as the client should read it. The SDK puts a thrown error's code, message and data
- * on the wire as they are; an McpError's message already reads "MCP error N: ...", and the client's SDK
- * adds that prefix again. Every error our handlers answer with passes through here, once.
- */
-export class WireError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly data?: unknown,
-  ) {
-    super(message);
-  }
-}
-
+// A JSON-RPC error as the client should read it (RemoteRpcError: code, message without the SDK's
+// "MCP error N:" prefix, data). The SDK puts a thrown error's code, message and data on the wire as
+// they are, and the client's SDK adds the prefix again. Every error our handlers answer with passes here once.
 // A child built on the SDK sends the prefix on the wire too; our client then adds another: strip them all.
 const MCP_PREFIX = /^(?:MCP error -?\d+: )+/;
 
-/** Any failure of a handler as a WireError: our own errors keep their code, a service's McpError loses the prefix. */
-export function toWireError(e: unknown): WireError {
-  if (e instanceof WireError) return e;
-  if (e instanceof CatalogError) return new WireError(e.code, e.message, e.data);
-  if (e instanceof ResourceNotFound) return new WireError(RESOURCE_NOT_FOUND, e.message);
-  if (e instanceof McpError) return new WireError(e.code, e.message.replace(MCP_PREFIX, ""), e.data);
-  if (e instanceof RemoteRpcError) return new WireError(e.code, e.message.replace(MCP_PREFIX, ""), e.data);
-  return new WireError(ErrorCode.InternalError, (e as Error)?.message ?? String(e));
+/** Any failure of a handler as a wire error: our own errors keep their code, a service's McpError loses the prefix. */
+export function toWireError(e: unknown): RemoteRpcError {
+  if (e instanceof CatalogError) return new RemoteRpcError(e.code, e.message, e.data);
+  if (e instanceof ResourceNotFound) return new RemoteRpcError(RESOURCE_NOT_FOUND, e.message);
+  if (e instanceof McpError) return new RemoteRpcError(e.code, e.message.replace(MCP_PREFIX, ""), e.data);
+  if (e instanceof RemoteRpcError) return MCP_PREFIX.test(e.message) ? new RemoteRpcError(e.code, e.message.replace(MCP_PREFIX, ""), e.data) : e;
+  return new RemoteRpcError(ErrorCode.InternalError, (e as Error)?.message ?? String(e));
 }
 
 async function answer<T>(fn: () => Promise<T> | T): Promise<T> {
