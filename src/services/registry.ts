@@ -217,7 +217,7 @@ export class ServiceRegistry {
     this.services.set(name, svc);
     this.emit();
     try {
-      await svc.start(opts.onPhase, { adopt: opts.adopt });
+      await svc.start(opts.onPhase, { adopt: opts.adopt, ...(opts.reuseClone ? { reuseClone: true } : {}) });
     } catch (e) {
       if (e instanceof SpecError) {
         this.services.delete(name);
@@ -284,7 +284,7 @@ export class ServiceRegistry {
       try {
         const peer = this.peerOf(wanted.host);
         this.persisted.set(name, wanted);
-        await this.replace(name, wanted, peer, { keepOnFailure: true, adopt: true, recorded: true });
+        await this.replace(name, wanted, peer, { keepOnFailure: true, adopt: true, recorded: true, reuseClone: true });
         this.event(name, "info", "loaded: another mcp-herd process sharing the state folder loaded it", { follow: true });
       } catch (e) {
         this.event(name, "warning", `another mcp-herd process sharing the state folder loaded it, but it did not start here: ${firstLine(e as Error)}`, { follow: true });
@@ -413,6 +413,7 @@ interface LoadOptions {
   keepOnFailure?: boolean;
   adopt?: boolean;
   recorded?: boolean;
+  reuseClone?: boolean;
   onPhase?: (message: string) => void;
 }
 
