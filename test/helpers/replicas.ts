@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { startHerd, type Herd, type HerdOptions } from "./herd.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "./rr-proxy.js";
 
@@ -16,6 +17,22 @@ export interface Replicas {
   url: string;
   token?: string;
   close(): Promise<void>;
+}
+
+/** What service_list says of one service. */
+export interface ListedService {
+  name: string;
+  status: string;
+  pid: number | null;
+  restarts: number;
+  error: string | null;
+}
+
+/** One process's service_list, by service name. */
+export async function listServices(herd: Herd): Promise<Record<string, ListedService>> {
+  const l = (await herd.client.callTool({ name: "service_list", arguments: {} })) as CallToolResult;
+  const services = (l.structuredContent as { services: ListedService[] }).services;
+  return Object.fromEntries(services.map((s) => [s.name, s]));
 }
 
 /** Starts `n` HTTP mcp-herd processes on one fresh state folder with --follow-state, and a round-robin proxy before them. */

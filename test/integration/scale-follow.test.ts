@@ -4,24 +4,11 @@ import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { alive, allText, ROOT, startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { listServices as listed } from "../helpers/replicas.js";
 
 const ECHO = join(ROOT, "test", "fixtures", "echo-server.mjs");
 const FOLLOW = ["--follow-state"];
 const FAST = { MCP_HERD_FOLLOW_POLL_MS: "200", MCP_HERD_BACKOFF_START_MS: "50", MCP_HERD_BACKOFF_MAX_MS: "200" };
-
-interface Listed {
-  name: string;
-  status: string;
-  pid: number | null;
-  restarts: number;
-  error: string | null;
-}
-
-async function listed(herd: Herd): Promise<Record<string, Listed>> {
-  const l = (await herd.client.callTool({ name: "service_list", arguments: {} })) as CallToolResult;
-  const services = (l.structuredContent as { services: Listed[] }).services;
-  return Object.fromEntries(services.map((s) => [s.name, s]));
-}
 
 async function call(herd: Herd, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
   return (await herd.client.callTool({ name, arguments: args })) as CallToolResult;

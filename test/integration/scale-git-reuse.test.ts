@@ -8,6 +8,7 @@ import { silentLogger } from "../../src/log.js";
 import { prepareSource } from "../../src/services/sources/index.js";
 import type { PrepareOptions } from "../../src/services/types.js";
 import { allText, startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { listServices } from "../helpers/replicas.js";
 
 const FIXTURES = resolve(import.meta.dirname, "../fixtures/sources");
 
@@ -86,10 +87,7 @@ describe("replicas following a git service", () => {
     expect(r.isError, allText(r)).toBeFalsy();
     const src = join(state, "services", "fromgit", "src");
     const ino = statSync(src).ino;
-    const runningOnB = async () => {
-      const l = (await b!.client.callTool({ name: "service_list", arguments: { name: "fromgit" } })) as CallToolResult;
-      return !l.isError && (l.structuredContent as { services: Array<{ status: string }> }).services[0]?.status === "running";
-    };
+    const runningOnB = async () => (await listServices(b!)).fromgit?.status === "running";
     expect(await waitFor(runningOnB, 30_000)).toBe(true);
     expect(statSync(src).ino).toBe(ino);
     for (const h of [a!, b!]) {

@@ -8,15 +8,14 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allText, ROOT, waitFor, type Herd } from "../helpers/herd.js";
 import { INIT, MCP_HEADERS, raw } from "../helpers/http.js";
-import { startReplicas, type Replicas } from "../helpers/replicas.js";
+import { listServices, startReplicas, type Replicas } from "../helpers/replicas.js";
 
 const ECHO = join(ROOT, "test", "fixtures", "echo-server.mjs");
 const TOKEN = "replica-token-0123456789abcdef";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 async function running(herd: Herd, name: string): Promise<boolean> {
-  const l = (await herd.client.callTool({ name: "service_list", arguments: {} })) as CallToolResult;
-  return (l.structuredContent as { services: Array<{ name: string; status: string }> }).services.some((s) => s.name === name && s.status === "running");
+  return (await listServices(herd))[name]?.status === "running";
 }
 
 /** The JSON-RPC message of a POST answer, whether it came as JSON or as one SSE event. */

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { allText, ROOT, startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { listServices } from "../helpers/replicas.js";
 
 const ECHO = join(ROOT, "test", "fixtures", "echo-server.mjs");
 
@@ -14,9 +15,7 @@ function recorded(stateDir: string): string[] {
 }
 
 async function statuses(herd: Herd): Promise<Record<string, string>> {
-  const l = (await herd.client.callTool({ name: "service_list", arguments: {} })) as CallToolResult;
-  const services = (l.structuredContent as { services: Array<{ name: string; status: string }> }).services;
-  return Object.fromEntries(services.map((s) => [s.name, s.status]));
+  return Object.fromEntries(Object.values(await listServices(herd)).map((s) => [s.name, s.status]));
 }
 
 async function load(herd: Herd, name: string): Promise<void> {
