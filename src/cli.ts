@@ -22,6 +22,8 @@ Options:
   --hosts FILE           lmcp hub registry file (name ssh_host lmcp_url token)
   --state-dir DIR        where services and state live (default $XDG_STATE_HOME/mcp-herd)
   --no-proxy-tools       do not serve <service>__<tool> tools (use service_call)
+  --follow-state         load and unload what other mcp-herd processes sharing the
+                         state folder load and unload (replicas behind one address)
   --log-level LEVEL      debug | info | warn | error (default info); logs go to stderr
   --log-format FORMAT    text | json (default text)
   --print-config         print the effective config (secrets masked) and where each
@@ -30,8 +32,8 @@ Options:
   -h, --help             show this help
   -v, --version          print the version
 
-Environment: MCP_HERD_TOKEN, MCP_HERD_STATE_DIR, MCP_HERD_LOG_LEVEL, LMCP_HUB_BACKENDS,
-LMCP_HUB_PROBE_TTL, LMCP_HUB_LMCP_TIMEOUT, LMCP_HUB_SSH_TIMEOUT.
+Environment: MCP_HERD_TOKEN, MCP_HERD_STATE_DIR, MCP_HERD_FOLLOW_STATE, MCP_HERD_LOG_LEVEL,
+LMCP_HUB_BACKENDS, LMCP_HUB_PROBE_TTL, LMCP_HUB_LMCP_TIMEOUT, LMCP_HUB_SSH_TIMEOUT.
 `;
 
 export type CliAction =
@@ -111,6 +113,9 @@ export function parseCli(argv: string[]): CliAction {
         break;
       case "--no-proxy-tools":
         flags.noProxyTools = true;
+        break;
+      case "--follow-state":
+        flags.followState = true;
         break;
       default:
         throw new ConfigError(`unknown option '${argv[i]}' (see mcp-herd --help)`);

@@ -90,6 +90,12 @@ export const configFileSchema = z.strictObject({
     .optional()
     .describe("Named bearer tokens accepted on /mcp besides token; each session stays bound to its token."),
   stateDir: z.string().optional().describe("Where services, caches and state live (default $XDG_STATE_HOME/mcp-herd)."),
+  followState: z
+    .boolean()
+    .optional()
+    .describe(
+      "Follow the state folder: load and unload what other mcp-herd processes sharing it load and unload, so replicas behind one address serve the same services (default false).",
+    ),
   logLevel: z.enum(["debug", "info", "warn", "error"]).optional().describe("Least level written to stderr (default info)."),
   logFormat: z.enum(["text", "json"]).optional().describe("Log lines as text or JSON objects (default text)."),
   peer: z.boolean().optional().describe("Also serve this machine's host tools (shell, read_file, ...) so another mcp-herd or an lmcp hub can use it as a peer."),
@@ -144,6 +150,8 @@ export interface Config {
   /** Named tokens; the name identifies the caller in the audit log and binds its sessions. */
   tokens: Array<{ name: string; token: string }>;
   stateDir: string;
+  /** Load and unload what other processes sharing the state folder load and unload (replicas). */
+  followState: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
   logFormat: "text" | "json";
   peer: boolean;
@@ -187,6 +195,7 @@ export interface ConfigSources {
     peer: boolean;
     hostsFile: string;
     noProxyTools: boolean;
+    followState: boolean;
   }>;
 }
 
@@ -237,6 +246,14 @@ function numberFromEnv(env: NodeJS.ProcessEnv, key: string): number | undefined 
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${key}: expected a positive number of seconds, got '${v}'`);
   return n;
+}
+
+function boolFromEnv(env: NodeJS.ProcessEnv, key: string): boolean | undefined {
+  const v = env[key];
+  if (v === undefined || v === "") return undefined;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new ConfigError(`${key}: expected 1 or 0 (true or false), got '${v}'`);
 }
 
 /** Where a setting's value came from, for --print-config. */
@@ -310,6 +327,7 @@ export function loadConfig(src: ConfigSources): Config {
     token,
     tokens: pick<Array<{ name: string; token: string }>>("tokens", [], [file.tokens, "file"]),
     stateDir: pick("stateDir", join(stateHome, "mcp-herd"), [flags.stateDir, "flag"], [env.MCP_HERD_STATE_DIR || undefined, "env"], [file.stateDir, "file"]),
+    followState: pick("followState", false, [flags.followState, "flag"], [boolFromEnv(env, "MCP_HERD_FOLLOW_STATE"), "env"], [file.followState, "file"]),
     logLevel: logLevel as Config["logLevel"],
     logFormat: logFormat as Config["logFormat"],
     peer: pick("peer", false, [flags.peer, "flag"], [file.peer, "file"]),

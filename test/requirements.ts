@@ -1108,4 +1108,54 @@ export const REQUIREMENTS: Requirement[] = [
       "unit/architecture-doc.test.ts :: the README links it",
     ],
   },
+  {
+    id: "rel:state:shared-services",
+    source: "issue 16 item 5 (scale out: the state folder may be shared)",
+    promise: "Two mcp-herd processes sharing a state folder never lose each other's service records: each load and unload is a read-merge-write of its own record in state.json under the folder's bounded lock (10 s wait, a lock left by a dead process broken after 30 s); an unload on one is a removal no other process's write brings back, also for a record both read at start-up.",
+    tests: [
+      "integration/scale-state.test.ts :: 40 loads split across both, at once, are all recorded; an unload on A stays removed when B writes again",
+      "integration/scale-state.test.ts :: a record both read at start-up and A unloads is not brought back by B's next write; a third process restores exactly the rest",
+      "unit/util/file-lock.test.ts :: runs one holder at a time and removes the lock after each, also after a throw",
+      "unit/util/file-lock.test.ts :: gives up after the wait with an error naming the lock file, and breaks a lock older than the stale bound",
+    ],
+  },
+  {
+    id: "sup:state:follow",
+    source: "issue 16 item 5 (replicas behind one address serve the same services)",
+    promise: "With --follow-state (opt-in), a replica loads what another process sharing the state folder loads and unloads what it unloads, without writing it back; a burst converges with nothing restarted afterwards; a service that cannot start there is reported in its service_list under the restart policy and not started again by later re-reads; a corrupt file unloads nothing; without the flag nothing is followed.",
+    tests: [
+      "integration/scale-follow.test.ts :: a service loaded on A runs on B and answers there; unloaded on B, it is gone on A with its process",
+      "integration/scale-follow.test.ts :: a burst of loads and unloads on A ends with B running exactly what the file holds, each started once",
+      "integration/scale-follow.test.ts :: a service that cannot start on B is reported in B's service_list, under the restart policy, not retried on each re-read",
+      "integration/scale-follow.test.ts :: a process without --follow-state keeps its services as they are (opt-in), while its records stay shared",
+      "integration/scale-follow.test.ts :: a corrupt state file makes a follower do nothing (no unload), and is copied aside once",
+      "integration/scale-git-reuse.test.ts :: B runs A's clone: the folder A's child runs from is not swapped when B starts it",
+    ],
+  },
+  {
+    id: "rel:state:watch-bounded",
+    source: "issue 16 item 5 (no reload storms)",
+    promise: "A follower notices a change through fs.watch, or through a periodic stat when the watch says nothing; events are debounced, one re-read runs at a time and only when the file changed, and the last change is always read.",
+    tests: [
+      "unit/services/state-watch.test.ts :: fs.watch reports a replace long before the periodic check would, and other files in the folder are ignored",
+      "unit/services/state-watch.test.ts :: without fs.watch, the periodic check alone sees the change",
+      "unit/services/state-watch.test.ts :: a storm of 200 replaces is a handful of re-reads, one at a time, and the last change is always read",
+    ],
+  },
+  {
+    id: "scale:legacy:session-elsewhere",
+    source: "issue 16 item 5 (name what cannot be shared)",
+    promise: "Behind a round-robin address, a 2025-era session works on the replica that created it (a service loaded on the other replica included); its id sent to another replica is a 404 'Session not found ... Initialize a new one.' at once, and a 1.x SDK client split across replicas fails with it rather than hanging.",
+    tests: [
+      "integration/scale-replicas.test.ts :: each new session on its own connection initializes and calls a service loaded on the other replica, on whichever replica the connection reached",
+      "integration/scale-replicas.test.ts :: a session id sent to the other replica is a clear 404 'Session not found' at once, and a 1.x SDK client reconnecting there gets it too, not a hang",
+      "integration/scale-replicas.test.ts :: a 1.x SDK client through the proxy, whose requests open more than one connection, ends at once with 'Session not found' rather than hanging",
+    ],
+  },
+  {
+    id: "scale:sessionless:either-replica",
+    source: "issue 16 item 5 (calls work on either replica)",
+    promise: "Calls that need no session (the runner API's POST /call) work on any replica of a shared state folder: 1,000 calls, each on a new connection through a round-robin proxy, half on each replica, with no error.",
+    tests: ["integration/scale-replicas.test.ts :: sessionless calls (the runner API's POST /call) work on either replica: 1,000 calls, each on a new connection, alternate between both with no error"],
+  },
 ];

@@ -1,9 +1,11 @@
+import { mkdirSync } from "node:fs";
 import type { Backend, CallOptions, ToolResult } from "../backends/backend.js";
 import type { ServiceHub } from "../backends/mcp/client-link.js";
 import type { Config, ServiceSpec } from "../config.js";
 import type { EventLevel, HerdEvent } from "../events.js";
 import type { Logger } from "../log.js";
-import { readState, writeState } from "./state.js";
+import { changeState, readState, sameSpec, statePath } from "./state.js";
+import { DEFAULT_WATCH, FileWatch, watchTimingFromEnv, type WatchTiming } from "./state-watch.js";
 import { RemoteService } from "./remote.js";
 import { Service } from "./service.js";
 import { DEFAULT_TIMING, ServiceError, type EmitEvent, type ServiceInfo, type Supervised, type SupervisorTiming } from "./service-types.js";
@@ -16,7 +18,7 @@ import { ServiceNotes } from "./notes.js";
 export { ServiceError } from "./service-types.js";
 
 export interface RegistryOptions {
-  config: Pick<Config, "stateDir" | "services" | "token" | "hosts">;
+  config: Pick<Config, "stateDir" | "services" | "token" | "hosts"> & Partial<Pick<Config, "followState">>;
   log: Logger;
   prepare?: PrepareSource;
   timing?: Partial<SupervisorTiming>;
@@ -27,6 +29,8 @@ export interface RegistryOptions {
   peerFor?: (host: string) => Backend | string;
   /** A service on another host as itself there (its /services/<name>/mcp), for its resources, prompts and other requests. */
   endpointFor?: (host: string, service: string, hub: ServiceHub) => Backend | undefined;
+  /** How the shared state file is watched with `followState` (default: DEFAULT_WATCH, then the environment). */
+  watchTiming?: Partial<WatchTiming>;
 }
 
 /** Test and tuning knobs from the environment (MCP_HERD_PING_INTERVAL_MS, ...), all in milliseconds. */
@@ -53,6 +57,9 @@ export class ServiceRegistry {
   private readonly services = new Map<string, Supervised>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly persisted = new Map<string, ServiceSpec>();
+  /** The state file's records as this process last saw or wrote them: what another process changed since is what differs. */
+  private readonly seen = new Map<string, ServiceSpec>();
+  private watch?: FileWatch;
   private readonly listeners = new Set<() => void>();
   private readonly timing: SupervisorTiming;
   private readonly prepare: PrepareSource;
@@ -72,7 +79,8 @@ export class ServiceRegistry {
   /** Loads `config.services`, then the state file's services not named in config; never throws. */
   async startAll(): Promise<void> {
     const fromConfig = this.opts.config.services;
-    const fromState = readState(this.opts.config.stateDir, this.opts.log);
+    const fromState = readState(this.opts.config.stateDir, this.opts.log).services;
+    for (const [name, spec] of Object.entries(fromState)) this.seen.set(name, spec);
     const jobs: Promise<unknown>[] = [];
     for (const [name, spec] of Object.entries(fromConfig)) {
       if (spec.disabled) continue;
@@ -81,8 +89,9 @@ export class ServiceRegistry {
     for (const [name, spec] of Object.entries(fromState)) {
       if (name in fromConfig) continue;
       this.persisted.set(name, spec);
-      jobs.push(this.load(name, spec, { persist: true, keepOnFailure: true, adopt: true }).catch((e: Error) => this.opts.log.warn(`service '${name}' (state) did not start`, { error: firstLine(e) })));
+      jobs.push(this.load(name, spec, { persist: true, keepOnFailure: true, adopt: true, recorded: true }).catch((e: Error) => this.opts.log.warn(`service '${name}' (state) did not start`, { error: firstLine(e) })));
     }
+    if (this.opts.config.followState) this.followState();
     await Promise.allSettled(jobs);
     this.startedAll?.();
   }
@@ -102,35 +111,12 @@ export class ServiceRegistry {
   async load(
     name: string,
     spec: ServiceSpec,
-    opts: { persist?: boolean; keepOnFailure?: boolean; adopt?: boolean; onPhase?: (message: string) => void } = {},
+    opts: LoadOptions = {},
   ): Promise<ServiceInfo> {
     validateName(name);
     const peer = this.peerOf(spec.host);
     this.preempt(name);
-    return this.locked(name, async () => {
-      if (this.closing) throw new ServiceError("mcp-herd is shutting down; no service can be loaded");
-      const old = this.services.get(name);
-      if (old) {
-        this.services.delete(name);
-        await this.letGo(old, spec);
-      }
-      const svc = this.create(name, spec, peer);
-      this.services.set(name, svc);
-      this.emit();
-      try {
-        await svc.start(opts.onPhase, { adopt: opts.adopt });
-      } catch (e) {
-        if (e instanceof SpecError) {
-          this.services.delete(name);
-          this.emit();
-        }
-        if (!opts.keepOnFailure) await this.forget(name);
-        throw e;
-      }
-      const stateError = opts.persist !== false && !(name in this.opts.config.services) ? await this.remember(name, spec) : undefined;
-      this.opts.log.debug("service loaded", { service: name, host: svc.host, tools: svc.tools.length, pid: svc.pid });
-      return stateError ? { ...svc.info(), state_error: stateError } : svc.info();
-    });
+    return this.locked(name, () => this.replace(name, spec, peer, opts));
   }
 
   /** Stops a service with its whole tree and forgets it (also in the state file). */
@@ -212,10 +198,98 @@ export class ServiceRegistry {
   /** Stops every service and its tree, in parallel, within the kill grace period (+2 s). */
   async stopAll(): Promise<void> {
     this.closing = true;
+    this.watch?.stop();
     const all = [...this.services.values()];
     this.services.clear();
     await Promise.allSettled(all.map((s) => s.stop()));
     this.emit();
+  }
+
+  // Runs under the name's lock.
+  private async replace(name: string, spec: ServiceSpec, peer: Backend | undefined, opts: LoadOptions): Promise<ServiceInfo> {
+    if (this.closing) throw new ServiceError("mcp-herd is shutting down; no service can be loaded");
+    const old = this.services.get(name);
+    if (old) {
+      this.services.delete(name);
+      await this.letGo(old, spec);
+    }
+    const svc = this.create(name, spec, peer);
+    this.services.set(name, svc);
+    this.emit();
+    try {
+      await svc.start(opts.onPhase, { adopt: opts.adopt, ...(opts.reuseClone ? { reuseClone: true } : {}) });
+    } catch (e) {
+      if (e instanceof SpecError) {
+        this.services.delete(name);
+        this.emit();
+      }
+      if (!opts.keepOnFailure) await this.forget(name);
+      throw e;
+    }
+    const persist = opts.persist !== false && !(name in this.opts.config.services);
+    if (persist && opts.recorded) this.persisted.set(name, spec);
+    const stateError = persist && !opts.recorded ? await this.remember(name, spec) : undefined;
+    this.opts.log.debug("service loaded", { service: name, host: svc.host, tools: svc.tools.length, pid: svc.pid });
+    return stateError ? { ...svc.info(), state_error: stateError } : svc.info();
+  }
+
+  /** Watches the shared state file and follows what other mcp-herd processes load and unload there. */
+  private followState(): void {
+    const dir = this.opts.config.stateDir;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      this.opts.log.warn(`cannot follow the state folder ${dir}: ${(e as Error).message}`);
+      return;
+    }
+    const timing = { ...DEFAULT_WATCH, ...watchTimingFromEnv(process.env), ...(this.opts.watchTiming ?? {}) };
+    this.watch = new FileWatch(statePath(dir), () => this.syncFromState(), timing, this.opts.log);
+    this.watch.start();
+    // A change between the first read and the watch is caught up at once.
+    void this.syncFromState();
+  }
+
+  /** Re-reads the shared state file and follows each record another process changed since this one last looked. */
+  private async syncFromState(): Promise<void> {
+    if (this.closing) return;
+    const read = readState(this.opts.config.stateDir, this.opts.log);
+    // A file that cannot be read says nothing, not even that a service is gone.
+    if (read.unreadable) return;
+    for (const name of new Set([...this.seen.keys(), ...Object.keys(read.services)])) {
+      if (name in this.opts.config.services || read.skipped.includes(name)) continue;
+      const now = read.services[name];
+      if (sameSpec(this.seen.get(name), now)) continue;
+      if (now) this.seen.set(name, now);
+      else this.seen.delete(name);
+      void this.follow(name);
+    }
+  }
+
+  // Each step re-checks under the name's lock, so a step queued behind a newer change of the same name does nothing.
+  /** Brings one service in step with the shared state file: load it (never written back), or let it go here. */
+  private follow(name: string): Promise<void> {
+    return this.locked(name, async () => {
+      const wanted = this.seen.get(name);
+      if (this.closing || sameSpec(wanted, this.persisted.get(name))) return;
+      const svc = this.services.get(name);
+      if (!wanted) {
+        this.persisted.delete(name);
+        if (!svc) return;
+        this.services.delete(name);
+        this.emit();
+        await svc.stop();
+        this.event(name, "info", "unloaded: another mcp-herd process sharing the state folder unloaded it", { host: svc.host, follow: true });
+        return;
+      }
+      try {
+        const peer = this.peerOf(wanted.host);
+        this.persisted.set(name, wanted);
+        await this.replace(name, wanted, peer, { keepOnFailure: true, adopt: true, recorded: true, reuseClone: true });
+        this.event(name, "info", "loaded: another mcp-herd process sharing the state folder loaded it", { follow: true });
+      } catch (e) {
+        this.event(name, "warning", `another mcp-herd process sharing the state folder loaded it, but it did not start here: ${firstLine(e as Error)}`, { follow: true });
+      }
+    });
   }
 
   // A service still installing or in its first handshake is cancelled at once rather than waited for.
@@ -303,21 +377,25 @@ export class ServiceRegistry {
 
   private remember(name: string, spec: ServiceSpec): Promise<string | undefined> {
     this.persisted.set(name, spec);
-    return this.saveState();
+    return this.saveState(name, spec);
   }
 
   private async forget(name: string): Promise<void> {
-    if (this.persisted.delete(name)) await this.saveState();
+    if (this.persisted.delete(name)) await this.saveState(name, undefined);
   }
 
-  /** Writes the state file (one write at a time); resolves to why it failed, never rejects. */
-  private saveState(): Promise<string | undefined> {
-    const snapshot = Object.fromEntries(this.persisted);
+  /** Sets or removes one record in the state file (one write at a time here, under the folder's lock against
+   * other processes); resolves to why it failed, never rejects. */
+  private saveState(name: string, spec: ServiceSpec | undefined): Promise<string | undefined> {
     const write = this.stateWrite
       .catch(() => undefined)
-      .then(() => writeState(this.opts.config.stateDir, snapshot))
+      .then(() => changeState(this.opts.config.stateDir, this.opts.log, name, spec))
       .then(
-        () => undefined,
+        () => {
+          if (spec) this.seen.set(name, spec);
+          else this.seen.delete(name);
+          return undefined;
+        },
         (e: Error) => {
           const why = `state file not written in ${this.opts.config.stateDir}: ${e.message}`;
           this.opts.log.warn(why);
@@ -327,6 +405,16 @@ export class ServiceRegistry {
     this.stateWrite = write.then(() => undefined);
     return write;
   }
+}
+
+/** How a load runs: `recorded` services are already in the state file (start-up, another process's load) and are not written back. */
+interface LoadOptions {
+  persist?: boolean;
+  keepOnFailure?: boolean;
+  adopt?: boolean;
+  recorded?: boolean;
+  reuseClone?: boolean;
+  onPhase?: (message: string) => void;
 }
 
 // A hostile name is refused as such, not answered with "no service named ...", which would echo it as if it could exist.

@@ -92,8 +92,8 @@ export interface Supervised {
   readonly pid: number | null;
   /** True while installing or in its first handshake: a new load or an unload may cancel it. */
   readonly preemptible: boolean;
-  /** First start; `adopt` (start-up from config or state) keeps one already running on its host. */
-  start(onPhase?: (message: string) => void, opts?: { adopt?: boolean }): Promise<void>;
+  /** First start; `adopt` (start-up from config or state) keeps one already running on its host; `reuseClone`: see PrepareOptions. */
+  start(onPhase?: (message: string) => void, opts?: { adopt?: boolean; reuseClone?: boolean }): Promise<void>;
   restart(): Promise<void>;
   /** Lets go of the service here (a local one is stopped with its tree; a remote one keeps running there). */
   stop(): Promise<void>;

@@ -88,7 +88,7 @@ export class Service implements Supervised {
   }
 
   /** First start: prepare (install) then handshake; throws with a clear message and leaves the state `failed`. */
-  async start(onPhase?: (message: string) => void): Promise<void> {
+  async start(onPhase?: (message: string) => void, opts: { reuseClone?: boolean } = {}): Promise<void> {
     this.refuseIfStopped();
     const epoch = this.epoch;
     this.onPhase = onPhase;
@@ -101,6 +101,7 @@ export class Service implements Supervised {
         signal: this.abort.signal,
         onPhase: (phase, detail) => this.phase(detail ? `${phase}: ${detail}` : phase),
         log: this.deps.log,
+        ...(opts.reuseClone ? { reuseClone: true } : {}),
       });
       if (epoch !== this.epoch) throw new ServiceError(`service '${this.name}' was stopped while installing`);
       this.launch = prepared.launch;

@@ -33,6 +33,8 @@ export interface PrepareOptions {
   /** Phase changes and installer output lines, for status and progress. */
   onPhase?: (phase: "resolving" | "cloning" | "installing", detail?: string) => void;
   log: Logger;
+  /** Another mcp-herd process sharing the state folder made this service's clone: use it rather than replace it under its running service. */
+  reuseClone?: boolean;
 }
 
 export interface Prepared {

@@ -1,4 +1,4 @@
-import { request } from "node:http";
+import { request, type Agent } from "node:http";
 
 /** Headers every streamable HTTP POST needs. */
 export const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
@@ -19,11 +19,11 @@ export interface Raw {
   ms: number;
 }
 
-/** A raw HTTP request (POST unless told), for what an SDK client never sends. */
-export function raw(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<Raw> {
+/** A raw HTTP request (POST unless told), for what an SDK client never sends; `agent` picks the connection (false: a new one). */
+export function raw(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: Agent | false }): Promise<Raw> {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? "POST", headers: opts.headers }, (res) => {
+    const req = request(url, { method: opts.method ?? "POST", headers: opts.headers, ...(opts.agent !== undefined ? { agent: opts.agent } : {}) }, (res) => {
       let body = "";
       res.on("data", (d: Buffer) => (body += d.toString()));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, ms: Date.now() - t0 }));

@@ -16,10 +16,11 @@ describe("an unreadable state file is backed up, never silently overwritten", ()
     herd = dir = undefined;
   });
 
+  // A record this process cannot read may be another process's (a newer mcp-herd sharing the folder): a save keeps it.
   it.each([
-    ["corrupt JSON", '{"version": 1, "services": {"mine": {"command": "x"}, TRUNCATED'],
-    ["an entry that is no longer valid", JSON.stringify({ version: 1, services: { mine: { command: 42 } } })],
-  ])("%s: a copy is kept beside it with a clear message, and a later save does not touch the copy", async (_what, body) => {
+    ["corrupt JSON", '{"version": 1, "services": {"mine": {"command": "x"}, TRUNCATED', { echo: true }],
+    ["an entry that is no longer valid", JSON.stringify({ version: 1, services: { mine: { command: 42 } } }), { mine: { command: 42 }, echo: true }],
+  ])("%s: a copy is kept beside it with a clear message, and a later save does not touch the copy", async (_what, body, after) => {
     dir = mkdtempSync(join(tmpdir(), "herd-h2-state-"));
     const state = join(dir, "state");
     mkdirSync(state, { mode: 0o700 });
@@ -35,7 +36,9 @@ describe("an unreadable state file is backed up, never silently overwritten", ()
     const r = (await herd.client.callTool({ name: "service_load", arguments: { name: "echo", command: process.execPath, args: [ECHO] } })) as CallToolResult;
     expect(r.isError, allText(r)).toBeFalsy();
     const saved = JSON.parse(readFileSync(join(state, "state.json"), "utf8")) as { services: Record<string, unknown> };
-    expect(Object.keys(saved.services)).toEqual(["echo"]);
+    expect(Object.keys(saved.services).sort()).toEqual(Object.keys(after).sort());
+    if ("mine" in after) expect(saved.services.mine).toEqual(after.mine);
+    expect(readdirSync(state).filter((f) => f.startsWith("state.json.bad-")).length).toBe(1);
     expect(readFileSync(backup, "utf8")).toBe(body);
   });
 });

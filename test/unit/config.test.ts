@@ -69,6 +69,23 @@ describe("config layering", () => {
   });
 });
 
+describe("followState (replicas following a shared state folder)", () => {
+  it("is off by default; file < env < flag; the env takes 1/0, true/false", () => {
+    expect(loadConfig({ env: {}, flags: {} }).followState).toBe(false);
+    const on = file("follow.json", { followState: true });
+    expect(loadConfig({ file: on, env: {}, flags: {} })).toMatchObject({ followState: true, origins: { followState: "file" } });
+    expect(loadConfig({ file: on, env: { MCP_HERD_FOLLOW_STATE: "0" }, flags: {} })).toMatchObject({ followState: false, origins: { followState: "env" } });
+    expect(loadConfig({ env: { MCP_HERD_FOLLOW_STATE: "true" }, flags: {} }).followState).toBe(true);
+    expect(loadConfig({ env: { MCP_HERD_FOLLOW_STATE: "0" }, flags: { followState: true } })).toMatchObject({ followState: true, origins: { followState: "flag" } });
+    expect(parseCli(["--follow-state"])).toMatchObject({ sources: { flags: { followState: true } } });
+  });
+
+  it("refuses a value that is not a boolean, naming the variable or the key", () => {
+    expect(() => loadConfig({ env: { MCP_HERD_FOLLOW_STATE: "sometimes" }, flags: {} })).toThrow(/MCP_HERD_FOLLOW_STATE: expected 1 or 0/);
+    expect(() => loadConfig({ file: file("follow-bad.json", { followState: "yes" }), env: {}, flags: {} })).toThrow(/followState/);
+  });
+});
+
 describe("listen addresses", () => {
   it.each([
     ["8090", { host: "127.0.0.1", port: 8090 }],

@@ -1,5 +1,6 @@
-import { constants, promises as fsp } from "node:fs";
+import { promises as fsp } from "node:fs";
 import type { Logger } from "../../log.js";
+import { withFileLock } from "../../util/file-lock.js";
 import { writePrivateFileAtomic } from "../../util/private-file.js";
 
 /** What mcp-herd remembers of a background job it started. */
@@ -24,10 +25,6 @@ export interface JobRecord {
 
 /** Most records kept; the oldest are dropped first. */
 const MAX_RECORDS = 1000;
-/** How long a writer waits for another process's lock before it gives up and says so. */
-const LOCK_WAIT_MS = 10_000;
-/** A lock older than this was left by a process that died while holding it. */
-const LOCK_STALE_MS = 30_000;
 
 /** What one read of jobs.json found: the records, and the problems (corrupt records, an unreadable file). */
 interface Loaded {
@@ -76,50 +73,18 @@ export class JobStore {
 
   /** One change at a time in this process, and under the lock against the others. */
   private change(fn: (all: Map<string, JobRecord>) => void): Promise<void> {
-    const run = async () => {
-      let locked = false;
-      try {
-        locked = await this.lock();
-        const { records } = await this.read(locked);
-        fn(records);
-        const body = JSON.stringify({ version: 1, jobs: [...records.values()] }, null, 2);
-        await writePrivateFileAtomic(this.file, body);
-      } catch (e) {
-        this.log.warn("cannot write the job records", { file: this.file, error: (e as Error).message });
-      } finally {
-        if (locked) await fsp.rm(this.lockFile, { force: true }).catch(() => undefined);
-      }
-    };
+    const run = () =>
+      withFileLock(
+        this.file,
+        async () => {
+          const { records } = await this.read(true);
+          fn(records);
+          await writePrivateFileAtomic(this.file, JSON.stringify({ version: 1, jobs: [...records.values()] }, null, 2));
+        },
+        { onStale: (lockFile) => this.log.warn("removing a stale job records lock", { file: lockFile }) },
+      ).catch((e: Error) => this.log.warn("cannot write the job records", { file: this.file, error: e.message }));
     this.writing = this.writing.then(run, run);
     return this.writing;
-  }
-
-  private get lockFile(): string {
-    return `${this.file}.lock`;
-  }
-
-  /** Takes the lock file (O_EXCL); waits at most LOCK_WAIT_MS, breaking a lock left by a dead process. */
-  private async lock(): Promise<boolean> {
-    await fsp.mkdir(this.file.slice(0, this.file.lastIndexOf("/")) || ".", { recursive: true, mode: 0o700 });
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
-      try {
-        const h = await fsp.open(this.lockFile, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-        await h.writeFile(String(process.pid));
-        await h.close();
-        return true;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      }
-      const st = await fsp.stat(this.lockFile).catch(() => undefined);
-      if (st && Date.now() - st.mtimeMs > LOCK_STALE_MS) {
-        this.log.warn("removing a stale job records lock", { file: this.lockFile });
-        await fsp.rm(this.lockFile, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`another mcp-herd process holds ${this.lockFile} for more than ${LOCK_WAIT_MS / 1000}s`);
-      await new Promise((r) => setTimeout(r, pause + Math.random() * pause));
-    }
   }
 
   /** Reads jobs.json; a record that is not a job is skipped and reported, an unreadable file is kept aside as `.corrupt`. */
