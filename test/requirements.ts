@@ -1108,4 +1108,15 @@ export const REQUIREMENTS: Requirement[] = [
       "unit/architecture-doc.test.ts :: the README links it",
     ],
   },
+  {
+    id: "perf:start-early",
+    source: "issue 14 item 3 (start fast)",
+    promise: "The config file's command services are spawned before mcp-herd's own modules load; the supervisor adopts such a child only when it would start the very same command, arguments, folder and environment (one start, the served pid is the early one), stops every early child it does not adopt, and an early child never outlives mcp-herd: not when the config then fails validation (exit 2), not on SIGKILL while mcp-herd still loads.",
+    tests: [
+      "integration/start-early.test.ts :: a command service is started once and adopted: the child serving its tools is the one started early",
+      "integration/start-early.test.ts :: an early child no service adopts (its entry is overridden) is stopped; the service runs once",
+      "integration/start-early.test.ts :: a config file that fails validation ends mcp-herd with exit 2, and the child it started early goes with it",
+      "integration/start-early.test.ts :: SIGKILL of mcp-herd while it still loads leaves no child started early",
+    ],
+  },
 ];
