@@ -48,11 +48,12 @@ async function main(): Promise<number | undefined> {
   }
   // The configured children start while the rest of mcp-herd loads (see start-early.ts).
   startEarly(action.sources.file, flags.token, process.env);
-  const [{ loadConfig }, { createLogger }, { createApp }, { ToolCatalog }] = await Promise.all([
+  const [{ loadConfig }, { createLogger }, { createApp }, { ToolCatalog }, { reduceMemoryWhenIdle }] = await Promise.all([
     import("./config.js"),
     import("./log.js"),
     import("./app.js"),
     import("./server.js"),
+    import("./util/idle-memory.js"),
   ]);
   const config = loadConfig({ file: action.sources.file, flags, env: process.env });
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
@@ -63,6 +64,7 @@ async function main(): Promise<number | undefined> {
     if (adopted + stopped) log.debug(`children started early: ${adopted} adopted, ${stopped} stopped (no service started them with that command and environment)`);
   });
   const catalog = new ToolCatalog(app);
+  app.onShutdown(reduceMemoryWhenIdle());
   for (const note of config.notes) log.warn(`config: ${note}`);
   for (const [name, raw] of Object.entries(config.serviceAliases)) app.services.notes.set(name, "alias", `named '${raw}' in the config file`);
 
