@@ -33,6 +33,8 @@ export const KILL_SCRIPT = [
   ALIVE,
   `if ! alive; then echo already-gone; exit 0; fi`,
   `kill "-$HERD_SIG" "-$HERD_PGID" 2>/dev/null`,
+  // Most jobs end within milliseconds of the signal: a few quick looks first, then the grace period's slower polls.
+  `for __q in 1 2 3 4 5; do alive || { echo gone; exit 0; }; sleep 0.01; done`,
   `i=0; while [ $i -lt "$HERD_GRACE_POLLS" ]; do alive || { echo gone; exit 0; }; sleep 0.05; i=$((i+1)); done`,
   `if [ "$HERD_SIG" != KILL ]; then kill -KILL "-$HERD_PGID" 2>/dev/null;`,
   `  i=0; while [ $i -lt 40 ]; do alive || { echo gone-after-kill; exit 0; }; sleep 0.05; i=$((i+1)); done; fi`,
