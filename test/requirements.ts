@@ -1122,9 +1122,9 @@ export const REQUIREMENTS: Requirement[] = [
   {
     id: "perf:idle-memory",
     source: "issue 14 item 4 (a light tree)",
-    promise: "An idle mcp-herd gives back the young generation V8 grew under load: after two quiet reads of the event loop (5 s apart) with a young generation of 8 MiB or more it runs one memory-reducing collection, never under load, and not again until work and quiet have come back; no V8 flag caps the heap (a capped young generation cost a quarter of the 64-session throughput).",
+    promise: "An idle mcp-herd gives back the young generation V8 grew under load: after two quiet reads of the event loop (5 s apart) with a young generation of 8 MiB or more it runs one memory-reducing collection, never under load, again a quiet streak later while the young generation stays large, at most 4 times until work comes back; no V8 flag caps the heap (a capped young generation cost a quarter of the 64-session throughput).",
     tests: [
-      "unit/util/idle-memory.test.ts :: gives back once after quietChecks quiet reads with a grown young generation, then waits for work and quiet again",
+      "unit/util/idle-memory.test.ts :: gives back after quietChecks quiet reads with a grown young generation, again a quiet streak later while it stays grown, at most 4 times until work comes back",
       "unit/util/idle-memory.test.ts :: never under load, never with a small young generation, and a busy read restarts the quiet streak",
       "unit/util/idle-memory.test.ts :: runs a memory-reducing collection when idle: the heap after it holds no more than before",
     ],

@@ -3,18 +3,20 @@ import { idleDecision, reduceMemoryWhenIdle, type IdleState } from "../../../src
 
 const o = { quietChecks: 2, quietUtilization: 0.02, grownBytes: 8 << 20 };
 const run = (reads: Array<[utilization: number, young: number]>) => {
-  let s: IdleState = { quiet: 0, armed: true };
+  let s: IdleState = { quiet: 0, tries: 0 };
   return reads.map(([u, y]) => {
     const d = idleDecision(o, s, u, y);
-    s = { quiet: d.quiet, armed: d.armed };
+    s = { quiet: d.quiet, tries: d.tries };
     return d.reduce;
   });
 };
 
 describe("idle memory give-back", () => {
-  it("gives back once after quietChecks quiet reads with a grown young generation, then waits for work and quiet again", () => {
-    expect(run([[0.001, 32 << 20], [0.001, 32 << 20], [0.001, 32 << 20], [0.001, 32 << 20]])).toEqual([false, true, false, false]);
-    expect(run([[0.001, 32 << 20], [0.001, 32 << 20], [0.5, 32 << 20], [0.001, 32 << 20], [0.001, 32 << 20]])).toEqual([false, true, false, false, true]);
+  it("gives back after quietChecks quiet reads with a grown young generation, again a quiet streak later while it stays grown, at most 4 times until work comes back", () => {
+    const Q: [number, number] = [0.001, 32 << 20];
+    expect(run(Array.from({ length: 12 }, () => Q))).toEqual([false, true, false, true, false, true, false, true, false, false, false, false]);
+    expect(run([Q, Q, [0.001, 1 << 20], [0.001, 1 << 20], [0.001, 1 << 20]])).toEqual([false, true, false, false, false]);
+    expect(run([...Array.from({ length: 9 }, () => Q), [0.5, 32 << 20], Q, Q])).toEqual([false, true, false, true, false, true, false, true, false, false, false, true]);
   });
 
   it("never under load, never with a small young generation, and a busy read restarts the quiet streak", () => {
