@@ -50,15 +50,9 @@ describe("configured children start before mcp-herd's modules load", () => {
     const dir = tmp();
     const pids = join(dir, "pids");
     const file = join(dir, "config.json");
-    const env = { FIXTURE_PID_FILE: pids };
     // `services` wins over a client entry of the same name: the mcpServers one never runs as a service.
-    writeFileSync(
-      file,
-      JSON.stringify({
-        services: { echo: { command: process.execPath, args: [ECHO], env } },
-        mcpServers: { echo: { command: process.execPath, args: [ECHO, "--overridden"], env } },
-      }),
-    );
+    // Both write their pid first thing: the one nobody adopts may be stopped before node would have.
+    writeFileSync(file, JSON.stringify({ services: { echo: shEcho(pids) }, mcpServers: { echo: shEcho(pids, "--overridden") } }));
     const herd = await startHerd({ args: ["--config", file, "--log-level", "debug"] });
     herds.push(herd);
     const served = Number(allText((await herd.client.callTool({ name: "echo__pid", arguments: {} })) as never));
