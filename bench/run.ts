@@ -2,22 +2,25 @@
  * `npm run bench`: every figure of mcp-herd beside its floor and its peers, measured in interleaved
  * rounds on this machine (see bench/README.md). Never part of `npm test`.
  * Knobs: BENCH_ROUNDS (5), BENCH_CALLS per round and contender (300), BENCH_TOTAL calls per
- * throughput round (2000); `npm run bench -- latency` (or throughput, start, footprint, ssh) runs one group.
+ * throughput round (2000), BENCH_FOOTPRINT_CALLS before the footprint is read (3000) and BENCH_IDLE_SECONDS before it is read again (45); `npm run bench -- latency` (or throughput, start, footprint, ssh) runs one group.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { ECHO, HTTP_ECHO, herd, httpProc, printTable, rssMiB, stats, stdioClient, timeSeq, type Proc, type Row } from "./lib.js";
+import { ECHO, HTTP_ECHO, herd, httpProc, printTable, stats, stdioClient, timeSeq, type Proc, type Row } from "./lib.js";
 import { peer } from "./peers.js";
 import { openLoad, type Load } from "./rawload.js";
-import { interleave, ratioRow, treeRss, type Variant } from "./rounds.js";
+import { interleave, ratioRow, treeMem, type Variant } from "./rounds.js";
 import { sshBench } from "./ssh.js";
 
 const ROUNDS = Math.max(5, Number(process.env.BENCH_ROUNDS ?? 5));
 const N = Number(process.env.BENCH_CALLS ?? 300);
 const TOTAL = Number(process.env.BENCH_TOTAL ?? 2000);
+// A server's young generation grows with use and stays grown: the footprint is read after real use, not after a few calls.
+const FOOTPRINT_CALLS = Number(process.env.BENCH_FOOTPRINT_CALLS ?? 3000);
+const IDLE_S = Number(process.env.BENCH_IDLE_SECONDS ?? 45);
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
 const rows: Row[] = [];
@@ -149,31 +152,37 @@ async function start(): Promise<void> {
   }
 }
 
-/** RSS of each whole process tree serving one echo child (mcp-herd + its watchdog + the child; a peer + its child). */
+/**
+ * Memory of each whole process tree serving one echo child (mcp-herd + its watchdog + the child; a
+ * peer + its child; the child alone): read after FOOTPRINT_CALLS calls, and again after IDLE_S
+ * seconds without calls (how a supervisor spends most of its life), all trees side by side.
+ */
 async function footprint(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "herd-bench-rss-"));
-  const settle = () => new Promise((r) => setTimeout(r, 1000));
+  const trees: { name: string; p: Proc; tool: string }[] = [];
+  const how = (t: ReturnType<typeof treeMem>) => `RSS ${t.rss.toFixed(1)}, PSS ${t.pss.toFixed(1)}; rss/pss/private: ${t.parts.join(", ")}`;
   try {
-    const child = await stdioClient(process.execPath, [ECHO]);
-    await settle();
-    const alone = rssMiB(child.pid);
-    await child.close();
+    trees.push({ name: "child", p: await stdioClient(process.execPath, [ECHO]), tool: "echo" });
     const h = await herd("stdio", ["--config", oneChildConfig(dir)]);
+    trees.push({ name: "mcp-herd", p: h, tool: "echo__echo" });
     await until(h.client, "echo__echo");
-    await timeSeq(200, echo(h.client, "echo__echo"), 0);
-    await settle();
-    const ht = treeRss(h.pid, "mcp-herd");
-    await h.close();
-    rows.push({ figure: "footprint: mcp-herd tree with one child (all processes)", herd: ht.total, baseline: alone, unit: "MiB", target: "<= 100 MiB", note: ht.parts.join(", ") });
-    for (const name of ["supergateway", "mcp-proxy"] as const) {
-      const p = await peer(name);
-      await timeSeq(200, echo(p.client, "echo"), 0);
-      await settle();
-      const t = treeRss(p.pid, name);
-      await p.close();
-      rows.push({ figure: `footprint: ${name} tree with one child`, herd: t.total, baseline: alone, unit: "MiB", note: t.parts.join(", ") });
+    for (const name of ["supergateway", "mcp-proxy"] as const) trees.push({ name, p: await peer(name), tool: "echo" });
+    for (const t of trees) await timeSeq(FOOTPRINT_CALLS, echo(t.p.client, t.tool), 0);
+    await new Promise((r) => setTimeout(r, 1000));
+    const used = new Map(trees.map((t) => [t.name, treeMem(t.p.pid, t.name)]));
+    await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+    const idle = new Map(trees.map((t) => [t.name, treeMem(t.p.pid, t.name)]));
+    const [u, i, base, baseUsed] = [used.get("mcp-herd")!, idle.get("mcp-herd")!, idle.get("child")!, used.get("child")!];
+    rows.push({ figure: `footprint: mcp-herd tree with one child, own pages, idle ${IDLE_S} s`, herd: i.own, baseline: base.own, unit: "MiB", target: "<= 100 MiB", note: `${how(i)}; baseline: the child alone` });
+    rows.push({ figure: `footprint: mcp-herd tree with one child, own pages, right after ${FOOTPRINT_CALLS} calls`, herd: u.own, baseline: baseUsed.own, unit: "MiB", note: how(u) });
+    rows.push({ figure: `footprint: mcp-herd tree with one child, RSS sum, idle`, herd: i.rss, baseline: base.rss, unit: "MiB", note: "counts the node binary's shared pages once per Node process" });
+    rows.push({ figure: `footprint: mcp-herd tree with one child, PSS sum, idle`, herd: i.pss, baseline: base.pss, unit: "MiB", note: "splits shared pages with every process on the machine that maps them" });
+    for (const name of ["supergateway", "mcp-proxy"]) {
+      const t = idle.get(name)!;
+      rows.push({ figure: `footprint: ${name} tree with one child, own pages, idle`, herd: t.own, baseline: base.own, unit: "MiB", note: `${how(t)}; right after the calls ${used.get(name)!.own.toFixed(1)}` });
     }
   } finally {
+    await Promise.all(trees.map((t) => t.p.close()));
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -73,6 +73,23 @@ async function batches(rounds: number, width: number, call: (i: number) => Promi
   return stats(walls).median;
 }
 
+/** Medians of warm remote_shell_bg, remote_job_status, remote_job_output and remote_job_kill on `host`, `n` of each. */
+async function jobs(c: Client, host: string, n: number): Promise<{ bg: number; status: number; output: number; kill: number }> {
+  const call = async (name: string, args: Record<string, unknown>) => {
+    const r = await c.callTool({ name, arguments: args });
+    if (r.isError) throw new Error(`${name} on ${host} failed: ${JSON.stringify(r.content).slice(0, 300)}`);
+    return r.structuredContent as { job?: string };
+  };
+  const start = async (command: string) => (await call("remote_shell_bg", { host, command })).job!;
+  const ids: string[] = [];
+  const bg = stats(await timeSeq(n, async () => void ids.push(await start("echo hi")), 2));
+  const status = stats(await timeSeq(n, (i) => call("remote_job_status", { job: ids[i % ids.length] }), 2));
+  const output = stats(await timeSeq(n, (i) => call("remote_job_output", { job: ids[i % ids.length] }), 2));
+  const sleepers = await Promise.all(Array.from({ length: n }, () => start("sleep 60")));
+  const kill = stats(await timeSeq(n, (i) => call("remote_job_kill", { job: sleepers[i] }), 0));
+  return { bg: bg.median, status: status.median, output: output.median, kill: kill.median };
+}
+
 async function latency(rows: Row[], dir: string, s: Sshd): Promise<void> {
   const fresh = stats(await timeSeq(SLOW_N, () => run("ssh", [...opensshArgs(s), "true"]), 2));
   const cm = ["-o", "ControlMaster=auto", "-o", `ControlPath=${join(dir, "cm-%p")}`, "-o", "ControlPersist=60"];
@@ -104,12 +121,14 @@ async function latency(rows: Row[], dir: string, s: Sshd): Promise<void> {
   let sixteen: number;
   let oneSleep: ReturnType<typeof stats>;
   let sixteenSleep: number;
+  let bgFast: Awaited<ReturnType<typeof jobs>>;
   try {
     fast = stats(await timeSeq(N, () => shell(h.client, "s0"), 20));
     one = fast;
     sixteen = await batches(20, 16, () => shell(h.client, "s0"));
     oneSleep = stats(await timeSeq(10, () => shell(h.client, "s0", "sleep 0.1"), 2));
     sixteenSleep = await batches(10, 16, () => shell(h.client, "s0", "sleep 0.1"));
+    bgFast = await jobs(h.client, "s0", 40);
   } finally {
     await h.close();
   }
@@ -117,9 +136,11 @@ async function latency(rows: Row[], dir: string, s: Sshd): Promise<void> {
   const p = await herdFor(dir, [s], { MCP_HERD_SSH_EXEC: "plain" });
   let plain: ReturnType<typeof stats>;
   let plain16: number;
+  let bgPlain: Awaited<ReturnType<typeof jobs>>;
   try {
     plain = stats(await timeSeq(SLOW_N, () => shell(p.client, "s0"), 3));
     plain16 = await batches(3, 16, () => shell(p.client, "s0"));
+    bgPlain = await jobs(p.client, "s0", 10);
   } finally {
     await p.close();
   }
@@ -131,6 +152,10 @@ async function latency(rows: Row[], dir: string, s: Sshd): Promise<void> {
   rows.push({ figure: "ssh: in-process, 16 concurrent true vs one", herd: direct16, baseline: direct.median, unit: "ms", note: cpu });
   rows.push({ figure: "ssh: 16 concurrent remote_shell true vs one", herd: sixteen, baseline: one.median, unit: "ms", target: "<= 2x", note: "CPU-bound: 16 bash starts on 2 cores" });
   rows.push({ figure: "ssh: 16 concurrent remote_shell 'sleep 0.1' vs one", herd: sixteenSleep, baseline: oneSleep.median, unit: "ms", target: "<= 2x" });
+  for (const k of ["bg", "status", "output", "kill"] as const) {
+    const name = k === "bg" ? "remote_shell_bg 'echo hi'" : `remote_job_${k}`;
+    rows.push({ figure: `ssh: warm ${name} (agent) vs the plain exec path`, herd: bgFast[k], baseline: bgPlain[k], unit: "ms", target: "<= 5 ms" });
+  }
   rows.push({ figure: "ssh: plain path, 16 concurrent true vs one", herd: plain16, baseline: plain.median, unit: "ms", note: "sshd sets sessions up one at a time" });
 }
 

@@ -1,4 +1,5 @@
-import { ConfigError, type ConfigSources } from "./config.js";
+import { ConfigError } from "./config-error.js";
+import type { ConfigSources } from "./config.js";
 
 /** The text of --help, printed on stdout. */
 export const HELP = `mcp-herd: one MCP server for a whole fleet.

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { ConfigError } from "./config-error.js";
 import { adoptClientEntries, clientEntrySchema, SERVICE_NAME as NAME } from "./config-clients.js";
 
 /** What a host (or host group) may be called: safe in job ids, file names and log lines. */
@@ -178,10 +179,8 @@ export interface Config {
   origins: Record<string, ValueOrigin>;
 }
 
-/** A configuration problem; the message names the key (or flag / variable) and what is wrong. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
+// In its own module so that the entry can report flag mistakes before zod and the schemas load.
+export { ConfigError } from "./config-error.js";
 
 export interface ConfigSources {
   file?: string;

@@ -1,11 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
-import { createApp } from "./app.js";
+import { discardEarly } from "./backends/child/spawn.js";
 import { HELP, parseCli } from "./cli.js";
-import { ConfigError, loadConfig } from "./config.js";
-import { configJsonSchema, maskedConfig } from "./config-print.js";
-import { createLogger } from "./log.js";
-import { ToolCatalog } from "./server.js";
+import { ConfigError } from "./config-error.js";
+import { startEarly } from "./start-early.js";
 import { VERSION } from "./version.js";
 
 const SHUTDOWN_BOUND_MS = 5_000;
@@ -21,6 +19,7 @@ async function main(): Promise<number | undefined> {
     return 0;
   }
   if (action.kind === "schema") {
+    const { configJsonSchema } = await import("./config-print.js");
     process.stdout.write(JSON.stringify(configJsonSchema(), null, 2) + "\n");
     return 0;
   }
@@ -34,20 +33,38 @@ async function main(): Promise<number | undefined> {
   }
   if (action.kind === "doctor") {
     // Loaded only for `doctor`: it pulls in ssh2, which a serving process loads on first SSH use.
+    const { loadConfig } = await import("./config.js");
     const { runDoctor } = await import("./doctor/doctor.js");
     const { doctorExitCode, renderTable } = await import("./doctor/table.js");
     const checks = await runDoctor(() => loadConfig({ file: action.sources.file, flags, env: process.env }));
     process.stdout.write(renderTable(checks));
     return doctorExitCode(checks);
   }
-  const config = loadConfig({ file: action.sources.file, flags, env: process.env });
   if (action.kind === "print-config") {
+    const [{ loadConfig }, { maskedConfig }] = await Promise.all([import("./config.js"), import("./config-print.js")]);
+    const config = loadConfig({ file: action.sources.file, flags, env: process.env });
     process.stdout.write(JSON.stringify(maskedConfig(config), null, 2) + "\n");
     return 0;
   }
+  // The configured children start while the rest of mcp-herd loads (see start-early.ts).
+  startEarly(action.sources.file, flags.token, process.env);
+  const [{ loadConfig }, { createLogger }, { createApp }, { ToolCatalog }, { reduceMemoryWhenIdle }] = await Promise.all([
+    import("./config.js"),
+    import("./log.js"),
+    import("./app.js"),
+    import("./server.js"),
+    import("./util/idle-memory.js"),
+  ]);
+  const config = loadConfig({ file: action.sources.file, flags, env: process.env });
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const app = createApp(config, log);
+  app.onShutdown(async () => void (await discardEarly()));
+  void app.services.whenStarted().then(async () => {
+    const { adopted, stopped } = await discardEarly();
+    if (adopted + stopped) log.debug(`children started early: ${adopted} adopted, ${stopped} stopped (no service started them with that command and environment)`);
+  });
   const catalog = new ToolCatalog(app);
+  app.onShutdown(reduceMemoryWhenIdle());
   for (const note of config.notes) log.warn(`config: ${note}`);
   for (const [name, raw] of Object.entries(config.serviceAliases)) app.services.notes.set(name, "alias", `named '${raw}' in the config file`);
 

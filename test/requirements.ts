@@ -1158,4 +1158,25 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "Calls that need no session (the runner API's POST /call) work on any replica of a shared state folder: 1,000 calls, each on a new connection through a round-robin proxy, half on each replica, with no error.",
     tests: ["integration/scale-replicas.test.ts :: sessionless calls (the runner API's POST /call) work on either replica: 1,000 calls, each on a new connection, alternate between both with no error"],
   },
+  {
+    id: "perf:start-early",
+    source: "issue 14 item 3 (start fast)",
+    promise: "The config file's command services are spawned before mcp-herd's own modules load; the supervisor adopts such a child only when it would start the very same command, arguments, folder and environment (one start, the served pid is the early one), stops every early child it does not adopt, and an early child never outlives mcp-herd: not when the config then fails validation (exit 2), not on SIGKILL while mcp-herd still loads.",
+    tests: [
+      "integration/start-early.test.ts :: a command service is started once and adopted: the child serving its tools is the one started early",
+      "integration/start-early.test.ts :: an early child no service adopts (its entry is overridden) is stopped; the service runs once",
+      "integration/start-early.test.ts :: a config file that fails validation ends mcp-herd with exit 2, and the child it started early goes with it",
+      "integration/start-early.test.ts :: SIGKILL of mcp-herd while it still loads leaves no child started early",
+    ],
+  },
+  {
+    id: "perf:idle-memory",
+    source: "issue 14 item 4 (a light tree)",
+    promise: "An idle mcp-herd gives back the young generation V8 grew under load: after two quiet reads of the event loop (5 s apart) with a young generation of 8 MiB or more it runs one memory-reducing collection, never under load, again a quiet streak later while the young generation stays large, at most 4 times until work comes back; no V8 flag caps the heap (a capped young generation cost a quarter of the 64-session throughput).",
+    tests: [
+      "unit/util/idle-memory.test.ts :: gives back after quietChecks quiet reads with a grown young generation, again a quiet streak later while it stays grown, at most 4 times until work comes back",
+      "unit/util/idle-memory.test.ts :: never under load, never with a small young generation, and a busy read restarts the quiet streak",
+      "unit/util/idle-memory.test.ts :: runs a memory-reducing collection when idle: the heap after it holds no more than before",
+    ],
+  },
 ];

@@ -18,7 +18,7 @@ import { ServiceNotes } from "./notes.js";
 export { ServiceError } from "./service-types.js";
 
 export interface RegistryOptions {
-  config: Pick<Config, "stateDir" | "services" | "token" | "hosts"> & Partial<Pick<Config, "followState">>;
+  config: Pick<Config, "stateDir" | "services" | "token" | "hosts"> & Partial<Pick<Config, "followState" | "tokens">>;
   log: Logger;
   prepare?: PrepareSource;
   timing?: Partial<SupervisorTiming>;
@@ -350,6 +350,7 @@ export class ServiceRegistry {
   private secrets(): string[] {
     const out: string[] = [];
     if (this.opts.config.token) out.push(this.opts.config.token);
+    for (const t of this.opts.config.tokens ?? []) out.push(t.token);
     for (const h of this.opts.config.hosts) if (h.peer?.token) out.push(h.peer.token);
     return out;
   }

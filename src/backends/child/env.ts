@@ -1,5 +1,3 @@
-import { getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
-
 export interface ChildEnvOptions {
   /** false: only the minimal set (HOME, LOGNAME, PATH, SHELL, TERM, USER) plus `extra`. */
   inherit: boolean;
@@ -9,12 +7,15 @@ export interface ChildEnvOptions {
   secrets: string[];
 }
 
+// What the SDK's stdio client passes a child by default (POSIX); kept here so that starting a child needs no SDK.
+const MINIMAL_KEYS = ["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"];
+
 const OWN_SECRET_KEYS = /^(MCP_HERD_TOKEN|MCP_HERD_.*TOKEN.*|LMCP_.*TOKEN.*)$/;
 
 /** The environment a child gets: ours minus mcp-herd's secrets, plus the service's env. */
 export function childEnv(base: NodeJS.ProcessEnv, opts: ChildEnvOptions): Record<string, string> {
   const env: Record<string, string> = {};
-  const source = opts.inherit ? base : getDefaultEnvironment();
+  const source = opts.inherit ? base : Object.fromEntries(MINIMAL_KEYS.map((k) => [k, base[k]]));
   const secrets = new Set(opts.secrets.filter((s) => s.length > 0));
   for (const [k, v] of Object.entries(source)) {
     if (v === undefined || OWN_SECRET_KEYS.test(k) || secrets.has(v) || v.startsWith("()")) continue;

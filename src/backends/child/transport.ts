@@ -1,13 +1,13 @@
 import type { ChildProcess } from "node:child_process";
-import spawn from "cross-spawn";
 import { serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { JSONRPCMessageSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { InboundFlow, type FlowLimits } from "./flow.js";
 import { LineSplitter } from "./lines.js";
 import { stopGroup } from "./kill.js";
-import { unwatchGroup, watchGroup } from "./reaper.js";
-import { newTreeMark, TREE_VAR } from "./tree.js";
+import { unwatchGroup } from "./reaper.js";
+import { spawnChild, takeEarly } from "./spawn.js";
+import { newTreeMark } from "./tree.js";
 
 /** How a child process ended. */
 export interface ExitInfo {
@@ -55,7 +55,7 @@ export class ChildTransport implements Transport {
   private exitReported = false;
   private outputAt = 0;
   private eofTimer?: NodeJS.Timeout;
-  private readonly mark = newTreeMark();
+  private mark = newTreeMark();
   private readonly flow: InboundFlow;
 
   constructor(private readonly opts: ChildTransportOptions) {
@@ -88,16 +88,11 @@ export class ChildTransport implements Transport {
     if (this.proc) throw new Error("ChildTransport already started");
     const o = this.opts;
     return new Promise<void>((resolve, reject) => {
-      const proc = spawn(o.command, o.args, {
-        cwd: o.cwd,
-        env: { ...o.env, [TREE_VAR]: this.mark },
-        stdio: ["pipe", "pipe", "pipe"],
-        detached: true,
-        shell: false,
-        windowsHide: true,
-      });
+      // A configured child may already run, started before our modules loaded (start-early.ts).
+      const early = takeEarly(o);
+      if (early) this.mark = early.mark;
+      const proc = early?.proc ?? spawnChild(o, this.mark);
       this.proc = proc;
-      if (proc.pid !== undefined) watchGroup(proc.pid, this.mark);
       const max = o.maxLineBytes ?? 10 * 1024 * 1024;
       const out = new LineSplitter(
         (line) => this.onStdoutLine(line),
@@ -140,6 +135,7 @@ export class ChildTransport implements Transport {
         };
         wait();
       });
+      early?.replay();
     });
   }
 

@@ -166,7 +166,7 @@ export class JobManager {
     const env = { ...jobEnv(ref), HERD_OFF: String(offset), HERD_MAX: String(max) };
     const r = await this.router.call(ref.host, "shell", { command: INSPECT_SCRIPT, env, timeout: 30 }, opts);
     const out = stdoutOf(r);
-    const m = /^(exited (-?\d+)|running|gone) (alive|gone)\n(?:nolog\n|(\d+) (\d+) (\d+)\n([A-Za-z0-9+/=]*))$/.exec(out);
+    const m = /^(exited (-?\d+)|running|gone) (alive|gone)\n(?:nolog\n|(\d+) (\d+) (\d+)\n([A-Za-z0-9+/=\n]*))$/.exec(out);
     if (!m) return { error: errorResult(`job ${id}: cannot inspect it on '${ref.host}': ${resultText(r).slice(0, 500)}`) };
     const rec: JobRecord | undefined = await this.store.get(id);
     const exited = m[2] !== undefined;
@@ -185,7 +185,7 @@ export class JobManager {
       ...(rec ? { command: rec.command, started_at: rec.started_at } : {}),
     };
     if (rec && exited && rec.exit_code === undefined) await this.store.update(id, { exit_code: state.exit_code!, ended_at: new Date().toISOString() });
-    return { state, offset: m[5] !== undefined ? Number(m[5]) : 0, bytes: Buffer.from(m[7] ?? "", "base64") };
+    return { state, offset: m[5] !== undefined ? Number(m[5]) : 0, bytes: Buffer.from((m[7] ?? "").replace(/\n/g, ""), "base64") };
   }
 }
 

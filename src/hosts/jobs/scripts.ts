@@ -13,17 +13,18 @@ const ALIVE =
 // Why: one round trip answers state, exit code and a slice of the log (base64, so bytes and offsets stay exact).
 export const INSPECT_SCRIPT = [
   ALIVE,
-  `rc=; [ -f "$HERD_RC" ] && rc=$(head -c 32 -- "$HERD_RC" | tr -dc '0-9-')`,
-  `if [ -n "$rc" ]; then state="exited $rc"; elif alive; then state=running; else state=gone; fi`,
-  `if alive; then group=alive; else group=gone; fi`,
+  // Builtins where they do (read, expansions): each fork costs a millisecond or more on a loaded host.
+  `rc=; if [ -f "$HERD_RC" ]; then read -r rc < "$HERD_RC"; rc=\${rc%%[!0-9-]*}; [ \${#rc} -le 32 ] || rc=; fi`,
+  `group=gone; if alive; then group=alive; fi`,
+  `if [ -n "$rc" ]; then state="exited $rc"; elif [ "$group" = alive ]; then state=running; else state=gone; fi`,
   `if [ ! -e "$HERD_LOG" ]; then printf '%s %s\\nnolog\\n' "$state" "$group"; exit 0; fi`,
-  `size=$(wc -c < "$HERD_LOG" | tr -d ' ')`,
+  `size=$(wc -c < "$HERD_LOG"); size=$((size))`,
   `off=$HERD_OFF; max=$HERD_MAX`,
   `if [ "$off" = tail ]; then off=$(( size > max ? size - max : 0 )); fi`,
   `if [ "$off" -gt "$size" ]; then off=$size; fi`,
   `n=$(( size - off )); if [ "$n" -gt "$max" ]; then n=$max; fi`,
   `printf '%s %s\\n%s %s %s\\n' "$state" "$group" "$size" "$off" "$n"`,
-  `if [ "$n" -gt 0 ]; then tail -c +"$((off + 1))" -- "$HERD_LOG" | head -c "$n" | base64 | tr -d '\\n'; fi`,
+  `if [ "$n" -gt 0 ]; then tail -c +"$((off + 1))" -- "$HERD_LOG" | head -c "$n" | base64; fi`,
   "",
 ].join("\n");
 
@@ -32,6 +33,8 @@ export const KILL_SCRIPT = [
   ALIVE,
   `if ! alive; then echo already-gone; exit 0; fi`,
   `kill "-$HERD_SIG" "-$HERD_PGID" 2>/dev/null`,
+  // Most jobs end within milliseconds of the signal: a few quick looks first, then the grace period's slower polls.
+  `for __q in 1 2 3 4 5; do alive || { echo gone; exit 0; }; sleep 0.01; done`,
   `i=0; while [ $i -lt "$HERD_GRACE_POLLS" ]; do alive || { echo gone; exit 0; }; sleep 0.05; i=$((i+1)); done`,
   `if [ "$HERD_SIG" != KILL ]; then kill -KILL "-$HERD_PGID" 2>/dev/null;`,
   `  i=0; while [ $i -lt 40 ]; do alive || { echo gone-after-kill; exit 0; }; sleep 0.05; i=$((i+1)); done; fi`,
