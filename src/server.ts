@@ -1,19 +1,4 @@
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import {
-  CallToolRequestSchema,
-  CompleteRequestSchema,
-  ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  ReadResourceRequestSchema,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-  type Tool,
-} from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolError, ProtocolErrorCode, Server, type Tool } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { App } from "./app.js";
 import { redactArgs } from "./audit.js";
@@ -168,17 +153,17 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
 
   const relay = sessionRelay(app, server, session.caller, { logging: true });
   const taskCall = taskRelay(app, server, relay);
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
+  server.setRequestHandler("tools/list", async () => {
     await catalog.content.ready();
     return { tools: catalog.list() };
   });
   const unsubscribeContent = registerContentHandlers(server, app, catalog.content, relay);
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  server.setRequestHandler("tools/call", async (request, extra) => {
     const { name } = request.params;
     // A call right after start (a one-shot client that never lists) may name a service still starting.
     const entry = catalog.findListed(name) ?? (await catalog.content.ready().then(() => catalog.find(name)));
-    if (!entry) throw new RemoteRpcError(ErrorCode.InvalidParams, `Unknown tool '${name}'. Call tools/list to see the tools.`);
+    if (!entry) throw new RemoteRpcError(ProtocolErrorCode.InvalidParams, `Unknown tool '${name}'. Call tools/list to see the tools.`);
     if (request.params.task) {
       const created = await taskCall(entry.route, request.params, extra);
       app.audit?.record({ who: session.caller, what: `${name} (as a task)`, args: redactArgs(request.params.arguments ?? {}), ok: true });
@@ -187,15 +172,15 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     const token = request.params._meta?.progressToken;
     let lastProgressAt = 0;
     const ctx: ToolContext = {
-      signal: extra.signal,
+      signal: extra.mcpReq.signal,
       wantsProgress: token !== undefined,
       caller: session.caller,
       client: relay.linkFor(extra),
       progress(p) {
-        if (token === undefined || extra.signal.aborted) return;
+        if (token === undefined || extra.mcpReq.signal.aborted) return;
         lastProgressAt = Date.now();
-        extra
-          .sendNotification({ method: "notifications/progress", params: { progressToken: token, ...p } })
+        extra.mcpReq
+          .notify({ method: "notifications/progress", params: { progressToken: token, ...p } })
           .catch(() => undefined);
       },
     };
@@ -266,9 +251,9 @@ const MCP_PREFIX = /^(?:MCP error -?\d+: )+/;
 export function toWireError(e: unknown): RemoteRpcError {
   if (e instanceof CatalogError) return new RemoteRpcError(e.code, e.message, e.data);
   if (e instanceof ResourceNotFound) return new RemoteRpcError(RESOURCE_NOT_FOUND, e.message);
-  if (e instanceof McpError) return new RemoteRpcError(e.code, e.message.replace(MCP_PREFIX, ""), e.data);
+  if (e instanceof ProtocolError) return new RemoteRpcError(e.code, e.message.replace(MCP_PREFIX, ""), e.data);
   if (e instanceof RemoteRpcError) return MCP_PREFIX.test(e.message) ? new RemoteRpcError(e.code, e.message.replace(MCP_PREFIX, ""), e.data) : e;
-  return new RemoteRpcError(ErrorCode.InternalError, (e as Error)?.message ?? String(e));
+  return new RemoteRpcError(ProtocolErrorCode.InternalError, (e as Error)?.message ?? String(e));
 }
 
 async function answer<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -284,59 +269,59 @@ function registerContentHandlers(server: Server, app: App, content: ServiceCatal
   // The URIs this session subscribed to; the catalog counts subscribers across sessions.
   const subscribed = new Set<string>();
 
-  server.setRequestHandler(ListResourcesRequestSchema, (request) =>
+  server.setRequestHandler("resources/list", (request) =>
     answer(async () => {
       await content.ready();
       const { page, nextCursor } = paginate([...listResources(app), ...content.resources()], request.params?.cursor);
       return { resources: page as ReturnType<typeof listResources>, ...(nextCursor ? { nextCursor } : {}) };
     }),
   );
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, (request) =>
+  server.setRequestHandler("resources/templates/list", (request) =>
     answer(async () => {
       await content.ready();
       const { page, nextCursor } = paginate([...listResourceTemplates(), ...content.templates()], request.params?.cursor);
       return { resourceTemplates: page as ReturnType<typeof listResourceTemplates>, ...(nextCursor ? { nextCursor } : {}) };
     }),
   );
-  server.setRequestHandler(ReadResourceRequestSchema, (request, extra) =>
+  server.setRequestHandler("resources/read", (request, ctx) =>
     answer(async () => {
       const { uri } = request.params;
       if (isOwnUri(uri)) return { contents: [await readResource(app, uri)] };
-      return (await content.read(uri, { signal: extra.signal, client: relay.linkFor(extra) })) as { contents: [] };
+          return (await content.read(uri, { signal: ctx.mcpReq.signal, client: relay.linkFor(ctx) })) as { contents: [] };
     }),
   );
-  server.setRequestHandler(SubscribeRequestSchema, (request, extra) =>
+  server.setRequestHandler("resources/subscribe", (request, ctx) =>
     answer(async () => {
       const { uri } = request.params;
       // Our own resources change with every service event: subscribing to them is accepted, list_changed tells.
       if (isOwnUri(uri) || subscribed.has(uri)) return {};
-      await content.subscribe(uri, { signal: extra.signal, client: relay.linkFor(extra) });
+          await content.subscribe(uri, { signal: ctx.mcpReq.signal, client: relay.linkFor(ctx) });
       subscribed.add(uri);
       return {};
     }),
   );
-  server.setRequestHandler(UnsubscribeRequestSchema, (request) =>
+  server.setRequestHandler("resources/unsubscribe", (request) =>
     answer(async () => {
       const { uri } = request.params;
       if (subscribed.delete(uri)) await content.unsubscribe(uri);
       return {};
     }),
   );
-  server.setRequestHandler(ListPromptsRequestSchema, (request) =>
+  server.setRequestHandler("prompts/list", (request) =>
     answer(async () => {
       await content.ready();
       const { page, nextCursor } = paginate(content.prompts(), request.params?.cursor);
       return { prompts: page as [], ...(nextCursor ? { nextCursor } : {}) };
     }),
   );
-  server.setRequestHandler(GetPromptRequestSchema, (request, extra) =>
-    answer(async () => (await content.getPrompt(request.params, { signal: extra.signal, client: relay.linkFor(extra) })) as { messages: [] }),
+  server.setRequestHandler("prompts/get", (request, ctx) =>
+      answer(async () => (await content.getPrompt(request.params, { signal: ctx.mcpReq.signal, client: relay.linkFor(ctx) })) as { messages: [] }),
   );
-  server.setRequestHandler(CompleteRequestSchema, (request, extra) =>
+  server.setRequestHandler("completion/complete", (request, ctx) =>
     answer(async () => {
       const ref = request.params.ref;
       if (ref.type === "ref/resource" && isOwnUri(ref.uri)) return { completion: completeOwn(app, ref.uri, request.params.argument) };
-      return (await content.complete(request.params, { signal: extra.signal, client: relay.linkFor(extra) })) as { completion: { values: [] } };
+          return (await content.complete(request.params, { signal: ctx.mcpReq.signal, client: relay.linkFor(ctx) })) as { completion: { values: [] } };
     }),
   );
 

@@ -1,7 +1,4 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { Client, ProtocolError, SdkError, SdkErrorCode, SdkHttpError, SSEClientTransport, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { Logger } from "../log.js";
 import { VERSION } from "../version.js";
 import {
@@ -98,7 +95,7 @@ export class PeerBackend implements Backend {
           return result as ToolResult;
         }
         const result = await this.untilLost(conn, opts, (signal) =>
-          conn.client.callTool({ name, arguments: args }, undefined, {
+          conn.client.callTool({ name, arguments: args }, {
             signal,
             timeout,
             resetTimeoutOnProgress: true,
@@ -123,7 +120,7 @@ export class PeerBackend implements Backend {
       }, opts.signal);
     } catch (e) {
       const own = remoteError(e);
-      if (own && own.code !== ErrorCode.RequestTimeout && own.code !== ErrorCode.ConnectionClosed) throw own;
+      if (own) throw own;
       throw e;
     }
   }
@@ -278,7 +275,7 @@ export class PeerBackend implements Backend {
       text = await res.text();
     } catch (e) {
       if (signal?.aborted) throw e;
-      const f = classify(timer.aborted ? new McpError(ErrorCode.RequestTimeout, "timeout") : e, timeoutMs);
+      const f = classify(timer.aborted ? new SdkError(SdkErrorCode.RequestTimeout, "timeout") : e, timeoutMs);
       throw new TransportError(`${f.message} (${this.where})`, "peer", { cause: e });
     }
     if (res.status === 401 || res.status === 403) {
@@ -331,18 +328,19 @@ function parseAnswer(text: string, id: number): RpcAnswer | undefined {
 function classify(e: unknown, timeoutMs: number): Failure {
   const base = { transport: false, tryPlain: false, staleSession: false };
   if (e instanceof TransportError) return { ...base, transport: true, message: e.message };
-  if (e instanceof StreamableHTTPError) {
-    const code = e.code ?? 0;
+  if (e instanceof SdkHttpError) {
+    const code = e.status ?? 0;
     if (code === 401 || code === 403) return { ...base, transport: true, message: `auth refused (HTTP ${code}): check the host's token` };
     if (code === 404) return { ...base, transport: true, tryPlain: true, staleSession: true, message: `HTTP 404 (session expired or wrong path)` };
     if (code >= 500) return { ...base, transport: true, message: `HTTP ${code}: ${e.message.slice(0, 200)}` };
     return { ...base, transport: true, tryPlain: true, message: e.message.slice(0, 200) };
   }
-  if (e instanceof McpError) {
-    if (e.code === ErrorCode.RequestTimeout) return { ...base, transport: true, message: `no answer within ${timeoutMs / 1000}s` };
-    if (e.code === ErrorCode.ConnectionClosed) return { ...base, transport: true, message: "connection closed" };
-    return { ...base, tryPlain: true, message: e.message };
+  if (e instanceof SdkError) {
+    if (e.code === SdkErrorCode.RequestTimeout) return { ...base, transport: true, message: `no answer within ${timeoutMs / 1000}s` };
+    if (e.code === SdkErrorCode.ConnectionClosed) return { ...base, transport: true, message: "connection closed" };
+    if (String(e.code).startsWith("CLIENT_HTTP")) return { ...base, transport: true, tryPlain: true, message: e.message.slice(0, 200) };
   }
+  if (e instanceof ProtocolError || e instanceof SdkError) return { ...base, tryPlain: true, message: e.message };
   const err = e as Error & { cause?: { code?: string; message?: string } };
   if (err?.name === "TimeoutError") return { ...base, transport: true, message: `no answer within ${timeoutMs / 1000}s` };
   if (err?.cause?.code || (err instanceof TypeError && /fetch failed/.test(err.message))) {

@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
+import { isInitializeRequest, type Server } from "@modelcontextprotocol/server";
 import type { App } from "../app.js";
 import { isLoopback } from "../config.js";
 import { createServer, type ToolCatalog } from "../server.js";
@@ -12,7 +11,7 @@ import { FailureThrottle, hostAllowed, originAllowed, matchToken, tokenId, type 
 import { createRunnerApi } from "./runner-api.js";
 
 interface Session {
-  transport: StreamableHTTPServerTransport;
+  transport: NodeStreamableHTTPServerTransport;
   server: Server;
   caller: string;
   lastSeen: number;
@@ -135,7 +134,7 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
     if (req.method === "POST" && isInitializeRequest(body)) {
       await admit();
       const server = createServer(app, catalog, { caller });
-      const transport = new StreamableHTTPServerTransport({
+      const transport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
           sessions.set(id, { transport, server, caller, lastSeen: Date.now(), open: 0 });
@@ -161,7 +160,7 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   const serveStateless = async (req: IncomingMessage, res: ServerResponse, body: unknown, caller: string) => {
     req.headers.accept = "application/json, text/event-stream";
     const server = createServer(app, catalog, { caller });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on("close", () => {
       void transport.close().catch(() => undefined);
       void server.close().catch(() => undefined);

@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { ErrorCode, McpError, isInitializeRequest, type ServerNotification } from "@modelcontextprotocol/sdk/types.js";
+import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
+import { isInitializeRequest, ProtocolError, ProtocolErrorCode, Server, type ServerNotification } from "@modelcontextprotocol/server";
 import type { App } from "../app.js";
 import type { ServerIdentity } from "../backends/backend.js";
 import { RemoteRpcError } from "../backends/mcp/passthrough.js";
@@ -27,7 +26,7 @@ export class EndpointError extends Error {
 
 /** A session of the HTTP listener, of either endpoint, as its one session table holds it. */
 export interface TableSession {
-  transport: StreamableHTTPServerTransport;
+  transport: NodeStreamableHTTPServerTransport;
   server: Server;
   caller: string;
   lastSeen: number;
@@ -105,7 +104,7 @@ export function serviceEndpoints(app: App, table: SessionTable): ServiceEndpoint
       const open: Streams = { open: 0, onFirst: () => undefined };
       const server = serveAsItself(app, service, id, caller, open);
       streams.set(server, open);
-      const transport = new StreamableHTTPServerTransport({
+      const transport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
           table.add(id, { service, caller, transport, server });
@@ -139,22 +138,22 @@ function serveAsItself(app: App, service: string, id: ServerIdentity, caller: st
   const server = new Server(id.serverInfo, { capabilities: id.capabilities, ...(id.instructions ? { instructions: id.instructions } : {}) });
   const relay = sessionRelay(app, server, caller, { logging: Boolean(id.capabilities.logging), reachable: () => streams.open > 0 });
 
-  server.fallbackRequestHandler = async (request, extra) => {
+  server.fallbackRequestHandler = async (request, ctx) => {
     const now = app.services.get(service);
-    if (!now?.request) throw new RemoteRpcError(ErrorCode.InternalError, `service '${service}' is no longer loaded`);
+    if (!now?.request) throw new RemoteRpcError(ProtocolErrorCode.InternalError, `service '${service}' is no longer loaded`);
     const token = (request.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
     try {
       return (await now.request(request.method, request.params as Record<string, unknown> | undefined, {
-        signal: extra.signal,
-        client: relay.linkFor(extra),
+        signal: ctx.mcpReq.signal,
+        client: relay.linkFor(ctx),
         ...(token !== undefined
-          ? { onProgress: (p) => void extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, ...p } }).catch(() => undefined) }
+          ? { onProgress: (p) => void ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken: token, ...p } }).catch(() => undefined) }
           : {}),
       })) as never;
     } catch (e) {
-      if (e instanceof RemoteRpcError || e instanceof McpError) throw e;
+      if (e instanceof RemoteRpcError || e instanceof ProtocolError) throw e;
       // The wire message carries no "MCP error N:" prefix: the client adds its own.
-      throw new RemoteRpcError(ErrorCode.InternalError, (e as Error).message ?? String(e));
+      throw new RemoteRpcError(ProtocolErrorCode.InternalError, (e as Error).message ?? String(e));
     }
   };
   server.fallbackNotificationHandler = async (n) => {

@@ -1,5 +1,5 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import { StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 import type { App } from "../app.js";
 import { createServer, type ToolCatalog } from "../server.js";
 import { LineGuard, STDIO_MAX_MESSAGE_BYTES, type OversizeLine } from "./stdio-lines.js";

@@ -1,4 +1,4 @@
-import { getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { getDefaultEnvironment } from "@modelcontextprotocol/client/stdio";
 
 export interface ChildEnvOptions {
   /** false: only the minimal set (HOME, LOGNAME, PATH, SHELL, TERM, USER) plus `extra`. */
