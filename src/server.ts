@@ -1,4 +1,4 @@
-import { ProtocolError, ProtocolErrorCode, Server, type Tool } from "@modelcontextprotocol/server";
+import { ProtocolError, ProtocolErrorCode, Server, type JSONRPCRequest, type Result, type ServerContext, type Tool } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { App } from "./app.js";
 import { redactArgs } from "./audit.js";
@@ -129,6 +129,20 @@ function fromRaw(raw: RawTool): Entry {
   return { tool, route: raw.route, call: (args, ctx) => raw.call(args, ctx) };
 }
 
+type Handler = (request: JSONRPCRequest, ctx: ServerContext) => Promise<Result>;
+
+/**
+ * The low-level Server, except that a task-augmented tools/call (2025-11-25 tasks, which v2 no longer
+ * models) answers with the service's CreateTaskResult as it came, instead of failing CallToolResult validation.
+ */
+class HerdServer extends Server {
+  protected override _wrapHandler(method: string, handler: Handler): Handler {
+    const wrapped = super._wrapHandler(method, handler);
+    if (method !== "tools/call") return wrapped;
+    return (request, ctx) => ((request.params as { task?: unknown } | undefined)?.task !== undefined ? handler(request, ctx) : wrapped(request, ctx));
+  }
+}
+
 export interface SessionInfo {
   /** "stdio", or an id for the HTTP caller (never the token itself). */
   caller: string;
@@ -136,7 +150,7 @@ export interface SessionInfo {
 
 /** One MCP server per client session, sharing the App and its catalog. */
 export function createServer(app: App, catalog: ToolCatalog, session: SessionInfo): Server {
-  const server = new Server(
+  const server = new HerdServer(
     { name: "mcp-herd", title: "mcp-herd", version: app.version },
     {
       capabilities: {

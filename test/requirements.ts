@@ -308,8 +308,8 @@ export const REQUIREMENTS: Requirement[] = [
   },
   {
     id: "ops:resources:unknown-uri",
-    source: "MCP spec server/resources (error handling: -32002 resource not found)",
-    promise: "An unknown URI, or the logs of a service that is not loaded, is a -32002 JSON-RPC error saying what exists.",
+    source: "MCP spec server/resources (error handling: resource not found; -32602 as 2026-07-28 requires, clients accept -32002 too)",
+    promise: "An unknown URI, or the logs of a service that is not loaded, is a resource-not-found JSON-RPC error (-32602) saying what exists.",
     tests: ["integration/resources.test.ts :: answers an unknown URI and the logs of an unknown service with a resource-not-found error naming what exists"],
   },
   {
@@ -814,11 +814,11 @@ export const REQUIREMENTS: Requirement[] = [
   },
   {
     id: "mcp:aggregate:bad-refs",
-    source: "MCP spec server/resources (error -32002); issue 11 (bad input)",
+    source: "MCP spec server/resources (resource not found); issue 11 (bad input)",
     promise:
-      "A resource URI no service owns is -32002 and a prompt of an unloaded service is -32602, each with a message saying what to do, at once (no hang); the server keeps serving. A foreign cursor is -32602.",
+      "A resource URI no service owns is resource-not-found (-32602) and a prompt of an unloaded service is -32602, each with a message saying what to do, at once (no hang); the server keeps serving. A foreign cursor is -32602.",
     tests: [
-      "integration/aggregate-content.test.ts :: a URI no service owns is -32002 with one prefix and a clear message; the server keeps serving",
+      "integration/aggregate-content.test.ts :: a URI no service owns is resource-not-found (-32602) with one prefix and a clear message; the server keeps serving",
       "integration/aggregate-content.test.ts :: a prompt of a service that was unloaded is a clear error, nothing hangs, the server keeps serving",
       "unit/services/aggregate-pieces.test.ts :: refuses the cursor %j as invalid params",
     ],
@@ -828,7 +828,7 @@ export const REQUIREMENTS: Requirement[] = [
     source: "issue 11 item 8",
     promise: "Our JSON-RPC error messages carry no 'MCP error N:' prefix on the wire (the client adds it once), also when a child's own error is handed on.",
     tests: [
-      "integration/aggregate-content.test.ts :: a URI no service owns is -32002 with one prefix and a clear message; the server keeps serving",
+      "integration/aggregate-content.test.ts :: a URI no service owns is resource-not-found (-32602) with one prefix and a clear message; the server keeps serving",
       "integration/aggregate-content.test.ts :: a child's own JSON-RPC error reaches the client with one prefix",
     ],
   },
@@ -1085,7 +1085,7 @@ export const REQUIREMENTS: Requirement[] = [
     tests: [
       "integration/aggregate-remote-content.test.ts :: lists them, reads and gets them, completes, and the child's roots request reaches the hub's calling session",
       "integration/aggregate-remote-content.test.ts :: after the service restarts on its host, the hub serves the new run's prompts and resources",
-      "integration/aggregate-remote-content.test.ts :: an unknown resource of the host is still a clear -32002",
+      "integration/aggregate-remote-content.test.ts :: an unknown resource of the host is still a clear resource-not-found error (-32602)",
     ],
   },
   {
