@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ProtocolErrorCode, type Server, type ServerContext, type ServerNotification, type ServerRequest } from "@modelcontextprotocol/server";
+import { CLIENT_CAPABILITIES_META_KEY, ProtocolErrorCode, type Server, type ServerContext, type ServerNotification, type ServerRequest } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { App } from "./app.js";
 import { LOG_LEVELS, type ClientLink } from "./backends/mcp/client-link.js";
@@ -60,7 +60,8 @@ export function sessionRelay(
     idle,
     linkFor: (extra) => ({
       session: key,
-      capabilities,
+      // A 2026-07-28 request names its client's capabilities itself; a 2025 session named them at initialize.
+      capabilities: () => ((extra.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as Record<string, unknown> | undefined) ?? capabilities(),
       request: (method, params, o) => extra.mcpReq.send({ method, params } as ServerRequest, LooseResult, { signal: o.signal, timeout: o.timeoutMs }),
       idle: idle.idle,
     }),

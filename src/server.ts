@@ -146,6 +146,41 @@ class HerdServer extends Server {
 export interface SessionInfo {
   /** "stdio", or an id for the HTTP caller (never the token itself). */
   caller: string;
+  /**
+   * False for an instance that serves one 2026-07-28 HTTP request: it pushes nothing (list changes
+   * reach those clients through the endpoint's subscriptions/listen streams, see watchLists).
+   */
+  pushes?: boolean;
+}
+
+/** What a client's lists may show changed: the sink of watchLists. */
+export interface ListSink {
+  tools(): void;
+  resources(): void;
+  prompts(): void;
+  /** The content of one resource changed (its owning service said so). */
+  updated(uri: string): void;
+}
+
+/** Calls the sink on every change of the tools, resources (a service's log resource too), prompts and a resource's content; returns the unsubscribe. */
+export function watchLists(app: App, catalog: ToolCatalog, sink: ListSink): () => void {
+  // One log resource per service: the resource list changes when a service is loaded or unloaded.
+  const names = () => app.services.list().map((s) => s.name).join("\n");
+  let serviceNames = names();
+  const stops = [
+    ...app.providers.map((p) => p.onChange(() => sink.tools())),
+    app.services.onChange(() => {
+      const now = names();
+      if (now === serviceNames) return;
+      serviceNames = now;
+      sink.resources();
+    }),
+    catalog.content.onChange((kind) => (kind === "resources" ? sink.resources() : sink.prompts())),
+    catalog.content.onResourceUpdated((uri) => sink.updated(uri)),
+  ];
+  return () => {
+    for (const stop of stops) stop();
+  };
 }
 
 /** One MCP server per client session, sharing the App and its catalog. */
@@ -171,7 +206,7 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     await catalog.content.ready();
     return { tools: catalog.list() };
   });
-  const unsubscribeContent = registerContentHandlers(server, app, catalog.content, relay);
+  const content = registerContentHandlers(server, app, catalog.content, relay);
 
   server.setRequestHandler("tools/call", async (request, extra) => {
     const { name } = request.params;
@@ -228,25 +263,22 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     return result;
   });
 
-  const unsubscribe = app.providers.map((p) =>
-    p.onChange(() => {
-      server.sendToolListChanged().catch(() => undefined);
-    }),
-  );
-  unsubscribe.push(unsubscribeContent);
-  // Operator events reach every session as notifications/message, unless below the level the client chose.
-  unsubscribe.push(app.events.on((e) => relay.sendLog({ level: e.level, logger: e.logger, data: { message: e.message, ...e.data } })));
-  unsubscribe.push(aggregateRelay(app, server, relay));
-  // One log resource per service: the resource list changes when a service is loaded or unloaded.
-  let serviceNames = app.services.list().map((s) => s.name).join("\n");
-  unsubscribe.push(
-    app.services.onChange(() => {
-      const now = app.services.list().map((s) => s.name).join("\n");
-      if (now === serviceNames) return;
-      serviceNames = now;
-      if (server.transport) server.sendResourceListChanged().catch(() => undefined);
-    }),
-  );
+  const unsubscribe = [content.close];
+  if (session.pushes === false) unsubscribe.push(() => relay.close());
+  else {
+    const sent = (p: Promise<void>) => void p.catch(() => undefined);
+    unsubscribe.push(
+      watchLists(app, catalog, {
+        tools: () => sent(server.sendToolListChanged()),
+        resources: () => server.transport && sent(server.sendResourceListChanged()),
+        prompts: () => server.transport && sent(server.sendPromptListChanged()),
+        updated: (uri) => server.transport && content.subscribed.has(uri) && sent(server.sendResourceUpdated({ uri })),
+      }),
+    );
+    // Operator events reach every session as notifications/message, unless below the level the client chose.
+    unsubscribe.push(app.events.on((e) => relay.sendLog({ level: e.level, logger: e.logger, data: { message: e.message, ...e.data } })));
+    unsubscribe.push(aggregateRelay(app, server, relay));
+  }
   const prevClose = server.onclose;
   server.onclose = () => {
     for (const u of unsubscribe) u();
@@ -278,8 +310,8 @@ async function answer<T>(fn: () => Promise<T> | T): Promise<T> {
   }
 }
 
-/** Resources, prompts and completions: ours (herd://) and the services' (routed by owner); returns the session's cleanup. */
-function registerContentHandlers(server: Server, app: App, content: ServiceCatalog, relay: SessionRelay): () => void {
+/** Resources, prompts and completions: ours (herd://) and the services' (routed by owner); returns what the session subscribed to, and its cleanup. */
+function registerContentHandlers(server: Server, app: App, content: ServiceCatalog, relay: SessionRelay): { subscribed: ReadonlySet<string>; close(): void } {
   // The URIs this session subscribed to; the catalog counts subscribers across sessions.
   const subscribed = new Set<string>();
 
@@ -339,19 +371,11 @@ function registerContentHandlers(server: Server, app: App, content: ServiceCatal
     }),
   );
 
-  const stops = [
-    content.onChange((kind) => {
-      if (!server.transport) return;
-      const sent = kind === "resources" ? server.sendResourceListChanged() : server.sendPromptListChanged();
-      sent.catch(() => undefined);
-    }),
-    content.onResourceUpdated((uri) => {
-      if (server.transport && subscribed.has(uri)) server.sendResourceUpdated({ uri }).catch(() => undefined);
-    }),
-  ];
-  return () => {
-    for (const stop of stops) stop();
-    for (const uri of subscribed) void content.unsubscribe(uri);
-    subscribed.clear();
+  return {
+    subscribed,
+    close() {
+      for (const uri of subscribed) void content.unsubscribe(uri);
+      subscribed.clear();
+    },
   };
 }

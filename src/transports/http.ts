@@ -5,9 +5,10 @@ import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
 import { isInitializeRequest, type Server } from "@modelcontextprotocol/server";
 import type { App } from "../app.js";
 import { isLoopback } from "../config.js";
-import { createServer, type ToolCatalog } from "../server.js";
+import { createServer, watchLists, type ToolCatalog } from "../server.js";
 import { EndpointError, serviceEndpoints, serviceOfPath, type SessionTable } from "./service-endpoint.js";
 import { FailureThrottle, hostAllowed, originAllowed, matchToken, tokenId, type GuardOptions } from "./guard.js";
+import { isModernRequest, modernEndpoint } from "./modern.js";
 import { createRunnerApi } from "./runner-api.js";
 
 interface Session {
@@ -93,7 +94,15 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
     serve: serveSession,
     ids: () => sessions.keys(),
   };
-  const perService = serviceEndpoints(app, table);
+  const perService = serviceEndpoints(app, table, cfg.maxBodyBytes);
+  // 2026-07-28 clients: no sessions, one server per request, list changes on their listen streams.
+  const modern = modernEndpoint((caller) => createServer(app, catalog, { caller, pushes: false }), { maxBodyBytes: cfg.maxBodyBytes, log });
+  const offLists = watchLists(app, catalog, {
+    tools: () => modern.notify.toolsChanged(),
+    resources: () => modern.notify.resourcesChanged(),
+    prompts: () => modern.notify.promptsChanged(),
+    updated: (uri) => modern.notify.resourceUpdated(uri),
+  });
 
   // At the cap a new client is not turned away for up to sessionIdleSeconds: the least recently used
   // session with nothing open makes room (its client gets 404 and can initialize again).
@@ -129,6 +138,10 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
       if (!s || s.service !== undefined) throw new HttpError(404, "Session not found: it expired, was deleted, or never existed. Initialize a new one.");
       if (s.caller !== caller) throw new HttpError(403, "This session belongs to another credential.");
       await serveSession(s, req, res, body);
+      return;
+    }
+    if (req.method === "POST" && isModernRequest(req, body)) {
+      await modern.serve(req, res, body, caller);
       return;
     }
     if (req.method === "POST" && isInitializeRequest(body)) {
@@ -236,7 +249,8 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   const close = async () => {
     clearInterval(sweeper);
     await Promise.all([...sessions.keys()].map(closeSession));
-    perService.close();
+    offLists();
+    await Promise.all([modern.close(), perService.close()]);
     await new Promise<void>((resolve) => {
       http.close(() => resolve());
       http.closeAllConnections();
