@@ -1108,4 +1108,40 @@ export const REQUIREMENTS: Requirement[] = [
       "unit/architecture-doc.test.ts :: the README links it",
     ],
   },
+  {
+    id: "eras:sdk-v2",
+    source: "issue 16 item 1 (move to the v2 packages; @modelcontextprotocol/sdk leaves the runtime)",
+    promise: "mcp-herd runs on @modelcontextprotocol/server, client and node (v2); lint refuses the 1.x SDK anywhere in src/ (it stays a test-only legacy client) and any SDK package in tools/.",
+    tests: [
+      "unit/layers-lint.test.ts :: refuses the 1.x SDK anywhere in src/, and any SDK package in tools/",
+      "unit/lint-clean.test.ts :: src/, test/, bench/ and scripts/ have no lint errors (npm run lint)",
+    ],
+  },
+  {
+    id: "eras:modern-clients",
+    source: "issue 16 item 2 (2026-07-28 clients statelessly: server/discover, per-request _meta, subscriptions/listen, Mcp-* headers)",
+    promise:
+      "A client pinned to MCP 2026-07-28 reaches mcp-herd over stdio and over HTTP (/mcp and /services/<name>/mcp) without initialize: server/discover names mcp-herd; our tools and the services' <service>__<tool> tools, resources and prompts answer; a service's progress reaches it and its cancellation reaches the service; tool and resource list changes reach it on a subscriptions/listen stream; the token and the Origin check stay in front.",
+    tests: [
+      "integration/eras.test.ts :: connects in the modern era, without initialize, and server/discover names mcp-herd",
+      "integration/eras.test.ts :: lists and calls our own tools and the services' tools (<service>__<tool>)",
+      "integration/eras.test.ts :: reads our resources and a service's, and gets a service's prompt",
+      "integration/eras.test.ts :: passes a service's progress through to the caller",
+      "integration/eras.test.ts :: cancels a call in flight: the call ends at once and the service's handler sees the abort",
+      "integration/eras.test.ts :: hears list changes on a subscriptions/listen stream",
+      "integration/eras.test.ts :: serves a service as itself on /services/<name>/mcp",
+      "integration/eras.test.ts :: keeps the token and the Origin check in front of the modern side",
+    ],
+  },
+  {
+    id: "eras:both-at-once",
+    source: "issue 16 item 2 and Must show (a v2 client pinned to 2026-07-28 and a 1.x client at the same time)",
+    promise:
+      "On one mcp-herd, a 2026-07-28 client and a 2025-era 1.x client with its session work at the same time: concurrent tool, service tool, resource and prompt calls each get their own answers; progress and cancellation work for both; a tool list change reaches the session as a notification and the modern client on its listen stream.",
+    tests: [
+      "integration/eras.test.ts :: both call tools, service tools, resources and prompts concurrently and each gets its own answers",
+      "integration/eras.test.ts :: progress and cancellation work for both at once",
+      "integration/eras.test.ts :: a tool list change reaches the 1.x session as a notification and the modern client on its listen stream",
+    ],
+  },
 ];
