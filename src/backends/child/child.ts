@@ -1,5 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { Client, ProtocolError } from "@modelcontextprotocol/client";
+import { CallToolResultSchema } from "@modelcontextprotocol/core";
 import type { Logger } from "../../log.js";
 import { VERSION } from "../../version.js";
 import { TransportError, errorResult, type Backend, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "../backend.js";
@@ -146,7 +147,7 @@ export class ChildBackend implements Backend {
     this.inFlight++;
     try {
       const onProgress = opts.onProgress;
-      const call = () => this.client.callTool({ name, arguments: args }, {
+      const call = () => this.client.request({ method: "tools/call", params: { name, arguments: args } }, CallToolResultSchema, {
         timeout,
         signal: opts.signal,
         ...(onProgress
