@@ -1144,4 +1144,14 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/eras.test.ts :: a tool list change reaches the 1.x session as a notification and the modern client on its listen stream",
     ],
   },
+  {
+    id: "eras:upstream-auto",
+    source: "issue 16 item 3 (url services and HTTP peers: versionNegotiation auto, the verdict kept, re-probed on reconnect)",
+    promise:
+      "A url service (or a host's peer) with protocol \"auto\" is probed with server/discover and spoken to in 2026-07-28 when it offers it (no session on its side), \"2026-07-28\" pins that era, the default stays the 2025 handshake; tools, progress and a 2026-07-28 service's list changes (on a listen stream) reach our clients.",
+    tests: [
+      "integration/eras-upstream.test.ts :: the probed and the pinned services are served statelessly (no session on the far side), the default one with its session",
+      "integration/eras-upstream.test.ts :: a 2026-07-28 url service's list change reaches this herd on a listen stream, and its client as list_changed",
+    ],
+  },
 ];

@@ -43,7 +43,8 @@ export function wireClient(
   return {
     notify: (method, params) => client.notification({ method, params } as Notification),
     setLogLevel: async (level) => {
-      if (client.getServerCapabilities()?.logging) await client.setLoggingLevel(level as LoggingLevel);
+      // 2026-07-28 has no logging/setLevel (the level rides each request's _meta).
+      if (client.getServerCapabilities()?.logging && client.getProtocolEra() !== "modern") await client.setLoggingLevel(level as LoggingLevel);
     },
   };
 }
