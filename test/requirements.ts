@@ -1152,6 +1152,7 @@ export const REQUIREMENTS: Requirement[] = [
     tests: [
       "integration/eras-upstream.test.ts :: the probed and the pinned services are served statelessly (no session on the far side), the default one with its session",
       "integration/eras-upstream.test.ts :: a 2026-07-28 url service's list change reaches this herd on a listen stream, and its client as list_changed",
+      "integration/eras-upstream.test.ts :: runs a command on the host through its peer, without a session there",
     ],
   },
 ];

@@ -72,3 +72,32 @@ describe("url services of either era: protocol 'auto' probes and speaks 2026-07-
     expect(read.contents[0]).toMatchObject({ text: "added 1" });
   });
 });
+
+describe("a host's mcp-herd peer with protocol '2026-07-28': remote_* tools over the modern era", () => {
+  let dir: string;
+  let peer: Herd;
+  let hub: Herd;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "herd-eras-peer-"));
+    peer = await startHerd({ http: true, token: TOKEN, args: ["--peer"], env: { HOME: dir } });
+    const config = join(dir, "hub.json");
+    writeFileSync(config, JSON.stringify({ hosts: [{ name: "box", peer: { url: peer.url, token: TOKEN, protocol: "2026-07-28" } }] }));
+    hub = await startHerd({ args: ["--config", config], env: { LMCP_HUB_BACKENDS: "" } });
+  }, 60_000);
+  afterAll(async () => {
+    await hub?.close();
+    await peer?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs a command on the host through its peer, without a session there", async () => {
+    const before = ((await (await fetch(`${peer.base}/health`)).json()) as { sessions: number }).sessions;
+    const r = (await hub.client.callTool({ name: "remote_shell", arguments: { host: "box", command: "echo modern peer" } })) as { content: Array<{ text?: string }>; isError?: boolean; structuredContent?: { via?: string } };
+    expect(r.isError, allText(r as never)).toBeFalsy();
+    expect(allText(r as never)).toContain("modern peer");
+    expect(r.structuredContent?.via).toBe("peer");
+    // The test's own 1.x client holds the one session; the hub's modern link adds none.
+    expect(((await (await fetch(`${peer.base}/health`)).json()) as { sessions: number }).sessions).toBe(before);
+  });
+});
