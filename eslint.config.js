@@ -46,6 +46,12 @@ export default tseslint.config(
             { name: "child_process", importNames: ["exec", "execSync"], message: "Use spawn with an argument array." },
             { name: "node:child_process", importNames: ["exec", "execSync"], message: "Use spawn with an argument array." },
           ],
+          patterns: [
+            {
+              group: ["@modelcontextprotocol/sdk", "@modelcontextprotocol/sdk/*"],
+              message: "src/ runs on the v2 packages (@modelcontextprotocol/server, client, node); the 1.x SDK is a test-only legacy client.",
+            },
+          ],
         },
       ],
       "no-restricted-syntax": [
@@ -62,7 +68,7 @@ export default tseslint.config(
         "error",
         {
           patterns: [
-            { group: ["@modelcontextprotocol/sdk", "@modelcontextprotocol/sdk/*"], message: "tools/ uses defineTool; the SDK stays in server.ts, transports/, backends/." },
+            { group: ["@modelcontextprotocol/*"], message: "tools/ uses defineTool; the SDK stays in server.ts, transports/, backends/." },
             { group: ["node:child_process", "child_process", "node:net", "ssh2"], message: "tools/ never spawns or connects: call a registry, router or backend." },
           ],
         },

@@ -6,6 +6,10 @@ import { ConfigError } from "./config-error.js";
 import { adoptClientEntries, clientEntrySchema, SERVICE_NAME as NAME } from "./config-clients.js";
 
 /** What a host (or host group) may be called: safe in job ids, file names and log lines. */
+/** How mcp-herd speaks to an HTTP MCP server: the 2025 handshake, a probe for 2026-07-28 with fallback, or 2026-07-28 only. */
+export const PROTOCOLS = ["legacy", "auto", "2026-07-28"] as const;
+export type ProtocolChoice = (typeof PROTOCOLS)[number];
+
 export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /** One supervised service; also accepts a Claude Desktop `mcpServers` entry (command/args/env). */
@@ -33,6 +37,10 @@ export const serviceSpecSchema = z
       .optional()
       .describe("Transport as a client config names it; a url implies streamable HTTP, \"sse\" uses the legacy HTTP+SSE transport."),
     disabled: z.boolean().optional().describe("Keep the entry but do not start it."),
+    protocol: z
+      .enum(PROTOCOLS)
+      .optional()
+      .describe('Protocol era for a url service: "legacy" (initialize, the default), "auto" (probe with server/discover, fall back to initialize; re-probed after the connection is lost) or "2026-07-28" (only that).'),
   });
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
 
@@ -52,6 +60,10 @@ const sshSpecSchema = z.strictObject({
 const peerSpecSchema = z.strictObject({
   url: z.string().url().describe("The peer's MCP endpoint: another mcp-herd (--peer --http) or an lmcp host, e.g. http://10.0.0.5:8090/mcp."),
   token: z.string().optional().describe("Bearer token the peer requires; masked in --print-config, never logged."),
+  protocol: z
+    .enum(PROTOCOLS)
+    .optional()
+    .describe('Protocol era for the peer: "legacy" (initialize, the default), "auto" (probe with server/discover, fall back to initialize; re-probed after the connection is lost) or "2026-07-28" (only that).'),
 });
 
 const hostSpecSchema = z.strictObject({

@@ -26,7 +26,7 @@ export interface ResourceText {
   text: string;
 }
 
-/** An unknown or unreadable URI; server.ts turns it into a JSON-RPC error (-32002, resource not found). */
+/** An unknown or unreadable URI; server.ts turns it into a JSON-RPC error (-32602, resource not found). */
 export class ResourceNotFound extends Error {
   override readonly name = "ResourceNotFound";
 }

@@ -1,22 +1,15 @@
 import { randomUUID } from "node:crypto";
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-import {
-  CancelTaskRequestSchema,
-  ErrorCode,
-  GetTaskPayloadRequestSchema,
-  GetTaskRequestSchema,
-  ListTasksRequestSchema,
-  RootsListChangedNotificationSchema,
-  SetLevelRequestSchema,
-  type ServerNotification,
-  type ServerRequest,
-} from "@modelcontextprotocol/sdk/types.js";
+import { CLIENT_CAPABILITIES_META_KEY, ProtocolErrorCode, type Server, type ServerContext, type ServerNotification, type ServerRequest } from "@modelcontextprotocol/server";
+import { z } from "zod";
 import type { App } from "./app.js";
 import { LOG_LEVELS, type ClientLink } from "./backends/mcp/client-link.js";
 import { LooseResult, RemoteRpcError } from "./backends/mcp/passthrough.js";
 
-type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+type Extra = ServerContext;
+
+// tasks/* left the v2 SDK's typed surface (SEP-2663): they are registered as custom methods with these params.
+const TaskParams = z.looseObject({ taskId: z.string() });
+const ListParams = z.looseObject({ cursor: z.string().optional() }).optional();
 
 /** One client session's side of the pass-through: links for its calls, its log level, what it receives. */
 export interface SessionRelay {
@@ -56,7 +49,7 @@ export function sessionRelay(
     idle: () => (open && (opts.reachable?.() ?? true) ? idle : undefined),
   };
   if (opts.logging) {
-    server.setRequestHandler(SetLevelRequestSchema, (request) => {
+    server.setRequestHandler("logging/setLevel", (request) => {
       level = request.params.level;
       app.relay.setLogLevel(key, level);
       return {};
@@ -67,8 +60,9 @@ export function sessionRelay(
     idle,
     linkFor: (extra) => ({
       session: key,
-      capabilities,
-      request: (method, params, o) => extra.sendRequest({ method, params } as ServerRequest, LooseResult, { signal: o.signal, timeout: o.timeoutMs }),
+      // A 2026-07-28 request names its client's capabilities itself; a 2025 session named them at initialize.
+      capabilities: () => ((extra.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as Record<string, unknown> | undefined) ?? capabilities(),
+      request: (method, params, o) => extra.mcpReq.send({ method, params } as ServerRequest, LooseResult, { signal: o.signal, timeout: o.timeoutMs }),
       idle: idle.idle,
     }),
     sendLog(params) {
@@ -93,7 +87,7 @@ function passes(messageLevel: string, sessionLevel: string | undefined): boolean
  * and the client's roots/list_changed reaches the services it has used. Returns an unsubscribe.
  */
 export function aggregateRelay(app: App, server: Server, relay: SessionRelay): () => void {
-  server.setNotificationHandler(RootsListChangedNotificationSchema, async () => {
+  server.setNotificationHandler("notifications/roots/list_changed", async () => {
     for (const svc of app.services.list()) {
       if (svc.hub?.usedBy(relay.key)) await svc.hub.notifyService("notifications/roots/list_changed");
     }
@@ -125,34 +119,32 @@ export function taskRelay(app: App, server: Server, relay: SessionRelay): (route
   const owners = new Map<string, string>();
   const serviceOf = (taskId: unknown): string => {
     const owner = typeof taskId === "string" ? owners.get(taskId) : undefined;
-    if (!owner) throw new RemoteRpcError(ErrorCode.InvalidParams, `unknown task '${String(taskId)}': this session created no task with that id`);
+    if (!owner) throw new RemoteRpcError(ProtocolErrorCode.InvalidParams, `unknown task '${String(taskId)}': this session created no task with that id`);
     return owner;
   };
   const send = async (service: string, method: string, params: Record<string, unknown> | undefined, extra: Extra) => {
     const svc = app.services.get(service);
-    if (!svc?.request) throw new RemoteRpcError(ErrorCode.InvalidParams, `service '${service}' that owns this task is no longer loaded`);
+    if (!svc?.request) throw new RemoteRpcError(ProtocolErrorCode.InvalidParams, `service '${service}' that owns this task is no longer loaded`);
     try {
-      return await svc.request(method, params, { signal: extra.signal, client: relay.linkFor(extra) });
+      return await svc.request(method, params, { signal: extra.mcpReq.signal, client: relay.linkFor(extra) });
     } catch (e) {
       if (e instanceof RemoteRpcError) throw e;
-      throw new RemoteRpcError(ErrorCode.InternalError, (e as Error).message);
+      throw new RemoteRpcError(ProtocolErrorCode.InternalError, (e as Error).message);
     }
   };
-  const byTask = (method: string) => async (request: { params: Record<string, unknown> }, extra: Extra) =>
-    (await send(serviceOf(request.params.taskId), method, request.params, extra)) as never;
-  server.setRequestHandler(GetTaskRequestSchema, byTask("tasks/get"));
-  server.setRequestHandler(GetTaskPayloadRequestSchema, byTask("tasks/result"));
-  server.setRequestHandler(CancelTaskRequestSchema, byTask("tasks/cancel"));
-  server.setRequestHandler(ListTasksRequestSchema, async (_request, extra) => {
+  for (const method of ["tasks/get", "tasks/result", "tasks/cancel"]) {
+    server.setRequestHandler(method, { params: TaskParams }, async (params, extra) => await send(serviceOf(params.taskId), method, params, extra));
+  }
+  server.setRequestHandler("tasks/list", { params: ListParams }, async (_params, ctx) => {
     const tasks: unknown[] = [];
     for (const service of new Set(owners.values())) {
-      const r = await send(service, "tasks/list", {}, extra).catch(() => ({ tasks: [] }));
+          const r = await send(service, "tasks/list", {}, ctx).catch(() => ({ tasks: [] }));
       for (const t of (r.tasks as { taskId?: string }[] | undefined) ?? []) if (t.taskId && owners.get(t.taskId) === service) tasks.push(t);
     }
-    return { tasks } as never;
+    return { tasks };
   });
   return async (route, params, extra) => {
-    if (!route) throw new RemoteRpcError(ErrorCode.InvalidParams, `${String(params.name)} is one of mcp-herd's own tools, which do not run as tasks: call it without 'task'`);
+    if (!route) throw new RemoteRpcError(ProtocolErrorCode.InvalidParams, `${String(params.name)} is one of mcp-herd's own tools, which do not run as tasks: call it without 'task'`);
     const result = await send(route.service, "tools/call", { ...params, name: route.tool }, extra);
     const taskId = (result.task as { taskId?: unknown } | undefined)?.taskId;
     if (typeof taskId === "string") {

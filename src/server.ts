@@ -1,19 +1,4 @@
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import {
-  CallToolRequestSchema,
-  CompleteRequestSchema,
-  ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  ReadResourceRequestSchema,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-  type Tool,
-} from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolError, ProtocolErrorCode, Server, type JSONRPCRequest, type Result, type ServerContext, type Tool } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { App } from "./app.js";
 import { redactArgs } from "./audit.js";
@@ -144,14 +129,63 @@ function fromRaw(raw: RawTool): Entry {
   return { tool, route: raw.route, call: (args, ctx) => raw.call(args, ctx) };
 }
 
+type Handler = (request: JSONRPCRequest, ctx: ServerContext) => Promise<Result>;
+
+/**
+ * The low-level Server, except that a task-augmented tools/call (2025-11-25 tasks, which v2 no longer
+ * models) answers with the service's CreateTaskResult as it came, instead of failing CallToolResult validation.
+ */
+class HerdServer extends Server {
+  protected override _wrapHandler(method: string, handler: Handler): Handler {
+    const wrapped = super._wrapHandler(method, handler);
+    if (method !== "tools/call") return wrapped;
+    return (request, ctx) => ((request.params as { task?: unknown } | undefined)?.task !== undefined ? handler(request, ctx) : wrapped(request, ctx));
+  }
+}
+
 export interface SessionInfo {
   /** "stdio", or an id for the HTTP caller (never the token itself). */
   caller: string;
+  /**
+   * False for an instance that serves one 2026-07-28 HTTP request: it pushes nothing (list changes
+   * reach those clients through the endpoint's subscriptions/listen streams, see watchLists).
+   */
+  pushes?: boolean;
+}
+
+/** What a client's lists may show changed: the sink of watchLists. */
+export interface ListSink {
+  tools(): void;
+  resources(): void;
+  prompts(): void;
+  /** The content of one resource changed (its owning service said so). */
+  updated(uri: string): void;
+}
+
+/** Calls the sink on every change of the tools, resources (a service's log resource too), prompts and a resource's content; returns the unsubscribe. */
+export function watchLists(app: App, catalog: ToolCatalog, sink: ListSink): () => void {
+  // One log resource per service: the resource list changes when a service is loaded or unloaded.
+  const names = () => app.services.list().map((s) => s.name).join("\n");
+  let serviceNames = names();
+  const stops = [
+    ...app.providers.map((p) => p.onChange(() => sink.tools())),
+    app.services.onChange(() => {
+      const now = names();
+      if (now === serviceNames) return;
+      serviceNames = now;
+      sink.resources();
+    }),
+    catalog.content.onChange((kind) => (kind === "resources" ? sink.resources() : sink.prompts())),
+    catalog.content.onResourceUpdated((uri) => sink.updated(uri)),
+  ];
+  return () => {
+    for (const stop of stops) stop();
+  };
 }
 
 /** One MCP server per client session, sharing the App and its catalog. */
 export function createServer(app: App, catalog: ToolCatalog, session: SessionInfo): Server {
-  const server = new Server(
+  const server = new HerdServer(
     { name: "mcp-herd", title: "mcp-herd", version: app.version },
     {
       capabilities: {
@@ -168,17 +202,17 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
 
   const relay = sessionRelay(app, server, session.caller, { logging: true });
   const taskCall = taskRelay(app, server, relay);
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
+  server.setRequestHandler("tools/list", async () => {
     await catalog.content.ready();
     return { tools: catalog.list() };
   });
-  const unsubscribeContent = registerContentHandlers(server, app, catalog.content, relay);
+  const content = registerContentHandlers(server, app, catalog.content, relay);
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  server.setRequestHandler("tools/call", async (request, extra) => {
     const { name } = request.params;
     // A call right after start (a one-shot client that never lists) may name a service still starting.
     const entry = catalog.findListed(name) ?? (await catalog.content.ready().then(() => catalog.find(name)));
-    if (!entry) throw new RemoteRpcError(ErrorCode.InvalidParams, `Unknown tool '${name}'. Call tools/list to see the tools.`);
+    if (!entry) throw new RemoteRpcError(ProtocolErrorCode.InvalidParams, `Unknown tool '${name}'. Call tools/list to see the tools.`);
     if (request.params.task) {
       const created = await taskCall(entry.route, request.params, extra);
       app.audit?.record({ who: session.caller, what: `${name} (as a task)`, args: redactArgs(request.params.arguments ?? {}), ok: true });
@@ -187,15 +221,15 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     const token = request.params._meta?.progressToken;
     let lastProgressAt = 0;
     const ctx: ToolContext = {
-      signal: extra.signal,
+      signal: extra.mcpReq.signal,
       wantsProgress: token !== undefined,
       caller: session.caller,
       client: relay.linkFor(extra),
       progress(p) {
-        if (token === undefined || extra.signal.aborted) return;
+        if (token === undefined || extra.mcpReq.signal.aborted) return;
         lastProgressAt = Date.now();
-        extra
-          .sendNotification({ method: "notifications/progress", params: { progressToken: token, ...p } })
+        extra.mcpReq
+          .notify({ method: "notifications/progress", params: { progressToken: token, ...p } })
           .catch(() => undefined);
       },
     };
@@ -229,25 +263,22 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     return result;
   });
 
-  const unsubscribe = app.providers.map((p) =>
-    p.onChange(() => {
-      server.sendToolListChanged().catch(() => undefined);
-    }),
-  );
-  unsubscribe.push(unsubscribeContent);
-  // Operator events reach every session as notifications/message, unless below the level the client chose.
-  unsubscribe.push(app.events.on((e) => relay.sendLog({ level: e.level, logger: e.logger, data: { message: e.message, ...e.data } })));
-  unsubscribe.push(aggregateRelay(app, server, relay));
-  // One log resource per service: the resource list changes when a service is loaded or unloaded.
-  let serviceNames = app.services.list().map((s) => s.name).join("\n");
-  unsubscribe.push(
-    app.services.onChange(() => {
-      const now = app.services.list().map((s) => s.name).join("\n");
-      if (now === serviceNames) return;
-      serviceNames = now;
-      if (server.transport) server.sendResourceListChanged().catch(() => undefined);
-    }),
-  );
+  const unsubscribe = [content.close];
+  if (session.pushes === false) unsubscribe.push(() => relay.close());
+  else {
+    const sent = (p: Promise<void>) => void p.catch(() => undefined);
+    unsubscribe.push(
+      watchLists(app, catalog, {
+        tools: () => sent(server.sendToolListChanged()),
+        resources: () => server.transport && sent(server.sendResourceListChanged()),
+        prompts: () => server.transport && sent(server.sendPromptListChanged()),
+        updated: (uri) => server.transport && content.subscribed.has(uri) && sent(server.sendResourceUpdated({ uri })),
+      }),
+    );
+    // Operator events reach every session as notifications/message, unless below the level the client chose.
+    unsubscribe.push(app.events.on((e) => relay.sendLog({ level: e.level, logger: e.logger, data: { message: e.message, ...e.data } })));
+    unsubscribe.push(aggregateRelay(app, server, relay));
+  }
   const prevClose = server.onclose;
   server.onclose = () => {
     for (const u of unsubscribe) u();
@@ -266,9 +297,9 @@ const MCP_PREFIX = /^(?:MCP error -?\d+: )+/;
 export function toWireError(e: unknown): RemoteRpcError {
   if (e instanceof CatalogError) return new RemoteRpcError(e.code, e.message, e.data);
   if (e instanceof ResourceNotFound) return new RemoteRpcError(RESOURCE_NOT_FOUND, e.message);
-  if (e instanceof McpError) return new RemoteRpcError(e.code, e.message.replace(MCP_PREFIX, ""), e.data);
+  if (e instanceof ProtocolError) return new RemoteRpcError(e.code, e.message.replace(MCP_PREFIX, ""), e.data);
   if (e instanceof RemoteRpcError) return MCP_PREFIX.test(e.message) ? new RemoteRpcError(e.code, e.message.replace(MCP_PREFIX, ""), e.data) : e;
-  return new RemoteRpcError(ErrorCode.InternalError, (e as Error)?.message ?? String(e));
+  return new RemoteRpcError(ProtocolErrorCode.InternalError, (e as Error)?.message ?? String(e));
 }
 
 async function answer<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -279,80 +310,72 @@ async function answer<T>(fn: () => Promise<T> | T): Promise<T> {
   }
 }
 
-/** Resources, prompts and completions: ours (herd://) and the services' (routed by owner); returns the session's cleanup. */
-function registerContentHandlers(server: Server, app: App, content: ServiceCatalog, relay: SessionRelay): () => void {
+/** Resources, prompts and completions: ours (herd://) and the services' (routed by owner); returns what the session subscribed to, and its cleanup. */
+function registerContentHandlers(server: Server, app: App, content: ServiceCatalog, relay: SessionRelay): { subscribed: ReadonlySet<string>; close(): void } {
   // The URIs this session subscribed to; the catalog counts subscribers across sessions.
   const subscribed = new Set<string>();
 
-  server.setRequestHandler(ListResourcesRequestSchema, (request) =>
+  server.setRequestHandler("resources/list", (request) =>
     answer(async () => {
       await content.ready();
       const { page, nextCursor } = paginate([...listResources(app), ...content.resources()], request.params?.cursor);
       return { resources: page as ReturnType<typeof listResources>, ...(nextCursor ? { nextCursor } : {}) };
     }),
   );
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, (request) =>
+  server.setRequestHandler("resources/templates/list", (request) =>
     answer(async () => {
       await content.ready();
       const { page, nextCursor } = paginate([...listResourceTemplates(), ...content.templates()], request.params?.cursor);
       return { resourceTemplates: page as ReturnType<typeof listResourceTemplates>, ...(nextCursor ? { nextCursor } : {}) };
     }),
   );
-  server.setRequestHandler(ReadResourceRequestSchema, (request, extra) =>
+  server.setRequestHandler("resources/read", (request, ctx) =>
     answer(async () => {
       const { uri } = request.params;
       if (isOwnUri(uri)) return { contents: [await readResource(app, uri)] };
-      return (await content.read(uri, { signal: extra.signal, client: relay.linkFor(extra) })) as { contents: [] };
+          return (await content.read(uri, { signal: ctx.mcpReq.signal, client: relay.linkFor(ctx) })) as { contents: [] };
     }),
   );
-  server.setRequestHandler(SubscribeRequestSchema, (request, extra) =>
+  server.setRequestHandler("resources/subscribe", (request, ctx) =>
     answer(async () => {
       const { uri } = request.params;
       // Our own resources change with every service event: subscribing to them is accepted, list_changed tells.
       if (isOwnUri(uri) || subscribed.has(uri)) return {};
-      await content.subscribe(uri, { signal: extra.signal, client: relay.linkFor(extra) });
+          await content.subscribe(uri, { signal: ctx.mcpReq.signal, client: relay.linkFor(ctx) });
       subscribed.add(uri);
       return {};
     }),
   );
-  server.setRequestHandler(UnsubscribeRequestSchema, (request) =>
+  server.setRequestHandler("resources/unsubscribe", (request) =>
     answer(async () => {
       const { uri } = request.params;
       if (subscribed.delete(uri)) await content.unsubscribe(uri);
       return {};
     }),
   );
-  server.setRequestHandler(ListPromptsRequestSchema, (request) =>
+  server.setRequestHandler("prompts/list", (request) =>
     answer(async () => {
       await content.ready();
       const { page, nextCursor } = paginate(content.prompts(), request.params?.cursor);
       return { prompts: page as [], ...(nextCursor ? { nextCursor } : {}) };
     }),
   );
-  server.setRequestHandler(GetPromptRequestSchema, (request, extra) =>
-    answer(async () => (await content.getPrompt(request.params, { signal: extra.signal, client: relay.linkFor(extra) })) as { messages: [] }),
+  server.setRequestHandler("prompts/get", (request, ctx) =>
+      answer(async () => (await content.getPrompt(request.params, { signal: ctx.mcpReq.signal, client: relay.linkFor(ctx) })) as { messages: [] }),
   );
-  server.setRequestHandler(CompleteRequestSchema, (request, extra) =>
+  server.setRequestHandler("completion/complete", (request, ctx) =>
     answer(async () => {
       const ref = request.params.ref;
       if (ref.type === "ref/resource" && isOwnUri(ref.uri)) return { completion: completeOwn(app, ref.uri, request.params.argument) };
-      return (await content.complete(request.params, { signal: extra.signal, client: relay.linkFor(extra) })) as { completion: { values: [] } };
+          return (await content.complete(request.params, { signal: ctx.mcpReq.signal, client: relay.linkFor(ctx) })) as { completion: { values: [] } };
     }),
   );
 
-  const stops = [
-    content.onChange((kind) => {
-      if (!server.transport) return;
-      const sent = kind === "resources" ? server.sendResourceListChanged() : server.sendPromptListChanged();
-      sent.catch(() => undefined);
-    }),
-    content.onResourceUpdated((uri) => {
-      if (server.transport && subscribed.has(uri)) server.sendResourceUpdated({ uri }).catch(() => undefined);
-    }),
-  ];
-  return () => {
-    for (const stop of stops) stop();
-    for (const uri of subscribed) void content.unsubscribe(uri);
-    subscribed.clear();
+  return {
+    subscribed,
+    close() {
+      for (const uri of subscribed) void content.unsubscribe(uri);
+      subscribed.clear();
+    },
   };
 }

@@ -308,8 +308,8 @@ export const REQUIREMENTS: Requirement[] = [
   },
   {
     id: "ops:resources:unknown-uri",
-    source: "MCP spec server/resources (error handling: -32002 resource not found)",
-    promise: "An unknown URI, or the logs of a service that is not loaded, is a -32002 JSON-RPC error saying what exists.",
+    source: "MCP spec server/resources (error handling: resource not found; -32602 as 2026-07-28 requires, clients accept -32002 too)",
+    promise: "An unknown URI, or the logs of a service that is not loaded, is a resource-not-found JSON-RPC error (-32602) saying what exists.",
     tests: ["integration/resources.test.ts :: answers an unknown URI and the logs of an unknown service with a resource-not-found error naming what exists"],
   },
   {
@@ -814,11 +814,11 @@ export const REQUIREMENTS: Requirement[] = [
   },
   {
     id: "mcp:aggregate:bad-refs",
-    source: "MCP spec server/resources (error -32002); issue 11 (bad input)",
+    source: "MCP spec server/resources (resource not found); issue 11 (bad input)",
     promise:
-      "A resource URI no service owns is -32002 and a prompt of an unloaded service is -32602, each with a message saying what to do, at once (no hang); the server keeps serving. A foreign cursor is -32602.",
+      "A resource URI no service owns is resource-not-found (-32602) and a prompt of an unloaded service is -32602, each with a message saying what to do, at once (no hang); the server keeps serving. A foreign cursor is -32602.",
     tests: [
-      "integration/aggregate-content.test.ts :: a URI no service owns is -32002 with one prefix and a clear message; the server keeps serving",
+      "integration/aggregate-content.test.ts :: a URI no service owns is resource-not-found (-32602) with one prefix and a clear message; the server keeps serving",
       "integration/aggregate-content.test.ts :: a prompt of a service that was unloaded is a clear error, nothing hangs, the server keeps serving",
       "unit/services/aggregate-pieces.test.ts :: refuses the cursor %j as invalid params",
     ],
@@ -828,7 +828,7 @@ export const REQUIREMENTS: Requirement[] = [
     source: "issue 11 item 8",
     promise: "Our JSON-RPC error messages carry no 'MCP error N:' prefix on the wire (the client adds it once), also when a child's own error is handed on.",
     tests: [
-      "integration/aggregate-content.test.ts :: a URI no service owns is -32002 with one prefix and a clear message; the server keeps serving",
+      "integration/aggregate-content.test.ts :: a URI no service owns is resource-not-found (-32602) with one prefix and a clear message; the server keeps serving",
       "integration/aggregate-content.test.ts :: a child's own JSON-RPC error reaches the client with one prefix",
     ],
   },
@@ -1085,7 +1085,7 @@ export const REQUIREMENTS: Requirement[] = [
     tests: [
       "integration/aggregate-remote-content.test.ts :: lists them, reads and gets them, completes, and the child's roots request reaches the hub's calling session",
       "integration/aggregate-remote-content.test.ts :: after the service restarts on its host, the hub serves the new run's prompts and resources",
-      "integration/aggregate-remote-content.test.ts :: an unknown resource of the host is still a clear -32002",
+      "integration/aggregate-remote-content.test.ts :: an unknown resource of the host is still a clear resource-not-found error (-32602)",
     ],
   },
   {
@@ -1177,6 +1177,53 @@ export const REQUIREMENTS: Requirement[] = [
       "unit/util/idle-memory.test.ts :: gives back after quietChecks quiet reads with a grown young generation, again a quiet streak later while it stays grown, at most 4 times until work comes back",
       "unit/util/idle-memory.test.ts :: never under load, never with a small young generation, and a busy read restarts the quiet streak",
       "unit/util/idle-memory.test.ts :: runs a memory-reducing collection when idle: the heap after it holds no more than before",
+    ],
+  },
+  {
+    id: "eras:sdk-v2",
+    source: "issue 16 item 1 (move to the v2 packages; @modelcontextprotocol/sdk leaves the runtime)",
+    promise: "mcp-herd runs on @modelcontextprotocol/server, client and node (v2); lint refuses the 1.x SDK anywhere in src/ (it stays a test-only legacy client) and any SDK package in tools/.",
+    tests: [
+      "unit/layers-lint.test.ts :: refuses the 1.x SDK anywhere in src/, and any SDK package in tools/",
+      "unit/lint-clean.test.ts :: src/, test/, bench/ and scripts/ have no lint errors (npm run lint)",
+    ],
+  },
+  {
+    id: "eras:modern-clients",
+    source: "issue 16 item 2 (2026-07-28 clients statelessly: server/discover, per-request _meta, subscriptions/listen, Mcp-* headers)",
+    promise:
+      "A client pinned to MCP 2026-07-28 reaches mcp-herd over stdio and over HTTP (/mcp and /services/<name>/mcp) without initialize: server/discover names mcp-herd; our tools and the services' <service>__<tool> tools, resources and prompts answer; a service's progress reaches it and its cancellation reaches the service; tool and resource list changes reach it on a subscriptions/listen stream; the token and the Origin check stay in front.",
+    tests: [
+      "integration/eras.test.ts :: connects in the modern era, without initialize, and server/discover names mcp-herd",
+      "integration/eras.test.ts :: lists and calls our own tools and the services' tools (<service>__<tool>)",
+      "integration/eras.test.ts :: reads our resources and a service's, and gets a service's prompt",
+      "integration/eras.test.ts :: passes a service's progress through to the caller",
+      "integration/eras.test.ts :: cancels a call in flight: the call ends at once and the service's handler sees the abort",
+      "integration/eras.test.ts :: hears list changes on a subscriptions/listen stream",
+      "integration/eras.test.ts :: serves a service as itself on /services/<name>/mcp",
+      "integration/eras.test.ts :: keeps the token and the Origin check in front of the modern side",
+    ],
+  },
+  {
+    id: "eras:both-at-once",
+    source: "issue 16 item 2 and Must show (a v2 client pinned to 2026-07-28 and a 1.x client at the same time)",
+    promise:
+      "On one mcp-herd, a 2026-07-28 client and a 2025-era 1.x client with its session work at the same time: concurrent tool, service tool, resource and prompt calls each get their own answers; progress and cancellation work for both; a tool list change reaches the session as a notification and the modern client on its listen stream.",
+    tests: [
+      "integration/eras.test.ts :: both call tools, service tools, resources and prompts concurrently and each gets its own answers",
+      "integration/eras.test.ts :: progress and cancellation work for both at once",
+      "integration/eras.test.ts :: a tool list change reaches the 1.x session as a notification and the modern client on its listen stream",
+    ],
+  },
+  {
+    id: "eras:upstream-auto",
+    source: "issue 16 item 3 (url services and HTTP peers: versionNegotiation auto, the verdict kept, re-probed on reconnect)",
+    promise:
+      "A url service (or a host's peer) with protocol \"auto\" is probed with server/discover and spoken to in 2026-07-28 when it offers it (no session on its side), \"2026-07-28\" pins that era, the default stays the 2025 handshake; tools, progress and a 2026-07-28 service's list changes (on a listen stream) reach our clients.",
+    tests: [
+      "integration/eras-upstream.test.ts :: the probed and the pinned services are served statelessly (no session on the far side), the default one with its session",
+      "integration/eras-upstream.test.ts :: a 2026-07-28 url service's list change reaches this herd on a listen stream, and its client as list_changed",
+      "integration/eras-upstream.test.ts :: runs a command on the host through its peer, without a session there",
     ],
   },
 ];

@@ -1,4 +1,4 @@
-import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Tool } from "@modelcontextprotocol/client";
 import type { ClientLink } from "./mcp/client-link.js";
 
 /** The result of any tool call, ours or a backend's (the MCP `CallToolResult` shape). */

@@ -1,7 +1,15 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import {
+  Client,
+  ProtocolError,
+  SdkError,
+  SdkErrorCode,
+  SdkHttpError,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+  type PriorDiscovery,
+  type VersionNegotiationMode,
+} from "@modelcontextprotocol/client";
+import type { ProtocolChoice } from "../config.js";
 import type { Logger } from "../log.js";
 import { VERSION } from "../version.js";
 import {
@@ -31,6 +39,8 @@ export interface PeerOptions {
   hub?: ServiceHub;
   /** "sse": the legacy HTTP+SSE transport (a client config's `"type": "sse"`); default streamable HTTP. */
   transport?: "streamable-http" | "sse";
+  /** The protocol era (streamable HTTP only): legacy by default; "auto" probes and keeps the verdict until the connection is lost. */
+  protocol?: ProtocolChoice;
 }
 
 type ClientTransport = StreamableHTTPClientTransport | SSEClientTransport;
@@ -57,6 +67,8 @@ export class PeerBackend implements Backend {
   private closed = false;
   private current?: Client;
   private caps?: ServerCaps;
+  // What the last probe found (modern: the peer's discover result; legacy); forgotten when the connection is lost.
+  private verdict?: PriorDiscovery;
   // Notifications followed by the catalog (resources, prompts); the hub sees every notification as well.
   private readonly notificationHandlers = new Map<string, (params: Record<string, unknown> | undefined) => void>();
 
@@ -64,6 +76,11 @@ export class PeerBackend implements Backend {
     this.where = redactUrl(opts.url);
     this.headers = { ...(opts.headers ?? {}) };
     if (opts.token) this.headers.Authorization = `Bearer ${opts.token}`;
+  }
+
+  /** The era the connection speaks ("legacy" or "modern"), once connected over MCP. */
+  era(): "legacy" | "modern" | undefined {
+    return this.current?.getProtocolEra();
   }
 
   /** "mcp" or "plain" once connected; for status output and tests. */
@@ -98,7 +115,7 @@ export class PeerBackend implements Backend {
           return result as ToolResult;
         }
         const result = await this.untilLost(conn, opts, (signal) =>
-          conn.client.callTool({ name, arguments: args }, undefined, {
+          conn.client.callTool({ name, arguments: args }, {
             signal,
             timeout,
             resetTimeoutOnProgress: true,
@@ -123,7 +140,7 @@ export class PeerBackend implements Backend {
       }, opts.signal);
     } catch (e) {
       const own = remoteError(e);
-      if (own && own.code !== ErrorCode.RequestTimeout && own.code !== ErrorCode.ConnectionClosed) throw own;
+      if (own) throw own;
       throw e;
     }
   }
@@ -171,7 +188,7 @@ export class PeerBackend implements Backend {
         const f = classify(e, this.opts.timeoutMs);
         if (f.staleSession && attempt === 0) {
           this.opts.log.info("peer session expired, reconnecting", { url: this.where });
-          await this.drop(conn);
+          await this.drop(conn, false);
           continue;
         }
         if (f.transport) {
@@ -192,12 +209,14 @@ export class PeerBackend implements Backend {
     return p;
   }
 
-  private async drop(conn?: Conn): Promise<void> {
+  /** Ends the connection; unless only its session expired (`forget` false), the next one probes the era again. */
+  private async drop(conn?: Conn, forget = true): Promise<void> {
     const current = this.conn;
     if (!current) return;
     const c = await current.catch(() => undefined);
     if (conn && c !== conn) return;
     if (this.conn === current) this.conn = undefined;
+    if (forget) this.verdict = undefined;
     if (c?.mode === "mcp") {
       this.opts.hub?.detach(c.target);
       if (this.current === c.client) this.current = undefined;
@@ -226,7 +245,8 @@ export class PeerBackend implements Backend {
 
   private async openMcp(): Promise<Conn> {
     const transport = clientTransport(this.opts.url, this.headers, this.opts.transport);
-    const client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES });
+    const mode = this.opts.transport === "sse" ? undefined : negotiation(this.opts.protocol);
+    const client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES, ...(mode ? { versionNegotiation: { mode } } : {}) });
     const target = wireClient(client, this.opts.hub, this.where, (method, params) => this.notificationHandlers.get(method)?.(params));
     const conn: Conn = { mode: "mcp", client, transport, pending: new Set(), target };
     // The SDK leaves calls pending when an SSE response stream breaks (only onerror fires): end them here.
@@ -242,9 +262,14 @@ export class PeerBackend implements Backend {
         void this.drop(conn);
       });
     };
-    await client.connect(transport, { timeout: this.opts.timeoutMs });
+    await client.connect(transport, { timeout: this.opts.timeoutMs, ...(mode && this.verdict ? { prior: this.verdict } : {}) });
+    if (mode) {
+      const discover = client.getDiscoverResult();
+      this.verdict = discover ? { kind: "modern", discover } : { kind: "legacy" };
+    }
     this.current = client;
     this.caps = client.getServerCapabilities();
+    if (client.getProtocolEra() === "modern") await listenForChanges(client, this.opts.timeoutMs);
     this.opts.hub?.attach(target);
     this.opts.log.debug("peer connected", { url: this.where, session: "sessionId" in transport && transport.sessionId ? "yes" : "none" });
     return conn;
@@ -278,7 +303,7 @@ export class PeerBackend implements Backend {
       text = await res.text();
     } catch (e) {
       if (signal?.aborted) throw e;
-      const f = classify(timer.aborted ? new McpError(ErrorCode.RequestTimeout, "timeout") : e, timeoutMs);
+      const f = classify(timer.aborted ? new SdkError(SdkErrorCode.RequestTimeout, "timeout") : e, timeoutMs);
       throw new TransportError(`${f.message} (${this.where})`, "peer", { cause: e });
     }
     if (res.status === 401 || res.status === 403) {
@@ -331,24 +356,42 @@ function parseAnswer(text: string, id: number): RpcAnswer | undefined {
 function classify(e: unknown, timeoutMs: number): Failure {
   const base = { transport: false, tryPlain: false, staleSession: false };
   if (e instanceof TransportError) return { ...base, transport: true, message: e.message };
-  if (e instanceof StreamableHTTPError) {
-    const code = e.code ?? 0;
+  if (e instanceof SdkHttpError) {
+    const code = e.status ?? 0;
     if (code === 401 || code === 403) return { ...base, transport: true, message: `auth refused (HTTP ${code}): check the host's token` };
     if (code === 404) return { ...base, transport: true, tryPlain: true, staleSession: true, message: `HTTP 404 (session expired or wrong path)` };
     if (code >= 500) return { ...base, transport: true, message: `HTTP ${code}: ${e.message.slice(0, 200)}` };
     return { ...base, transport: true, tryPlain: true, message: e.message.slice(0, 200) };
   }
-  if (e instanceof McpError) {
-    if (e.code === ErrorCode.RequestTimeout) return { ...base, transport: true, message: `no answer within ${timeoutMs / 1000}s` };
-    if (e.code === ErrorCode.ConnectionClosed) return { ...base, transport: true, message: "connection closed" };
-    return { ...base, tryPlain: true, message: e.message };
+  if (e instanceof SdkError) {
+    if (e.code === SdkErrorCode.RequestTimeout) return { ...base, transport: true, message: `no answer within ${timeoutMs / 1000}s` };
+    if (e.code === SdkErrorCode.ConnectionClosed) return { ...base, transport: true, message: "connection closed" };
+    if (String(e.code).startsWith("CLIENT_HTTP")) return { ...base, transport: true, tryPlain: true, message: e.message.slice(0, 200) };
   }
+  if (e instanceof ProtocolError || e instanceof SdkError) return { ...base, tryPlain: true, message: e.message };
   const err = e as Error & { cause?: { code?: string; message?: string } };
   if (err?.name === "TimeoutError") return { ...base, transport: true, message: `no answer within ${timeoutMs / 1000}s` };
   if (err?.cause?.code || (err instanceof TypeError && /fetch failed/.test(err.message))) {
     return { ...base, transport: true, message: err.cause?.message ?? err.message };
   }
   return { ...base, tryPlain: true, message: err?.message ?? String(e) };
+}
+
+function negotiation(protocol: ProtocolChoice | undefined): VersionNegotiationMode | undefined {
+  if (protocol === "auto") return "auto";
+  if (protocol === "2026-07-28") return { pin: protocol };
+  return undefined;
+}
+
+// A 2026-07-28 server tells list changes only on a subscriptions/listen stream: open one for what it can change.
+async function listenForChanges(client: Client, timeoutMs: number): Promise<void> {
+  const caps = client.getServerCapabilities() ?? {};
+  const filter = {
+    ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
+    ...(caps.prompts?.listChanged ? { promptsListChanged: true } : {}),
+    ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
+  };
+  if (Object.keys(filter).length > 0) await client.listen(filter, { timeout: timeoutMs });
 }
 
 /** The SDK client transport for a URL: streamable HTTP, or the legacy HTTP+SSE one a client config asked for. */

@@ -59,7 +59,7 @@ export function createHub(config: Config, log: Logger, factory: BackendFactory =
 function defaultFactory(config: Config, log: Logger): BackendFactory {
   return {
     peer: (p, host) =>
-      new PeerBackend({ url: p.url, token: p.token, timeoutMs: config.peerTimeoutSeconds * 1000, log: log.child(`peer:${host}`) }),
+      new PeerBackend({ url: p.url, token: p.token, protocol: p.protocol, timeoutMs: config.peerTimeoutSeconds * 1000, log: log.child(`peer:${host}`) }),
     ssh: (s, host) => lazyBackend("ssh", host, () => sshBackend(s, config, log.child(`ssh:${host}`))),
     local: () => hostBackend(new LocalHostIO(), "local"),
   };

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Backend, BackendKind } from "../backends/backend.js";
-import { HOST_NAME, type Config, type HostSpec } from "../config.js";
+import { HOST_NAME, type Config, type HostSpec, type ProtocolChoice } from "../config.js";
 import type { Logger } from "../log.js";
 
 /** The host that is this machine. */
@@ -11,6 +11,8 @@ export type SshPath = string | NonNullable<HostSpec["ssh"]>;
 export interface PeerPath {
   url: string;
   token?: string;
+  /** The era to speak to it (default legacy). */
+  protocol?: ProtocolChoice;
 }
 
 /** One host as declared, before any connection. */

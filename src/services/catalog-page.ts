@@ -1,5 +1,8 @@
-/** JSON-RPC code for an unknown resource (MCP spec, server/resources: error handling). */
-export const RESOURCE_NOT_FOUND = -32002;
+/**
+ * JSON-RPC code for an unknown resource: -32602 (MCP 2026-07-28 requires it; the v2 SDK puts every
+ * -32002 on the wire as -32602, in both eras, and clients accept both).
+ */
+export const RESOURCE_NOT_FOUND = -32602;
 /** JSON-RPC code for bad request parameters (an unknown prompt, a bad cursor). */
 export const INVALID_PARAMS = -32602;
 /** JSON-RPC code for a failure on our side (the owning service died mid-request). */

@@ -104,7 +104,7 @@ export class ServiceCatalog {
 
   // Like the first lists, a request routed by owner right after start waits (bounded) for the start-up services.
 
-  /** resources/read at the owning service; an unknown URI is -32002. */
+  /** resources/read at the owning service; an unknown URI is -32602. */
   async read(uri: string, opts: ForwardOptions = {}): Promise<Json> {
     await this.ready();
     return this.forward(this.resourceOwner(uri), "resources/read", { uri }, opts, RESOURCE_NOT_FOUND);

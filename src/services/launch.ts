@@ -74,8 +74,8 @@ export async function launchService(o: LaunchOptions): Promise<{ live: Live; too
     }
     live = { backend: child, child };
   } else {
-    const { url, headers, transport } = o.launch;
-    live = { backend: new PeerBackend({ url, headers, transport, timeoutMs: o.handshakeMs, callTimeoutMs: o.callMs, log: o.log, hub: o.hub }) };
+    const { url, headers, transport, protocol } = o.launch;
+    live = { backend: new PeerBackend({ url, headers, transport, protocol, timeoutMs: o.handshakeMs, callTimeoutMs: o.callMs, log: o.log, hub: o.hub }) };
     follow(o, live.backend);
   }
   await unlessStopped(o, live);

@@ -1,4 +1,4 @@
-import type { ServiceSpec } from "../config.js";
+import type { ProtocolChoice, ServiceSpec } from "../config.js";
 import type { Logger } from "../log.js";
 
 /** How to start a prepared local service: an argument vector, never a shell string. */
@@ -18,6 +18,8 @@ export interface UrlLaunch {
   headers: Record<string, string>;
   /** "sse": the legacy HTTP+SSE transport; default streamable HTTP. */
   transport?: "sse";
+  /** The protocol era to speak (streamable HTTP only); default legacy. */
+  protocol?: ProtocolChoice;
 }
 
 export type Launch = StdioLaunch | UrlLaunch;

@@ -1,18 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
+import { isInitializeRequest, type Server } from "@modelcontextprotocol/server";
 import type { App } from "../app.js";
 import { isLoopback } from "../config.js";
-import { createServer, type ToolCatalog } from "../server.js";
+import { createServer, watchLists, type ToolCatalog } from "../server.js";
 import { EndpointError, serviceEndpoints, serviceOfPath, type SessionTable } from "./service-endpoint.js";
 import { FailureThrottle, hostAllowed, originAllowed, matchToken, tokenId, type GuardOptions } from "./guard.js";
+import { isModernRequest, modernEndpoint } from "./modern.js";
 import { createRunnerApi } from "./runner-api.js";
 
 interface Session {
-  transport: StreamableHTTPServerTransport;
+  transport: NodeStreamableHTTPServerTransport;
   server: Server;
   caller: string;
   lastSeen: number;
@@ -94,7 +94,15 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
     serve: serveSession,
     ids: () => sessions.keys(),
   };
-  const perService = serviceEndpoints(app, table);
+  const perService = serviceEndpoints(app, table, cfg.maxBodyBytes);
+  // 2026-07-28 clients: no sessions, one server per request, list changes on their listen streams.
+  const modern = modernEndpoint((caller) => createServer(app, catalog, { caller, pushes: false }), { maxBodyBytes: cfg.maxBodyBytes, log });
+  const offLists = watchLists(app, catalog, {
+    tools: () => modern.notify.toolsChanged(),
+    resources: () => modern.notify.resourcesChanged(),
+    prompts: () => modern.notify.promptsChanged(),
+    updated: (uri) => modern.notify.resourceUpdated(uri),
+  });
 
   // At the cap a new client is not turned away for up to sessionIdleSeconds: the least recently used
   // session with nothing open makes room (its client gets 404 and can initialize again).
@@ -132,10 +140,14 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
       await serveSession(s, req, res, body);
       return;
     }
+    if (req.method === "POST" && isModernRequest(req, body)) {
+      await modern.serve(req, res, body, caller);
+      return;
+    }
     if (req.method === "POST" && isInitializeRequest(body)) {
       await admit();
       const server = createServer(app, catalog, { caller });
-      const transport = new StreamableHTTPServerTransport({
+      const transport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
           sessions.set(id, { transport, server, caller, lastSeen: Date.now(), open: 0 });
@@ -161,7 +173,7 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   const serveStateless = async (req: IncomingMessage, res: ServerResponse, body: unknown, caller: string) => {
     req.headers.accept = "application/json, text/event-stream";
     const server = createServer(app, catalog, { caller });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new NodeStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on("close", () => {
       void transport.close().catch(() => undefined);
       void server.close().catch(() => undefined);
@@ -237,7 +249,8 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   const close = async () => {
     clearInterval(sweeper);
     await Promise.all([...sessions.keys()].map(closeSession));
-    perService.close();
+    offLists();
+    await Promise.all([modern.close(), perService.close()]);
     await new Promise<void>((resolve) => {
       http.close(() => resolve());
       http.closeAllConnections();

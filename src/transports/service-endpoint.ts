@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { ErrorCode, McpError, isInitializeRequest, type ServerNotification } from "@modelcontextprotocol/sdk/types.js";
+import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
+import { isInitializeRequest, ProtocolError, ProtocolErrorCode, Server, type ServerNotification } from "@modelcontextprotocol/server";
 import type { App } from "../app.js";
 import type { ServerIdentity } from "../backends/backend.js";
 import { RemoteRpcError } from "../backends/mcp/passthrough.js";
 import { sessionRelay } from "../server-passthrough.js";
+import { isModernRequest, modernEndpoint, type ModernEndpoint } from "./modern.js";
 
 const PATH = /^\/services\/([a-z0-9][a-z0-9_-]{0,62})\/mcp$/;
 
@@ -27,7 +27,7 @@ export class EndpointError extends Error {
 
 /** A session of the HTTP listener, of either endpoint, as its one session table holds it. */
 export interface TableSession {
-  transport: StreamableHTTPServerTransport;
+  transport: NodeStreamableHTTPServerTransport;
   server: Server;
   caller: string;
   lastSeen: number;
@@ -58,16 +58,35 @@ interface Streams {
 export interface ServiceEndpoints {
   /** Serves one request to /services/<service>/mcp (already past the Host/Origin and token guards). */
   handle(req: IncomingMessage, res: ServerResponse, service: string, caller: string, readBody: () => Promise<unknown>): Promise<void>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** The per-service endpoints of one HTTP listener; their sessions live in the listener's session table. */
-export function serviceEndpoints(app: App, table: SessionTable): ServiceEndpoints {
+export function serviceEndpoints(app: App, table: SessionTable, maxBodyBytes: number): ServiceEndpoints {
   const log = app.log.child("service-endpoint");
   const streams = new WeakMap<Server, Streams>();
+  // Each service's 2026-07-28 side, made at its first modern request, dropped when the service is unloaded.
+  const modern = new Map<string, { endpoint: ModernEndpoint; stop(): void }>();
+  const modernOf = (service: string) => {
+    let m = modern.get(service);
+    if (!m) {
+      const endpoint = modernEndpoint((caller) => serveAsItself(app, service, runningIdentity(app, service), caller, { open: 0, onFirst: () => undefined }, false), { maxBodyBytes, log });
+      m = { endpoint, stop: watchService(app, service, endpoint) };
+      modern.set(service, m);
+    }
+    return m.endpoint;
+  };
+  const dropModern = (service: string) => {
+    const m = modern.get(service);
+    if (!m) return Promise.resolve();
+    modern.delete(service);
+    m.stop();
+    return m.endpoint.close();
+  };
 
   // An unloaded service's sessions end with it: their open GET streams close, their next request is a 404 naming it.
   const offChange = app.services.onChange(() => {
+    for (const service of [...modern.keys()]) if (!app.services.get(service)) void dropModern(service);
     for (const id of [...table.ids()]) {
       const s = table.get(id);
       if (s?.service === undefined || app.services.get(s.service)) continue;
@@ -97,6 +116,11 @@ export function serviceEndpoints(app: App, table: SessionTable): ServiceEndpoint
         await table.serve(s, req, res, body);
         return;
       }
+      if (req.method === "POST" && isModernRequest(req, body)) {
+        runningIdentity(app, service);
+        await modernOf(service).serve(req, res, body, caller);
+        return;
+      }
       if (req.method !== "POST" || !isInitializeRequest(body)) {
         throw new EndpointError(400, "Bad Request: Mcp-Session-Id header is required (send initialize first).");
       }
@@ -105,7 +129,7 @@ export function serviceEndpoints(app: App, table: SessionTable): ServiceEndpoint
       const open: Streams = { open: 0, onFirst: () => undefined };
       const server = serveAsItself(app, service, id, caller, open);
       streams.set(server, open);
-      const transport = new StreamableHTTPServerTransport({
+      const transport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         onsessioninitialized: (id) => {
           table.add(id, { service, caller, transport, server });
@@ -119,7 +143,10 @@ export function serviceEndpoints(app: App, table: SessionTable): ServiceEndpoint
       await server.connect(transport);
       await transport.handleRequest(req, res, body);
     },
-    close: offChange,
+    async close() {
+      offChange();
+      await Promise.all([...modern.keys()].map(dropModern));
+    },
   };
 }
 
@@ -134,32 +161,60 @@ function runningIdentity(app: App, service: string): ServerIdentity {
   return id;
 }
 
-/** One session's Server: the service's own identity; every request and notification goes to the service. */
-function serveAsItself(app: App, service: string, id: ServerIdentity, caller: string, streams: Streams): Server {
+// A modern endpoint hears what a session would: the service's list changes and resource updates, and its restarts.
+function watchService(app: App, service: string, endpoint: ModernEndpoint): () => void {
+  const { notify } = endpoint;
+  const off = app.relay.onNotification((from, method, params) => {
+    if (from !== service) return;
+    if (method === "notifications/tools/list_changed") notify.toolsChanged();
+    else if (method === "notifications/prompts/list_changed") notify.promptsChanged();
+    else if (method === "notifications/resources/list_changed") notify.resourcesChanged();
+    else if (method === "notifications/resources/updated" && typeof params?.uri === "string") notify.resourceUpdated(params.uri);
+  });
+  const offRestart = onRestart(app, service, (toolsChanged) => {
+    if (toolsChanged) notify.toolsChanged();
+    notify.promptsChanged();
+    notify.resourcesChanged();
+  });
+  return () => {
+    off();
+    offRestart();
+  };
+}
+
+/**
+ * One session's Server: the service's own identity; every request and notification goes to the service.
+ * With `pushes` false (one 2026-07-28 request) it sends nothing on its own: watchService tells those clients.
+ */
+function serveAsItself(app: App, service: string, id: ServerIdentity, caller: string, streams: Streams, pushes = true): Server {
   const server = new Server(id.serverInfo, { capabilities: id.capabilities, ...(id.instructions ? { instructions: id.instructions } : {}) });
   const relay = sessionRelay(app, server, caller, { logging: Boolean(id.capabilities.logging), reachable: () => streams.open > 0 });
 
-  server.fallbackRequestHandler = async (request, extra) => {
+  server.fallbackRequestHandler = async (request, ctx) => {
     const now = app.services.get(service);
-    if (!now?.request) throw new RemoteRpcError(ErrorCode.InternalError, `service '${service}' is no longer loaded`);
+    if (!now?.request) throw new RemoteRpcError(ProtocolErrorCode.InternalError, `service '${service}' is no longer loaded`);
     const token = (request.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
     try {
       return (await now.request(request.method, request.params as Record<string, unknown> | undefined, {
-        signal: extra.signal,
-        client: relay.linkFor(extra),
+        signal: ctx.mcpReq.signal,
+        client: relay.linkFor(ctx),
         ...(token !== undefined
-          ? { onProgress: (p) => void extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, ...p } }).catch(() => undefined) }
+          ? { onProgress: (p) => void ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken: token, ...p } }).catch(() => undefined) }
           : {}),
       })) as never;
     } catch (e) {
-      if (e instanceof RemoteRpcError || e instanceof McpError) throw e;
+      if (e instanceof RemoteRpcError || e instanceof ProtocolError) throw e;
       // The wire message carries no "MCP error N:" prefix: the client adds its own.
-      throw new RemoteRpcError(ErrorCode.InternalError, (e as Error).message ?? String(e));
+      throw new RemoteRpcError(ProtocolErrorCode.InternalError, (e as Error).message ?? String(e));
     }
   };
   server.fallbackNotificationHandler = async (n) => {
     await app.relay.hub(service)?.notifyService(n.method, n.params as Record<string, unknown> | undefined);
   };
+  if (!pushes) {
+    server.onclose = () => relay.close();
+    return server;
+  }
   // Once the client can hear requests outside a call, the service may ask it (a roots-based server re-reads the roots).
   streams.onFirst = () => app.relay.hub(service)?.touch(relay.idle);
   const off = app.relay.onNotification((from, method, params) => {

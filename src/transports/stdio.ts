@@ -1,5 +1,5 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/server";
+import { serveStdio as serveBothEras, StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 import type { App } from "../app.js";
 import { createServer, type ToolCatalog } from "../server.js";
 import { LineGuard, STDIO_MAX_MESSAGE_BYTES, type OversizeLine } from "./stdio-lines.js";
@@ -7,11 +7,33 @@ import { LineGuard, STDIO_MAX_MESSAGE_BYTES, type OversizeLine } from "./stdio-l
 /** JSON-RPC "Invalid Request": the message could not be taken at all. */
 const INVALID_REQUEST = -32600;
 
-/** Serves one client on stdin/stdout; ends the process's work when the client goes away or the transport dies. */
+// The SDK's stdio transport, telling us when it closed itself (a broken pipe, an oversize buffer, stdin's end).
+class WatchedTransport extends StdioServerTransport {
+  constructor(
+    input: LineGuard,
+    private readonly closed: () => void,
+  ) {
+    // The guard hands on whole lines of at most the bound, so the SDK's own buffer bound is never reached.
+    super(input, process.stdout, { maxBufferSize: 2 * STDIO_MAX_MESSAGE_BYTES + 1024 * 1024 });
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    this.closed();
+  }
+}
+
+/**
+ * Serves one client on stdin/stdout, of either era (the SDK's serveStdio pins the connection to the era
+ * its first message speaks); ends the process's work when the client goes away or the transport dies.
+ */
 export async function serveStdio(app: App, catalog: ToolCatalog, onClientGone: () => void): Promise<void> {
   const log = app.log.child("stdio");
-  const server = createServer(app, catalog, { caller: "stdio" });
   let stopping = false;
+  const clientGone = () => {
+    stopping = true;
+    onClientGone();
+  };
   const gone = (why: string) => {
     if (stopping) return;
     stopping = true;
@@ -19,8 +41,7 @@ export async function serveStdio(app: App, catalog: ToolCatalog, onClientGone: (
     onClientGone();
   };
   const input = new LineGuard(STDIO_MAX_MESSAGE_BYTES, (line) => void refuse(line));
-  // The guard hands on whole lines of at most the bound, so the SDK's own buffer bound is never reached.
-  const transport = new StdioServerTransport(input, process.stdout, { maxBufferSize: 2 * STDIO_MAX_MESSAGE_BYTES + 1024 * 1024 });
+  const transport = new WatchedTransport(input, () => gone("the transport closed itself"));
   const refuse = async (line: OversizeLine) => {
     const what = `a message of ${line.bytes} bytes is over the stdio limit of ${STDIO_MAX_MESSAGE_BYTES / 1024 / 1024} MiB`;
     if (line.id === undefined) {
@@ -36,19 +57,17 @@ export async function serveStdio(app: App, catalog: ToolCatalog, onClientGone: (
     await transport.send(reply).catch((e: Error) => log.warn("could not answer an oversize request", { error: e.message }));
   };
   process.stdin.pipe(input);
-  // The SDK's stdio transport does not notice stdin ending: without this the process lingers.
-  process.stdin.once("end", onClientGone);
-  process.stdin.once("close", onClientGone);
+  // The client leaving is the end of our work, not a failure of the transport.
+  process.stdin.once("end", clientGone);
+  process.stdin.once("close", clientGone);
   process.stdout.on("error", (e: NodeJS.ErrnoException) => gone(`stdout failed: ${e.code ?? e.message}`));
+  const handle = serveBothEras(() => createServer(app, catalog, { caller: "stdio" }), {
+    transport,
+    onerror: (e) => log.debug("stdio message failed", { error: e.message }),
+  });
   app.onShutdown(() => {
     stopping = true;
-    return server.close();
+    return handle.close();
   });
-  await server.connect(transport);
-  const sdkOnClose = transport.onclose;
-  transport.onclose = () => {
-    sdkOnClose?.();
-    gone("the transport closed itself");
-  };
   app.log.info(`mcp-herd ${app.version} serving MCP on stdio`);
 }

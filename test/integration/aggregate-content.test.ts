@@ -151,14 +151,14 @@ describe.each([["http"], ["stdio"]])("services' resources, prompts and completio
     expect((await client.readResource({ uri })).contents[0]).toMatchObject({ text: expect.stringMatching(/^added \d+$/) });
   });
 
-  it("a URI no service owns is -32002 with one prefix and a clear message; the server keeps serving", async () => {
+  it("a URI no service owns is resource-not-found (-32602) with one prefix and a clear message; the server keeps serving", async () => {
     const e = await rpcError(client.readResource({ uri: "nope://nothing/here" }));
-    expect(e.code).toBe(-32002);
+    expect(e.code).toBe(-32602);
     expect(e.message).toBe(
-      "MCP error -32002: unknown resource 'nope://nothing/here': no running service lists it or has a template matching it (resources/list and resources/templates/list show what there is)",
+      "MCP error -32602: unknown resource 'nope://nothing/here': no running service lists it or has a template matching it (resources/list and resources/templates/list show what there is)",
     );
     const own = await rpcError(client.readResource({ uri: "herd://nothing" }));
-    expect(own.message).toMatch(/^MCP error -32002: unknown resource 'herd:\/\/nothing': mcp-herd serves /);
+    expect(own.message).toMatch(/^MCP error -32602: unknown resource 'herd:\/\/nothing': mcp-herd serves /);
     const tool = await rpcError(client.callTool({ name: "no_such_tool", arguments: {} }));
     expect(tool.message).toBe("MCP error -32602: Unknown tool 'no_such_tool'. Call tools/list to see the tools.");
     expect((await client.listTools()).tools.length).toBeGreaterThan(0);
@@ -185,7 +185,7 @@ describe.each([["http"], ["stdio"]])("services' resources, prompts and completio
     expect(names).not.toContain("content__greet");
     expect(names).toContain("everything__simple-prompt");
     const gone = await rpcError(client.readResource({ uri: "fixture://note" }));
-    expect(gone.code).toBe(-32002);
+    expect(gone.code).toBe(-32602);
     expect((await client.readResource({ uri: CLASH_URI })).contents.length).toBeGreaterThan(0);
   });
 });

@@ -57,7 +57,7 @@ describe("a service on another host's mcp-herd: its resources, prompts and compl
     expect((await hub.getPrompt({ name: "rc__prompt-2" })).messages[0]!.content).toEqual({ type: "text", text: "run 2" });
   });
 
-  it("an unknown resource of the host is still a clear -32002", async () => {
-    await expect(hub.readResource({ uri: "fixture://nope" })).rejects.toMatchObject({ code: -32002 });
+  it("an unknown resource of the host is still a clear resource-not-found error (-32602)", async () => {
+    await expect(hub.readResource({ uri: "fixture://nope" })).rejects.toMatchObject({ code: -32602 });
   });
 });

@@ -56,10 +56,10 @@ describe("herd:// resources through an MCP client", () => {
     herds.push(h);
     const unknown = await h.client.readResource({ uri: "herd://nope" }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(McpError);
-    expect((unknown as McpError).code).toBe(-32002);
+    expect((unknown as McpError).code).toBe(-32602);
     expect((unknown as McpError).message).toMatch(/unknown resource 'herd:\/\/nope'.*herd:\/\/services, herd:\/\/hosts/);
     const ghost = await h.client.readResource({ uri: "herd://services/ghost/logs" }).catch((e: unknown) => e);
-    expect((ghost as McpError).code).toBe(-32002);
+    expect((ghost as McpError).code).toBe(-32602);
     expect((ghost as McpError).message).toMatch(/no service named 'ghost' is loaded/);
   });
 });

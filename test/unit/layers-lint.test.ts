@@ -38,3 +38,18 @@ describe("lint keeps the layers: an import never runs up (ARCHITECTURE.md)", () 
     expect(await layerMessages(code, file)).toEqual([]);
   });
 });
+
+describe("lint keeps src/ on the v2 SDK (issue 16)", () => {
+  const sdkMessages = async (code: string, file: string) => {
+    const [r] = await lint.lintText(code, { filePath: `${ROOT}${file}` });
+    return r!.messages.filter((m) => m.ruleId === "no-restricted-imports").map((m) => m.message);
+  };
+
+  it("refuses the 1.x SDK anywhere in src/, and any SDK package in tools/", async () => {
+    const v1 = 'import { Client } from "@modelcontextprotocol/sdk/client/index.js";\nexport { Client };\n';
+    expect(await sdkMessages(v1, "src/backends/lint-probe.ts")).toEqual([expect.stringContaining("src/ runs on the v2 packages")]);
+    const v2 = 'import { Server } from "@modelcontextprotocol/server";\nexport { Server };\n';
+    expect(await sdkMessages(v2, "src/tools/lint-probe.ts")).toEqual([expect.stringContaining("tools/ uses defineTool")]);
+    expect(await sdkMessages(v2, "src/transports/lint-probe.ts")).toEqual([]);
+  });
+});

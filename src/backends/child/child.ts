@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { Client, ProtocolError } from "@modelcontextprotocol/client";
+import { CallToolResultSchema } from "@modelcontextprotocol/core";
 import type { Logger } from "../../log.js";
 import { VERSION } from "../../version.js";
 import { TransportError, errorResult, type Backend, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "../backend.js";
@@ -69,7 +69,7 @@ export class ChildBackend implements Backend {
     this.target = wireClient(this.client, opts.hub, opts.name, (method, params) => {
       for (const h of this.listeners.get(method) ?? []) h(params);
     });
-    this.client.setNotificationHandler(ToolListChangedNotificationSchema, (n) => {
+    this.client.setNotificationHandler("notifications/tools/list_changed", (n) => {
       opts.onToolsChanged?.();
       opts.hub?.notified(n.method, n.params);
     });
@@ -147,7 +147,7 @@ export class ChildBackend implements Backend {
     this.inFlight++;
     try {
       const onProgress = opts.onProgress;
-      const call = () => this.client.callTool({ name, arguments: args }, undefined, {
+      const call = () => this.client.request({ method: "tools/call", params: { name, arguments: args } }, CallToolResultSchema, {
         timeout,
         signal: opts.signal,
         ...(onProgress
@@ -161,7 +161,8 @@ export class ChildBackend implements Backend {
       return result as ToolResult;
     } catch (e) {
       if (opts.signal?.aborted) throw new TransportError(`service '${this.opts.name}': call to '${name}' was cancelled`, "child", { cause: e });
-      if (e instanceof McpError && !this.transport.exitInfo && e.code !== ErrorCode.RequestTimeout && e.code !== ErrorCode.ConnectionClosed) {
+      // The child's own JSON-RPC error (timeouts and a closed connection are SdkErrors, not ProtocolErrors).
+      if (e instanceof ProtocolError && !this.transport.exitInfo) {
         return errorResult(`service '${this.opts.name}': tool '${name}' failed: ${e.message}`);
       }
       throw this.explain(e, `during the call to '${name}'`, timeout);
@@ -179,7 +180,7 @@ export class ChildBackend implements Backend {
       return this.opts.hub ? await this.opts.hub.during(opts.client, run) : await run();
     } catch (e) {
       const own = remoteError(e);
-      if (own && !this.transport.exitInfo && own.code !== ErrorCode.RequestTimeout && own.code !== ErrorCode.ConnectionClosed) throw own;
+      if (own && !this.transport.exitInfo) throw own;
       if (opts.signal?.aborted) throw new TransportError(`service '${this.opts.name}': ${method} was cancelled`, "child", { cause: e });
       throw this.explain(e, `during ${method}`, timeout);
     } finally {

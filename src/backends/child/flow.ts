@@ -1,4 +1,4 @@
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/client";
 
 /** Limits of the notification flow from one child (tests and tuning; the defaults suit people). */
 export interface FlowLimits {

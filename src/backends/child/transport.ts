@@ -1,7 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { JSONRPCMessageSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { parseJSONRPCMessage, serializeMessage, type JSONRPCMessage, type Transport } from "@modelcontextprotocol/client";
 import { InboundFlow, type FlowLimits } from "./flow.js";
 import { LineSplitter } from "./lines.js";
 import { stopGroup } from "./kill.js";
@@ -194,12 +192,15 @@ export class ChildTransport implements Transport {
   }
 
   private handOn(raw: Record<string, unknown>): void {
-    const parsed = JSONRPCMessageSchema.safeParse(raw);
-    if (parsed.success) this.onmessage?.(parsed.data);
-    else {
+    let message: JSONRPCMessage;
+    try {
+      message = parseJSONRPCMessage(raw);
+    } catch {
       const text = JSON.stringify(raw);
       this.logStdout(text, Buffer.byteLength(text));
+      return;
     }
+    this.onmessage?.(message);
   }
 
   private logStdout(text: string, bytes: number): void {

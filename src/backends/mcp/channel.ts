@@ -1,4 +1,4 @@
-import type { ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import type { ServerCapabilities } from "@modelcontextprotocol/client";
 import { z } from "zod";
 
 /** What a server declared it can do in `initialize` (resources, prompts, completions, ...). */

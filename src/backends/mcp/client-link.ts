@@ -1,4 +1,4 @@
-import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolErrorCode } from "@modelcontextprotocol/client";
 import { RemoteRpcError, remoteError } from "./passthrough.js";
 
 /** One end-client session as a service sees it: whom to ask when the service asks something back. */
@@ -111,7 +111,7 @@ export class ServiceHub {
     const link = this.pick(params);
     if (!link) {
       throw new RemoteRpcError(
-        ErrorCode.MethodNotFound,
+        ProtocolErrorCode.MethodNotFound,
         `mcp-herd: no client session has a call in flight to service '${this.service}' or used it before, so ${method} has no one to answer it`,
       );
     }
@@ -119,7 +119,7 @@ export class ServiceHub {
     const missing = need ? need(link.capabilities() ?? {}, params) : undefined;
     if (missing) {
       throw new RemoteRpcError(
-        ErrorCode.MethodNotFound,
+        ProtocolErrorCode.MethodNotFound,
         `mcp-herd: the client session calling service '${this.service}' does not support ${missing} (no '${missing}' capability), so ${method} cannot be answered`,
       );
     }
@@ -127,7 +127,7 @@ export class ServiceHub {
     try {
       return await link.request(method, params, { signal, timeoutMs });
     } catch (e) {
-      throw remoteError(e) ?? new RemoteRpcError(ErrorCode.InternalError, `mcp-herd: ${method} to the client failed: ${(e as Error).message}`);
+      throw remoteError(e) ?? new RemoteRpcError(ProtocolErrorCode.InternalError, `mcp-herd: ${method} to the client failed: ${(e as Error).message}`);
     }
   }
 

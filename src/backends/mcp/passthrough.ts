@@ -1,5 +1,4 @@
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { ErrorCode, McpError, type LoggingLevel, type Notification, type Request } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolError, ProtocolErrorCode, type Client, type LoggingLevel, type Notification, type Request } from "@modelcontextprotocol/client";
 import { z } from "zod";
 import type { Progress, ServerIdentity } from "../backend.js";
 import type { ClientLink, HubTarget, ServiceHub } from "./client-link.js";
@@ -32,9 +31,9 @@ export function wireClient(
   service: string,
   onNotification?: (method: string, params: Record<string, unknown> | undefined) => void,
 ): HubTarget {
-  client.fallbackRequestHandler = async (request, extra) => {
-    if (!hub) throw new RemoteRpcError(ErrorCode.MethodNotFound, `mcp-herd: ${request.method} from '${service}' has no client to answer it`);
-    return (await hub.answer(request.method, request.params as Record<string, unknown> | undefined, extra.signal)) as never;
+  client.fallbackRequestHandler = async (request, ctx) => {
+    if (!hub) throw new RemoteRpcError(ProtocolErrorCode.MethodNotFound, `mcp-herd: ${request.method} from '${service}' has no client to answer it`);
+    return (await hub.answer(request.method, request.params as Record<string, unknown> | undefined, ctx.mcpReq.signal)) as never;
   };
   client.fallbackNotificationHandler = async (n) => {
     const params = n.params as Record<string, unknown> | undefined;
@@ -44,7 +43,8 @@ export function wireClient(
   return {
     notify: (method, params) => client.notification({ method, params } as Notification),
     setLogLevel: async (level) => {
-      if (client.getServerCapabilities()?.logging) await client.setLoggingLevel(level as LoggingLevel);
+      // 2026-07-28 has no logging/setLevel (the level rides each request's _meta).
+      if (client.getServerCapabilities()?.logging && client.getProtocolEra() !== "modern") await client.setLoggingLevel(level as LoggingLevel);
     },
   };
 }
@@ -100,7 +100,7 @@ export class RemoteRpcError extends Error {
 
 /** The far server's own error as it was on the wire, or undefined when `e` is not one. */
 export function remoteError(e: unknown): RemoteRpcError | undefined {
-  if (!(e instanceof McpError)) return undefined;
+  if (!(e instanceof ProtocolError)) return undefined;
   const prefix = `MCP error ${e.code}: `;
   const message = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
   return new RemoteRpcError(e.code, message, e.data);

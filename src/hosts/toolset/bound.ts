@@ -99,7 +99,7 @@ function leavesOf(result: ToolResult): Leaf[] {
       } else if (v && typeof v === "object") walk(v as Record<string, unknown>, depth + 1);
     }
   };
-  if (result.structuredContent) walk(result.structuredContent, 0);
+  if (result.structuredContent) walk(result.structuredContent as Record<string, unknown>, 0);
   return leaves;
 }
 

@@ -16,7 +16,7 @@ export const prepareSource: PrepareSource = async (name, spec, opts): Promise<Pr
     case "url":
       return {
         source: kind,
-        launch: { kind: "url", url: spec.url!, headers: { ...(spec.headers ?? {}) }, ...(spec.type === "sse" ? { transport: "sse" as const } : {}) },
+        launch: { kind: "url", url: spec.url!, headers: { ...(spec.headers ?? {}) }, ...(spec.type === "sse" ? { transport: "sse" as const } : {}), ...(spec.protocol ? { protocol: spec.protocol } : {}) },
         install_ms: 0,
         detail: `remote MCP server ${new URL(spec.url!).origin}${spec.type === "sse" ? " (HTTP+SSE)" : ""}`,
       };
