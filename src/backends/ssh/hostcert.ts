@@ -76,7 +76,7 @@ export function parseHostCert(blob: Buffer): HostCert {
   r.string();
   const fieldsFrom = r.pos;
   for (let i = 0; i < kind.fields; i++) r.string();
-  const key = Buffer.concat([sshString(Buffer.from(kind.plain, "latin1")), r.raw(fieldsFrom)]);
+  const key = Buffer.concat([sshString(Buffer.from(kind.plain)), r.raw(fieldsFrom)]);
   const serial = r.u64();
   const certType = r.u32();
   const keyId = r.string().toString("utf8");
@@ -140,7 +140,8 @@ export function checkHostCert(cert: HostCert, key: Buffer, entries: KnownHostsEn
   if (!caSignatureValid(cert)) return { ok: false, why: "the CA signature does not verify" };
   const t = BigInt(Math.floor(now / 1000));
   if (t < cert.validAfter || t >= cert.validBefore) return { ok: false, why: `it is not valid now (valid ${stamp(cert.validAfter)} to ${stamp(cert.validBefore)})` };
-  if (cert.principals.length === 0 || !cert.principals.includes(host.toLowerCase())) {
+  // No principals at all is refused too (OpenSSH does): nothing is included in an empty list.
+  if (!cert.principals.includes(host.toLowerCase())) {
     return { ok: false, why: `${host} is not among its principals (${cert.principals.join(", ") || "none: OpenSSH refuses that too"})` };
   }
   if (cert.criticalOptions.length) return { ok: false, why: "it carries critical options (none are defined for host certificates)" };
