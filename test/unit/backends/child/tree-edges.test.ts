@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { findTree, newTreeMark, TREE_VAR, type ProcFs } from "../../../../src/backends/child/tree.js";
+import { waitFor } from "../../../helpers/herd.js";
+
+// findTree over the real /proc, with real processes: what it must find, and what it must leave out.
+const fs: ProcFs = { readdirSync, readFileSync };
+const procs: ChildProcess[] = [];
+afterEach(() => {
+  for (const p of procs.splice(0)) p.kill("SIGKILL");
+});
+
+function sleeper(env: NodeJS.ProcessEnv, detached = true): ChildProcess & { pid: number } {
+  const p = spawn("sleep", ["30"], { detached, stdio: "ignore", env });
+  procs.push(p);
+  return p as ChildProcess & { pid: number };
+}
+const ownGroup = () => {
+  const t = readFileSync("/proc/self/stat", "latin1");
+  return Number(t.slice(t.lastIndexOf(")") + 2).split(" ")[2]);
+};
+const state = (pid: number) => {
+  try {
+    const t = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return t.slice(t.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return undefined;
+  }
+};
+
+describe("findTree edges", () => {
+  it("returns real pids only: a group's members (also one named by its pid alone), never /proc/self", () => {
+    const inOurGroup = sleeper({ PATH: process.env.PATH }, false);
+    const mine = findTree(fs, [ownGroup()], [], []);
+    expect(mine).toContain(process.pid);
+    expect(mine.every((p) => Number.isInteger(p) && p > 0)).toBe(true);
+    // A process in our group, named by its pid: found by pid, though its group is not listed.
+    expect(findTree(fs, [inOurGroup.pid], [], [])).toEqual([inOurGroup.pid]);
+  });
+
+  it("finds a mark only as a whole variable: first or later in the environment, not inside another name or value", async () => {
+    const mark = newTreeMark();
+    const first = sleeper({ [TREE_VAR]: mark });
+    const later = sleeper({ A: "1", [TREE_VAR]: mark });
+    const otherName = sleeper({ A: "1", [`X${TREE_VAR}`]: mark });
+    const longer = sleeper({ [TREE_VAR]: `${mark}00` });
+    expect(await waitFor(() => [first, later, otherName, longer].every((p) => state(p.pid) === "S"), 5_000)).toBe(true);
+    expect(findTree(fs, [], [mark], []).sort()).toEqual([first.pid, later.pid].sort());
+  });
+
+  it("leaves out a zombie member and an excluded descendant", async () => {
+    // A perl parent (in our group) forks a child that makes its own group and exits unreaped: a zombie group.
+    const perl = spawn("/usr/bin/perl", ["-e", '$| = 1; $p = fork; if (!$p) { setpgrp(0, 0); exit 0 } print "$p\\n"; sleep 30'], { stdio: ["ignore", "pipe", "ignore"] });
+    procs.push(perl);
+    const zombie = await new Promise<number>((r) => perl.stdout!.once("data", (d: Buffer) => r(Number(d.toString().trim()))));
+    expect(await waitFor(() => state(zombie) === "Z", 5_000)).toBe(true);
+    expect(findTree(fs, [zombie], [], [])).toEqual([]);
+
+    // A node group whose child runs in a group of its own: found by parent pid, unless excluded.
+    const parent = spawn(process.execPath, ["-e", "const c = require('child_process').spawn('sleep', ['30'], { detached: true, stdio: 'ignore' }); console.log(c.pid); setInterval(() => {}, 1 << 30)"], {
+      detached: true,
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    procs.push(parent);
+    const kid = await new Promise<number>((r) => parent.stdout!.once("data", (d: Buffer) => r(Number(d.toString().trim()))));
+    try {
+      expect(findTree(fs, [parent.pid!], [], []).sort()).toEqual([parent.pid!, kid].sort());
+      expect(findTree(fs, [parent.pid!], [], [kid])).toEqual([parent.pid!]);
+    } finally {
+      process.kill(kid, "SIGKILL");
+    }
+  });
+
+  it("without /proc it finds nothing; a process whose environment cannot be read is found by its group only", () => {
+    const noProc: ProcFs = { readdirSync: () => readdirSync("/nonexistent-proc"), readFileSync };
+    expect(findTree(noProc, [ownGroup()], [newTreeMark()], [])).toEqual([]);
+    const mark = newTreeMark();
+    const marked = sleeper({ [TREE_VAR]: mark });
+    // As for a user who may read /proc/PID/stat but not another user's environ.
+    const noEnviron: ProcFs = { readdirSync, readFileSync: (p: string) => readFileSync(p.endsWith("/environ") ? "/nonexistent-environ" : p) };
+    expect(findTree(noEnviron, [marked.pid], [mark], [])).toEqual([marked.pid]);
+    expect(findTree(noEnviron, [], [mark], [])).toEqual([]);
+  });
+});
