@@ -5,11 +5,11 @@ import { findTree } from "./tree.js";
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // A zombie is dead but waits for its parent (for orphans: PID 1, which may reap slowly) to collect it.
-function procStat(pid: number): { state: string; pgrp: number } | undefined {
+function procStat(pid: number): { state: string; ppid: number; pgrp: number } | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { state: f[0]!, pgrp: Number(f[2]) };
+    return { state: f[0]!, ppid: Number(f[1]), pgrp: Number(f[2]) };
   } catch {
     return undefined;
   }
@@ -60,9 +60,18 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+// mcp-herd and the processes above it (the client that started it): a stop never signals them, whatever a walk found.
+function selfAndAncestors(): Set<number> {
+  const out = new Set<number>();
+  for (let pid: number | undefined = process.pid; pid !== undefined && pid > 1 && !out.has(pid); pid = procStat(pid)?.ppid) out.add(pid);
+  return out;
+}
+
 function signalAll(pgid: number, pids: Iterable<number>, signal: NodeJS.Signals): void {
-  signalGroup(pgid, signal);
+  const keep = selfAndAncestors();
+  if (!keep.has(pgid)) signalGroup(pgid, signal);
   for (const pid of pids) {
+    if (keep.has(pid)) continue;
     try {
       process.kill(pid, signal);
     } catch {
