@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,73 +5,32 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { groupAlive, killGroup, signalGroup, stopGroup } from "../../../../src/backends/child/kill.js";
 import { newTreeMark, TREE_VAR } from "../../../../src/backends/child/tree.js";
 import { alive, waitFor } from "../../../helpers/herd.js";
+import { DetachedProcs, pidFromFile, procState, zombieGroup } from "../../../helpers/proc.js";
 
 // Real processes in their own groups: node children that print "ready" once their signal handlers are set.
 let dir: string;
-const started: number[] = [];
+const procs = new DetachedProcs();
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "herd-kill-"));
 });
 afterEach(() => {
-  for (const pid of started.splice(0)) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      /* already gone: the test stopped it */
-    }
-  }
+  procs.killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function group(script: string, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess & { pid: number }> {
-  const p = spawn(process.execPath, ["-e", `${script}; setInterval(() => {}, 1 << 30); process.stdout.write("ready\\n")`], {
-    detached: true,
-    stdio: ["ignore", "pipe", "ignore"],
-    env: { PATH: process.env.PATH, ...env },
-  });
-  started.push(p.pid!);
-  await new Promise<void>((resolve, reject) => {
-    p.stdout.on("data", (d: Buffer) => d.toString().includes("ready") && resolve());
-    p.once("exit", () => reject(new Error("the test child exited before it was ready")));
-  });
-  return p as ChildProcess & { pid: number };
-}
-
-const state = (pid: number) => {
-  try {
-    const t = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return t.slice(t.lastIndexOf(")") + 2).split(" ")[0];
-  } catch {
-    return undefined;
-  }
-};
 const pidMax = () => Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
-const pidIn = async (file: string) => {
-  expect(await waitFor(() => /^\d+$/.test(readFileSafe(file)), 5_000)).toBe(true);
-  return Number(readFileSafe(file));
-};
-const readFileSafe = (file: string) => {
-  try {
-    return readFileSync(file, "utf8").trim();
-  } catch {
-    return "";
-  }
-};
 
 describe("groupAlive", () => {
   it("is true while a member lives, false when only a zombie is left, and false for a group that never existed", async () => {
-    const live = await group("");
+    const live = await procs.node("");
     expect(groupAlive(live.pid)).toBe(true);
-    // A perl parent (in our group) forks a child that makes its own group and exits unreaped: a zombie group.
-    const perl = spawn("/usr/bin/perl", ["-e", '$| = 1; $p = fork; if (!$p) { setpgrp(0, 0); exit 0 } print "$p\\n"; sleep 30'], { stdio: ["ignore", "pipe", "ignore"] });
+    const { zombie, parent } = await zombieGroup();
     try {
-      const zombie = await new Promise<number>((r) => perl.stdout.once("data", (d: Buffer) => r(Number(d.toString().trim()))));
-      expect(await waitFor(() => state(zombie) === "Z", 5_000)).toBe(true);
       expect(groupAlive(zombie)).toBe(false);
       // Stopping a group whose only member is a zombie is done at once, by SIGTERM.
       expect(await stopGroup(zombie, 5_000, 5_000)).toEqual({ gone: true, signal: "SIGTERM" });
     } finally {
-      perl.kill("SIGKILL");
+      parent.kill("SIGKILL");
     }
     expect(groupAlive(pidMax() + 1)).toBe(false);
     signalGroup(live.pid, "SIGKILL");
@@ -84,14 +42,14 @@ describe("groupAlive", () => {
 
 describe("stopGroup", () => {
   it("stops a child that exits on SIGTERM, even a slow one, with SIGTERM", async () => {
-    const slow = await group("process.on('SIGTERM', () => setTimeout(() => process.exit(0), 300))");
+    const slow = await procs.node("process.on('SIGTERM', () => setTimeout(() => process.exit(0), 300))");
     // Expected ~0.3 s; the 10 s grace only bounds a hang.
     expect(await stopGroup(slow.pid, 10_000, 2_000)).toEqual({ gone: true, signal: "SIGTERM" });
     expect(alive(slow.pid)).toBe(false);
   });
 
   it("kills a child that ignores SIGTERM with SIGKILL once the grace period is over, without blocking the event loop", async () => {
-    const stubborn = await group("process.on('SIGTERM', () => {})");
+    const stubborn = await procs.node("process.on('SIGTERM', () => {})");
     let ticks = 0;
     const timer = setInterval(() => ticks++, 20);
     const t0 = Date.now();
@@ -106,20 +64,20 @@ describe("stopGroup", () => {
   });
 
   it("continues a stopped (SIGSTOP) child so that it can act on SIGTERM", async () => {
-    const paused = await group("process.on('SIGTERM', () => process.exit(0))");
+    const paused = await procs.node("process.on('SIGTERM', () => process.exit(0))");
     process.kill(paused.pid, "SIGSTOP");
-    expect(await waitFor(() => state(paused.pid) === "T", 5_000)).toBe(true);
+    expect(await waitFor(() => procState(paused.pid) === "T", 5_000)).toBe(true);
     expect(await stopGroup(paused.pid, 10_000, 2_000)).toEqual({ gone: true, signal: "SIGTERM" });
   });
 
   it("stops what left the group before the stop (by parent pid) and what was started during the grace period (by the mark)", async () => {
     // The child's own child runs in a group of its own: only the parent chain, read before any signal, reaches it.
     const early = join(dir, "early.pid");
-    const parent = await group(
+    const parent = await procs.node(
       `const c = require('child_process').spawn('sleep', ['30'], { detached: true, stdio: 'ignore' }); require('fs').writeFileSync(${JSON.stringify(early)}, String(c.pid))`,
     );
-    const left = await pidIn(early);
-    started.push(left);
+    const left = await pidFromFile(early);
+    procs.track(left);
     expect(await stopGroup(parent.pid, 10_000, 2_000)).toEqual({ gone: true, signal: "SIGTERM" });
     expect(await waitFor(() => !alive(left), 5_000)).toBe(true);
 
@@ -127,13 +85,13 @@ describe("stopGroup", () => {
     // only its mark finds that sleep, in the look the stop takes before calling the tree gone.
     const late = join(dir, "late.pid");
     const mark = newTreeMark();
-    const spawner = await group(
+    const spawner = await procs.node(
       `process.on('SIGTERM', () => { const c = require('child_process').spawn('sleep', ['30'], { detached: true, stdio: 'ignore' }); require('fs').writeFileSync(${JSON.stringify(late)}, String(c.pid)); setTimeout(() => process.exit(0), 100) })`,
       { [TREE_VAR]: mark },
     );
     expect(await stopGroup(spawner.pid, 10_000, 5_000, mark)).toEqual({ gone: true, signal: "SIGTERM" });
-    const lateSleep = await pidIn(late);
-    started.push(lateSleep);
+    const lateSleep = await pidFromFile(late);
+    procs.track(lateSleep);
     expect(alive(lateSleep), "the sleep started during the grace period").toBe(false);
   });
 });

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -7,22 +7,17 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { unwatchGroup, watchGroup } from "../../../../src/backends/child/reaper.js";
 import { newTreeMark, TREE_VAR } from "../../../../src/backends/child/tree.js";
 import { alive, waitFor } from "../../../helpers/herd.js";
+import { DetachedProcs, pidFromFile } from "../../../helpers/proc.js";
 
 const REAPER = fileURLToPath(new URL("../../../../src/backends/child/reaper.ts", import.meta.url));
 
 let dir: string;
-const started: number[] = [];
+const procs = new DetachedProcs();
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "herd-reaper-"));
 });
 afterEach(() => {
-  for (const pid of started.splice(0)) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      /* gone, as the test wanted */
-    }
-  }
+  procs.killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -47,29 +42,11 @@ const watchdogs = () =>
       }
     });
 
-/** A detached process (own group) running `script` in node; resolves once it printed "ready". */
-async function detachedNode(script: string, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess & { pid: number }> {
-  const p = spawn(process.execPath, ["-e", `${script}; setInterval(() => {}, 1 << 30); process.stdout.write("ready\\n")`], {
-    detached: true,
-    stdio: ["ignore", "pipe", "ignore"],
-    env: { PATH: process.env.PATH, ...env },
-  });
-  started.push(p.pid!);
-  await new Promise<void>((resolve, reject) => {
-    p.stdout.on("data", (d: Buffer) => d.toString().includes("ready") && resolve());
-    p.once("exit", () => reject(new Error("a test process exited before it was ready")));
-  });
-  return p as ChildProcess & { pid: number };
-}
-const pidIn = async (file: string) => {
-  expect(await waitFor(() => existsSync(file) && /^\d+$/.test(readFileSync(file, "utf8").trim()), 5_000)).toBe(true);
-  return Number(readFileSync(file, "utf8").trim());
-};
 
 describe("the sh watchdog", () => {
   it("is one process for every group, ignores SIGTERM, and is started again after it died", async () => {
-    const a = await detachedNode("");
-    const b = await detachedNode("");
+    const a = await procs.node("");
+    const b = await procs.node("");
     watchGroup(a.pid);
     watchGroup(b.pid, newTreeMark());
     expect(await waitFor(() => watchdogs().length === 1, 5_000)).toBe(true);
@@ -94,16 +71,16 @@ describe("the sh watchdog", () => {
     // A stubborn group (ignores SIGTERM, says it got it) with a child in a group of its own (found by parent pid).
     const termFile = join(dir, "got-term");
     const kidFile = join(dir, "kid.pid");
-    const stubborn = await detachedNode(
+    const stubborn = await procs.node(
       `process.on('SIGTERM', () => require('fs').writeFileSync(${JSON.stringify(termFile)}, 'yes')); const k = require('child_process').spawn('sleep', ['30'], { detached: true, stdio: 'ignore' }); require('fs').writeFileSync(${JSON.stringify(kidFile)}, String(k.pid))`,
     );
-    const kid = await pidIn(kidFile);
-    started.push(kid);
+    const kid = await pidFromFile(kidFile);
+    procs.track(kid);
     // A group whose tree carries a mark, and a marked process that left it (own group, parent still alive elsewhere).
     const mark = newTreeMark();
-    const marked = await detachedNode("", { [TREE_VAR]: mark });
-    const leaver = await detachedNode("", { [TREE_VAR]: mark });
-    const forgotten = await detachedNode("");
+    const marked = await procs.node("", { [TREE_VAR]: mark });
+    const leaver = await procs.node("", { [TREE_VAR]: mark });
+    const forgotten = await procs.node("");
     // The same calls in this process too (this worker's watchdog forgets them at once), so that a mutation run, which
     // picks tests by what they run in-process, runs this test for every mutant of them.
     watchGroup(forgotten.pid, mark);
@@ -125,7 +102,7 @@ describe("the sh watchdog", () => {
       stdio: ["ignore", "pipe", "inherit"],
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(active !== undefined ? { __STRYKER_ACTIVE_MUTANT__: String(active) } : {}) },
     });
-    started.push(herd.pid!);
+    procs.track(herd.pid!);
     await new Promise<void>((resolve, reject) => {
       herd.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && resolve());
       herd.once("exit", (code) => reject(new Error(`the stand-in mcp-herd exited (${code})`)));

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { findTree, newTreeMark, TREE_VAR, type ProcFs } from "../../../../src/backends/child/tree.js";
 import { waitFor } from "../../../helpers/herd.js";
+import { procState, zombieGroup } from "../../../helpers/proc.js";
 
 // findTree over the real /proc, with real processes: what it must find, and what it must leave out.
 const fs: ProcFs = { readdirSync, readFileSync };
@@ -19,14 +20,6 @@ function sleeper(env: NodeJS.ProcessEnv, detached = true): ChildProcess & { pid:
 const ownGroup = () => {
   const t = readFileSync("/proc/self/stat", "latin1");
   return Number(t.slice(t.lastIndexOf(")") + 2).split(" ")[2]);
-};
-const state = (pid: number) => {
-  try {
-    const t = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return t.slice(t.lastIndexOf(")") + 2).split(" ")[0];
-  } catch {
-    return undefined;
-  }
 };
 
 describe("findTree edges", () => {
@@ -45,16 +38,13 @@ describe("findTree edges", () => {
     const later = sleeper({ A: "1", [TREE_VAR]: mark });
     const otherName = sleeper({ A: "1", [`X${TREE_VAR}`]: mark });
     const longer = sleeper({ [TREE_VAR]: `${mark}00` });
-    expect(await waitFor(() => [first, later, otherName, longer].every((p) => state(p.pid) === "S"), 5_000)).toBe(true);
+    expect(await waitFor(() => [first, later, otherName, longer].every((p) => procState(p.pid) === "S"), 5_000)).toBe(true);
     expect(findTree(fs, [], [mark], []).sort()).toEqual([first.pid, later.pid].sort());
   });
 
   it("leaves out a zombie member and an excluded descendant", async () => {
-    // A perl parent (in our group) forks a child that makes its own group and exits unreaped: a zombie group.
-    const perl = spawn("/usr/bin/perl", ["-e", '$| = 1; $p = fork; if (!$p) { setpgrp(0, 0); exit 0 } print "$p\\n"; sleep 30'], { stdio: ["ignore", "pipe", "ignore"] });
+    const { zombie, parent: perl } = await zombieGroup();
     procs.push(perl);
-    const zombie = await new Promise<number>((r) => perl.stdout!.once("data", (d: Buffer) => r(Number(d.toString().trim()))));
-    expect(await waitFor(() => state(zombie) === "Z", 5_000)).toBe(true);
     expect(findTree(fs, [zombie], [], [])).toEqual([]);
 
     // A node group whose child runs in a group of its own: found by parent pid, unless excluded.
