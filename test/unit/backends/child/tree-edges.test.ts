@@ -42,23 +42,24 @@ describe("findTree edges", () => {
     expect(findTree(fs, [], [mark], []).sort()).toEqual([first.pid, later.pid].sort());
   });
 
-  it("leaves out a zombie member and an excluded descendant", async () => {
+  it("leaves out a zombie member and an excluded descendant, and finds every child of a parent", async () => {
     const { zombie, parent: perl } = await zombieGroup();
     procs.push(perl);
     expect(findTree(fs, [zombie], [], [])).toEqual([]);
 
-    // A node group whose child runs in a group of its own: found by parent pid, unless excluded.
-    const parent = spawn(process.execPath, ["-e", "const c = require('child_process').spawn('sleep', ['30'], { detached: true, stdio: 'ignore' }); console.log(c.pid); setInterval(() => {}, 1 << 30)"], {
-      detached: true,
-      stdio: ["ignore", "pipe", "ignore"],
-    });
+    // A node group whose two children run in groups of their own: both found by parent pid, unless excluded.
+    const parent = spawn(
+      process.execPath,
+      ["-e", "const s = () => require('child_process').spawn('sleep', ['30'], { detached: true, stdio: 'ignore' }).pid; console.log(s(), s()); setInterval(() => {}, 1 << 30)"],
+      { detached: true, stdio: ["ignore", "pipe", "ignore"] },
+    );
     procs.push(parent);
-    const kid = await new Promise<number>((r) => parent.stdout!.once("data", (d: Buffer) => r(Number(d.toString().trim()))));
+    const kids = await new Promise<number[]>((r) => parent.stdout!.once("data", (d: Buffer) => r(d.toString().trim().split(" ").map(Number))));
     try {
-      expect(findTree(fs, [parent.pid!], [], []).sort()).toEqual([parent.pid!, kid].sort());
-      expect(findTree(fs, [parent.pid!], [], [kid])).toEqual([parent.pid!]);
+      expect(findTree(fs, [parent.pid!], [], []).sort()).toEqual([parent.pid!, ...kids].sort());
+      expect(findTree(fs, [parent.pid!], [], [kids[0]!]).sort()).toEqual([parent.pid!, kids[1]!].sort());
     } finally {
-      process.kill(kid, "SIGKILL");
+      for (const k of kids) process.kill(k, "SIGKILL");
     }
   });
 
