@@ -60,10 +60,10 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-// mcp-herd and the processes above it (the client that started it): a stop never signals them, whatever a walk found.
+// mcp-herd and the processes above it (the client that started it, up to init): a stop never signals them, whatever a walk found.
 function selfAndAncestors(): Set<number> {
   const out = new Set<number>();
-  for (let pid: number | undefined = process.pid; pid !== undefined && pid > 1 && !out.has(pid); pid = procStat(pid)?.ppid) out.add(pid);
+  for (let pid: number | undefined = process.pid; pid !== undefined && pid > 0 && !out.has(pid); pid = procStat(pid)?.ppid) out.add(pid);
   return out;
 }
 
@@ -83,7 +83,7 @@ function signalAll(pgid: number, pids: Iterable<number>, signal: NodeJS.Signals)
 // What a stop must reach besides the group: what left it, by parent pid or by the tree's mark (without /proc: tree-kill's walk).
 function treeOf(pgid: number, mark: string | undefined): number[] {
   if (!HAVE_PROC) return [];
-  return findTree({ readdirSync, readFileSync }, [pgid], mark ? [mark] : [], [process.pid]);
+  return findTree({ readdirSync, readFileSync }, [pgid], mark ? [mark] : [], [...selfAndAncestors()]);
 }
 
 async function waitGone(pgid: number, pids: Set<number>, mark: string | undefined, ms: number, signal: NodeJS.Signals): Promise<boolean> {

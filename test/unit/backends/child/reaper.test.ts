@@ -21,6 +21,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const pidMax = () => Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
 const ppidOf = (pid: number) => {
   try {
     const t = readFileSync(`/proc/${pid}/stat`, "latin1");
@@ -45,6 +46,8 @@ const watchdogs = () =>
 
 describe("the sh watchdog", () => {
   it("is one process for every group, ignores SIGTERM, and is started again after it died", async () => {
+    // Forgetting a group before any watchdog exists is a no-op, not a throw.
+    expect(() => unwatchGroup(pidMax() + 1)).not.toThrow();
     const a = await procs.node("");
     const b = await procs.node("");
     watchGroup(a.pid);
@@ -81,8 +84,11 @@ describe("the sh watchdog", () => {
     const marked = await procs.node("", { [TREE_VAR]: mark });
     const leaver = await procs.node("", { [TREE_VAR]: mark });
     const forgotten = await procs.node("");
-    // The same calls in this process too (this worker's watchdog forgets them at once), so that a mutation run, which
-    // picks tests by what they run in-process, runs this test for every mutant of them.
+    // The same calls in this process too (a fresh watchdog of this worker's, which forgets them at once), so that a
+    // mutation run, which picks tests by what they run in-process, runs this test for every mutant of them.
+    for (const w of watchdogs()) process.kill(w, "SIGKILL");
+    expect(await waitFor(() => watchdogs().length === 0, 5_000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
     watchGroup(forgotten.pid, mark);
     watchGroup(forgotten.pid);
     unwatchGroup(forgotten.pid);
