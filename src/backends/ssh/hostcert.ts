@@ -100,11 +100,12 @@ export function caSignatureValid(cert: HostCert): boolean {
   const parsed = utils.parseKey(`${keyTypeOf(cert.caKey)} ${cert.caKey.toString("base64")}`);
   if (parsed instanceof Error || Array.isArray(parsed)) return false;
   const pem = parsed.getPublicPEM();
-  const sr = new Reader(cert.signature);
-  const algo = sr.string().toString("latin1");
-  let sig = sr.string();
   const caType = keyTypeOf(cert.caKey);
+  // A malformed signature blob (it comes from the host) is a refusal, not a throw.
   try {
+    const sr = new Reader(cert.signature);
+    const algo = sr.string().toString("latin1");
+    let sig = sr.string();
     if (caType === "ssh-ed25519" && algo === "ssh-ed25519") return cryptoVerify(null, cert.signed, pem, sig);
     if (caType === "ssh-rsa" && (algo === "rsa-sha2-256" || algo === "rsa-sha2-512")) {
       return cryptoVerify(algo === "rsa-sha2-256" ? "sha256" : "sha512", cert.signed, pem, sig);

@@ -83,6 +83,11 @@ describe("host certificates of every key type and CA type", () => {
     expect(caSignatureValid(parseHostCert(replace(r256, "rsa-sha2-256", "rsa-sha2-512")))).toBe(false);
     const r512 = sign("ed", "rsa", ["-t", "rsa-sha2-512"]);
     expect(caSignatureValid(parseHostCert(replace(r512, "rsa-sha2-512", "rsa-sha2-256")))).toBe(false);
+    // A signature blob cut short, and an ECDSA signature whose r and s are cut short, are refusals, not throws.
+    const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+    const ecCert = parseHostCert(sign("ed", "ec256"));
+    expect(caSignatureValid({ ...ecCert, signature: str(Buffer.from("ecdsa-sha2-nistp256")) })).toBe(false);
+    expect(caSignatureValid({ ...ecCert, signature: Buffer.concat([str(Buffer.from("ecdsa-sha2-nistp256")), str(Buffer.from([0, 0, 0, 9, 1]))]) })).toBe(false);
     // A CA key ssh2 cannot read is a refusal, not a throw.
     expect(caSignatureValid({ ...parseHostCert(r512), caKey: Buffer.from("\0\0\0\x07ssh-rsa\0\0\0\x01x", "latin1") })).toBe(false);
   });
