@@ -43,6 +43,12 @@ describe("groupAlive", () => {
       parent.kill("SIGKILL");
     }
     expect(groupAlive(pidMax() + 1)).toBe(false);
+    // signalGroup reaches every member of the group, not only its leader.
+    const memberFile = join(dir, "member.pid");
+    const withMember = await procs.node(`const c = require('child_process').spawn('sleep', ['30'], { stdio: 'ignore' }); require('fs').writeFileSync(${JSON.stringify(memberFile)}, String(c.pid))`);
+    const member = await pidFromFile(memberFile);
+    signalGroup(withMember.pid, "SIGKILL");
+    expect(await waitFor(() => !alive(member) && !alive(withMember.pid), 5_000)).toBe(true);
     signalGroup(live.pid, "SIGKILL");
     expect(await waitFor(() => !groupAlive(live.pid), 5_000)).toBe(true);
     // Signalling a group that is gone is not an error.
@@ -138,6 +144,10 @@ describe("stopGroup", () => {
   it("never signals the caller's own ancestors, even when they carry the tree's mark", async () => {
     // A marked parent starts a child (the caller, running this module) that stops a marked group of its own:
     // the mark also finds the caller's parent, which must be left alone and not waited for.
+    // The same stop in this process first, so that a mutation run (which picks tests by what they run in-process)
+    // runs this test for every mutant of the stop.
+    const warm = await procs.node("");
+    expect(await stopGroup(warm.pid, 2_000, 2_000)).toEqual({ gone: true, signal: "SIGTERM" });
     const mark = newTreeMark();
     const script = join(dir, "caller.mts");
     writeFileSync(
