@@ -54,6 +54,9 @@ describe("the sh watchdog", () => {
     watchGroup(b.pid, newTreeMark());
     expect(await waitFor(() => watchdogs().length === 1, 5_000)).toBe(true);
     const [first] = watchdogs();
+    // Once its trap is set (SIGTERM, signal 15, in the ignored mask), a SIGTERM does nothing to it.
+    const ignoresTerm = () => (BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${first}/status`, "utf8"))![1]}`) & (1n << 14n)) !== 0n;
+    expect(await waitFor(ignoresTerm, 5_000)).toBe(true);
     process.kill(first!, "SIGTERM");
     await new Promise((r) => setTimeout(r, 200));
     expect(alive(first!), "SIGTERM is ignored").toBe(true);
