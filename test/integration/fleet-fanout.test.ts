@@ -52,10 +52,13 @@ describe("fan-out over 3 real sshd, local and a stopped sshd: lists, globs, grou
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("runs on every host in parallel: all results, the stopped sshd down, about the time of the slowest host", async () => {
-    // 2 s per live host, and a host that never answers SSH (3 s connect timeout): one after the other, 11 s or more.
+  it("runs on every host in parallel: all results, the stopped sshd down, the live hosts running at the same time", async () => {
+    // A rendezvous: each live host (all on this machine) leaves a file and waits, up to 30 s, for all four; it says
+    // same-everywhere only if the others ran meanwhile. Run one after another, the first would wait alone and say so.
+    const meet = join(dir, "meet");
+    const command = `mkdir -p '${meet}'; touch '${meet}'/$$; i=0; while [ $(ls '${meet}' | wc -l) -lt 4 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; [ $(ls '${meet}' | wc -l) -ge 4 ] && echo same-everywhere || echo alone`;
     const t0 = Date.now();
-    const r = await call("remote_shell", { host: "*", command: "sleep 2; echo same-everywhere" });
+    const r = await call("remote_shell", { host: "*", command });
     const took = Date.now() - t0;
     const byHost = Object.fromEntries(rows(r).map((x) => [x.host, x]));
     expect(Object.keys(byHost).sort()).toEqual(["db-1", "hang-1", "local", "web-1", "web-2", "web-down"]);
@@ -65,8 +68,8 @@ describe("fan-out over 3 real sshd, local and a stopped sshd: lists, globs, grou
     expect(byHost["hang-1"]).toMatchObject({ ok: false, status: "down" });
     expect(byHost["web-1"]!.via).toBe("ssh");
     expect(byHost.local!.via).toBe("local");
-    expect(took).toBeGreaterThanOrEqual(2000);
-    expect(took).toBeLessThan(6500);
+    // ~3 s expected (the silent host's connect timeout): 30 s is a deadline against a hang, not a speed claim.
+    expect(took).toBeLessThan(30_000);
     expect(data(r)).toMatchObject({ summary: "4 ok, 0 failed, 2 down", host_count: 6, ok_count: 4, down_count: 2, worst_exit_code: 0 });
     const t = text(r);
     expect(t.split("\n")[0]).toBe("4 ok, 0 failed, 2 down (6 hosts)");

@@ -51,7 +51,7 @@ describe("stdio server", () => {
     // to its own stdout and a shell command prints, with logging at debug.
     const { spawn } = await import("node:child_process");
     const state = mkdtempSync(join(tmpdir(), "herd-stdout-"));
-    const p = spawn(process.execPath, [CLI, "--state-dir", state, "--log-level", "debug"], { stdio: ["pipe", "pipe", "pipe"] });
+    const p = spawn(process.execPath, [CLI, "--state-dir", state, "--log-level", "debug"], { stdio: ["pipe", "pipe", "pipe"], env: cleanEnv() });
     let out = "";
     let err = "";
     p.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -80,7 +80,7 @@ describe("stdio lifecycle", () => {
   it("exits when the client closes stdin", async () => {
     const { spawn } = await import("node:child_process");
     const state = mkdtempSync(join(tmpdir(), "herd-stdin-"));
-    const p = spawn(process.execPath, [CLI, "--state-dir", state], { stdio: ["pipe", "pipe", "pipe"] });
+    const p = spawn(process.execPath, [CLI, "--state-dir", state], { stdio: ["pipe", "pipe", "pipe"], env: cleanEnv() });
     const exited = new Promise<number | null>((r) => p.once("exit", (c) => r(c)));
     await new Promise((r) => p.stderr.once("data", r));
     p.stdin.end();

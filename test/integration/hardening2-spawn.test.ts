@@ -5,7 +5,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alive, allText, CLI, waitFor } from "../helpers/herd.js";
+import { alive, allText, cleanEnv, CLI, waitFor } from "../helpers/herd.js";
 
 const CONCURRENT = 80;
 
@@ -23,7 +23,7 @@ describe("a failed spawn (EMFILE under ulimit -n 128) is an isError result, neve
     transport = new StdioClientTransport({
       command: "bash",
       args: ["-c", 'ulimit -n 128; exec "$0" "$@"', process.execPath, CLI, "--state-dir", join(dir, "state")],
-      env: process.env as Record<string, string>,
+      env: cleanEnv(),
       stderr: "pipe",
     });
     transport.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));

@@ -60,7 +60,8 @@ describe("mcp-herd --peer serves this machine's host tools over HTTP", () => {
   it("kills a command at its timeout", async () => {
     const t0 = Date.now();
     const r = (await herd.client.callTool({ name: "shell", arguments: { command: "sleep 30", timeout: 1 } })) as Result;
-    expect(Date.now() - t0).toBeLessThan(8000);
+    // ~1 s expected; 10 s is a deadline against a hang.
+    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(r.isError).toBe(true);
     expect(r.structuredContent).toMatchObject({ timed_out: true, killed: true });
   });

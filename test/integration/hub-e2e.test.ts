@@ -92,14 +92,15 @@ describe("the hub through the built CLI: host keys, timeouts that kill, output b
     expect(readFileSync(files.acceptNew, "utf8")).toBe(`[127.0.0.1]:${sshd.port} ${sshd.hostKeyPub}\n`);
   });
 
-  it.each(["good", "local"])("remote_shell timeout 1 on a 30 s sleep on %s returns in about 1 s, killed, with no process left", async (host) => {
+  it.each(["good", "local"])("remote_shell timeout 1 on a 30 s sleep on %s returns at its timeout, long before the sleep ends, killed, with no process left", async (host) => {
     const marker = `30.${Date.now() % 100000}${Math.floor(Math.random() * 1e6)}`;
     const t0 = Date.now();
     const pending = call("remote_shell", { host, command: `sleep ${marker} # herd-e2e-timeout`, timeout: 1 });
     expect(await waitFor(() => pgrep(marker).length > 0, 5_000, 50)).toBe(true);
     const r = await pending;
     const took = Date.now() - t0;
-    expect(took).toBeLessThan(6_000);
+    // ~1 s expected; 10 s is a deadline against a hang, and still a third of the sleep.
+    expect(took).toBeLessThan(10_000);
     expect(r.isError).toBe(true);
     expect(data(r)).toMatchObject({ timed_out: true, killed: true });
     expect(data(r).stop_unconfirmed).not.toBe(true);

@@ -17,7 +17,7 @@ import {
   type LoggingMessageNotification,
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allText, CLI, ROOT, startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { allText, cleanEnv, CLI, ROOT, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 
 const EVERYTHING = join(ROOT, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js");
 const FILESYSTEM = join(ROOT, "node_modules", "@modelcontextprotocol", "server-filesystem", "dist", "index.js");
@@ -52,7 +52,7 @@ describe("server-everything over stdio through /mcp: sampling, elicitation, root
     client = featureClient("stdio-client", (p) => `sampled: ${p}`, roots);
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params));
     await client.connect(
-      new StdioClientTransport({ command: process.execPath, args: [CLI, "--state-dir", stateDir], env: process.env as Record<string, string>, stderr: "pipe" }),
+      new StdioClientTransport({ command: process.execPath, args: [CLI, "--state-dir", stateDir], env: cleanEnv(), stderr: "pipe" }),
     );
     await load(client, "ev", [EVERYTHING, "stdio"]);
   }, 60_000);

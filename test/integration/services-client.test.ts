@@ -182,7 +182,8 @@ describe("service sources and tool search through an MCP client of mcp-herd", ()
 
     const again = await call(h, "service_load", spec);
     expect(again.isError, text(again)).toBeFalsy();
-    expect((again.structuredContent as { install_ms: number }).install_ms).toBeLessThan(500);
+    // The second load reuses the cache instead of installing again (its detail says so): no speed is claimed.
+    expect((again.structuredContent as { detail?: string }).detail).toMatch(/\(cached in /);
     expect(text(await call(h, "everything__echo", { message: "cached" }))).toContain("cached");
   }, 180_000);
 

@@ -94,7 +94,7 @@ describe.each(["agent", "plain"] as const)("exec over SSH (%s path)", (mode) => 
     expect(sum.stdout.trim()).toBe(createHash("sha256").update(big).digest("hex"));
   });
 
-  it("timeout 1 on sleep 30 returns in about 1 s and kills the whole group", async () => {
+  it("timeout 1 on sleep 30 returns at its timeout and kills the whole group", async () => {
     const marker = `30.${randomBytes(3).readUIntBE(0, 3)}`;
     const t0 = Date.now();
     const r = await io.exec({ command: `(sleep 1${marker} &); sleep ${marker}; echo never`, timeoutMs: 1000, maxOutputBytes: MiB });
@@ -102,8 +102,9 @@ describe.each(["agent", "plain"] as const)("exec over SSH (%s path)", (mode) => 
     expect(r).toMatchObject({ timed_out: true, killed: true, exit_code: null, signal: "SIGTERM", stdout: "" });
     expect(r.stop_unconfirmed).toBeUndefined();
     expect(r.stderr).toBe("");
+    // Not before the timeout; ~1 s expected, 10 s is a deadline against a hang.
     expect(took).toBeGreaterThanOrEqual(900);
-    expect(took).toBeLessThan(8000);
+    expect(took).toBeLessThan(10_000);
     expect(running(`sleep ${marker}`)).toBe("");
     expect(running(`sleep 1${marker}`)).toBe("");
   });

@@ -7,7 +7,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBusyboxChroot, type BusyboxChroot } from "../helpers/chroot.js";
 import { startDropbear, type Dropbear } from "../helpers/dropbear.js";
-import { allText as text, CLI, startHerd, waitFor, type Herd } from "../helpers/herd.js";
+import { allText as text, cleanEnv, CLI, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 import { startSshd, type Sshd } from "../helpers/sshd.js";
 
 const data = (r: CallToolResult) => (r.structuredContent ?? {}) as Record<string, unknown>;
@@ -161,7 +161,7 @@ describe("SSH reach: every remote_* tool on hosts without SFTP, on Dropbear, and
   });
 
   it("doctor reports per host: SFTP yes/no, shell, agent or fallback, ProxyCommand", () => {
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), LMCP_HUB_BACKENDS: "", LMCP_HUB_SSH_TIMEOUT: "20" };
+    const env = cleanEnv({ LMCP_HUB_BACKENDS: "", LMCP_HUB_SSH_TIMEOUT: "20" });
     delete env.SSH_AUTH_SOCK;
     const r = spawnSync(process.execPath, [CLI, "doctor", "--config", config], { env, encoding: "utf8", timeout: 90_000 });
     const row = (check: string) => r.stdout.split("\n").find((l) => l.startsWith(check + " "))?.slice(check.length).trim() ?? `no row ${check} in ${r.stdout}`;

@@ -46,7 +46,8 @@ describe("the persistent sh session (no python3 on the host): framed commands on
     const t0 = Date.now();
     const r = await io.exec({ command: `sleep ${marker}`, timeoutMs: 1000, maxOutputBytes: MiB });
     expect(r).toMatchObject({ timed_out: true, killed: true, exit_code: null, signal: "SIGTERM" });
-    expect(Date.now() - t0).toBeLessThan(8000);
+    // ~1 s expected; 10 s is a deadline against a hang.
+    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(running(`sleep ${marker}`)).toBe("");
     const d = await io.exec({ command: "sleep 3 & echo started", timeoutMs: 5000, maxOutputBytes: MiB });
     expect(d).toMatchObject({ exit_code: 0, stdout: "started\n", timed_out: false });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { allText as text, CLI, startHerd, type Herd } from "../helpers/herd.js";
+import { allText as text, cleanEnv, CLI, startHerd, type Herd } from "../helpers/herd.js";
 import { keygen, startSshd, type Sshd } from "../helpers/sshd.js";
 
 const data = (r: CallToolResult) => (r.structuredContent ?? {}) as Record<string, unknown>;
@@ -124,7 +124,7 @@ describe("SSH reach: a host behind a ProxyCommand, and host certificates from @c
   });
 
   it("doctor says the host is reached through its ProxyCommand and that @cert-authority covers the signed host", () => {
-    const env: Record<string, string> = { ...(process.env as Record<string, string>), LMCP_HUB_BACKENDS: "", LMCP_HUB_SSH_TIMEOUT: "10", RELAY_NOTE: join(dir, "relay-note-doctor.json") };
+    const env = cleanEnv({ LMCP_HUB_BACKENDS: "", LMCP_HUB_SSH_TIMEOUT: "10", RELAY_NOTE: join(dir, "relay-note-doctor.json") });
     delete env.SSH_AUTH_SOCK;
     const r = spawnSync(process.execPath, [CLI, "doctor", "--config", config], { env, encoding: "utf8", timeout: 90_000 });
     const row = (check: string) => r.stdout.split("\n").find((l) => l.startsWith(check + " "))?.slice(check.length).trim() ?? `no row ${check} in ${r.stdout}`;

@@ -69,7 +69,8 @@ done
 let reaper: ChildProcess | undefined;
 
 function ensureReaper(): ChildProcess | undefined {
-  if (reaper && reaper.exitCode === null && reaper.signalCode === null && reaper.stdin?.writable) return reaper;
+  // Node destroys a child's stdin when the child exits: a writable pipe is a live watchdog.
+  if (reaper?.stdin?.writable) return reaper;
   const child = spawn("/bin/sh", ["-c", WATCHDOG], {
     stdio: ["pipe", "ignore", "ignore"],
     detached: true,

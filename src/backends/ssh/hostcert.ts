@@ -76,7 +76,7 @@ export function parseHostCert(blob: Buffer): HostCert {
   r.string();
   const fieldsFrom = r.pos;
   for (let i = 0; i < kind.fields; i++) r.string();
-  const key = Buffer.concat([sshString(Buffer.from(kind.plain, "latin1")), r.raw(fieldsFrom)]);
+  const key = Buffer.concat([sshString(Buffer.from(kind.plain)), r.raw(fieldsFrom)]);
   const serial = r.u64();
   const certType = r.u32();
   const keyId = r.string().toString("utf8");
@@ -100,11 +100,12 @@ export function caSignatureValid(cert: HostCert): boolean {
   const parsed = utils.parseKey(`${keyTypeOf(cert.caKey)} ${cert.caKey.toString("base64")}`);
   if (parsed instanceof Error || Array.isArray(parsed)) return false;
   const pem = parsed.getPublicPEM();
-  const sr = new Reader(cert.signature);
-  const algo = sr.string().toString("latin1");
-  let sig = sr.string();
   const caType = keyTypeOf(cert.caKey);
+  // A malformed signature blob (it comes from the host) is a refusal, not a throw.
   try {
+    const sr = new Reader(cert.signature);
+    const algo = sr.string().toString("latin1");
+    let sig = sr.string();
     if (caType === "ssh-ed25519" && algo === "ssh-ed25519") return cryptoVerify(null, cert.signed, pem, sig);
     if (caType === "ssh-rsa" && (algo === "rsa-sha2-256" || algo === "rsa-sha2-512")) {
       return cryptoVerify(algo === "rsa-sha2-256" ? "sha256" : "sha512", cert.signed, pem, sig);
@@ -140,7 +141,8 @@ export function checkHostCert(cert: HostCert, key: Buffer, entries: KnownHostsEn
   if (!caSignatureValid(cert)) return { ok: false, why: "the CA signature does not verify" };
   const t = BigInt(Math.floor(now / 1000));
   if (t < cert.validAfter || t >= cert.validBefore) return { ok: false, why: `it is not valid now (valid ${stamp(cert.validAfter)} to ${stamp(cert.validBefore)})` };
-  if (cert.principals.length === 0 || !cert.principals.includes(host.toLowerCase())) {
+  // No principals at all is refused too (OpenSSH does): nothing is included in an empty list.
+  if (!cert.principals.includes(host.toLowerCase())) {
     return { ok: false, why: `${host} is not among its principals (${cert.principals.join(", ") || "none: OpenSSH refuses that too"})` };
   }
   if (cert.criticalOptions.length) return { ok: false, why: "it carries critical options (none are defined for host certificates)" };

@@ -23,11 +23,11 @@ export function parseKnownHosts(text: string, source: string): { entries: KnownH
   const entries: KnownHostsEntry[] = [];
   const errors: string[] = [];
   text.split("\n").forEach((raw, i) => {
-    const line = raw.replace(/\r$/, "").trim();
+    const line = raw.trim();
     if (line === "" || line.startsWith("#")) return;
     const fields = line.split(/[ \t]+/);
     let marker: KnownHostsEntry["marker"];
-    if (fields[0]?.startsWith("@")) {
+    if (line.startsWith("@")) {
       const m = fields.shift();
       if (m === "@revoked") marker = "revoked";
       else if (m === "@cert-authority") marker = "cert-authority";

@@ -68,8 +68,9 @@ describe("LocalHostIO.exec", () => {
 
   it("does not wait for a background child that holds the output pipe", async () => {
     const t0 = Date.now();
-    const r = await io.exec({ command: "sleep 3 & echo $!", maxOutputBytes: MiB });
-    expect(Date.now() - t0).toBeLessThan(2500);
+    const r = await io.exec({ command: "sleep 30 & echo $!", maxOutputBytes: MiB });
+    // ~50 ms expected; 10 s is a deadline against a hang and a third of the sleep.
+    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(r.exit_code).toBe(0);
     process.kill(Number(r.stdout.trim()), "SIGKILL");
   });

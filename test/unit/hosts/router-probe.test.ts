@@ -4,6 +4,9 @@ import { silentLogger } from "../../../src/log.js";
 import { ProbeCache } from "../../../src/hosts/probe.js";
 import { HostRegistry, type HostDecl } from "../../../src/hosts/registry.js";
 
+/** How many probes are in flight at once, across all backends. */
+const inFlight = { now: 0, max: 0 };
+
 /** An in-process backend whose reachability the test flips. */
 class Switchable implements Backend {
   up = true;
@@ -13,9 +16,14 @@ class Switchable implements Backend {
   constructor(readonly kind: BackendKind) {}
   private async gate() {
     this.probes++;
-    if (this.hang) await new Promise(() => {});
-    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
-    if (!this.up) throw new TransportError(`${this.kind} is down`, this.kind);
+    inFlight.max = Math.max(inFlight.max, ++inFlight.now);
+    try {
+      if (this.hang) await new Promise(() => {});
+      if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+      if (!this.up) throw new TransportError(`${this.kind} is down`, this.kind);
+    } finally {
+      inFlight.now--;
+    }
   }
   async listTools() {
     await (this.kind === "ssh" ? Promise.resolve() : this.gate());
@@ -98,13 +106,17 @@ describe("ProbeCache", () => {
     expect((await probes.statuses())[0]).toMatchObject({ state: "DOWN", failures: 1 });
   });
 
-  it("force probes all hosts in parallel: bounded by the slowest, not the sum", async () => {
+  it("force probes all hosts in parallel: all four in flight at once, not one after another", async () => {
     const { probes, peer } = setup(["a", "b", "c", "d"]);
     for (const n of ["a", "b", "c", "d"]) peer(n).delayMs = 600;
+    inFlight.now = inFlight.max = 0;
     const started = Date.now();
     const all = await probes.statuses(true);
     expect(all.map((s) => s.state)).toEqual(["UP", "UP", "UP", "UP"]);
-    expect(Date.now() - started).toBeLessThan(1800);
+    // The four peers overlap (the local host is probed too); one after another, at most two would.
+    expect(inFlight.max).toBeGreaterThanOrEqual(4);
+    // ~0.6 s expected; 6 s is a deadline against a hang.
+    expect(Date.now() - started).toBeLessThan(6_000);
   });
 
   it("a path that never answers is DOWN within its bound", async () => {

@@ -292,12 +292,13 @@ describe("shell", () => {
     expect(Buffer.byteLength(body)).toBeGreaterThan(1024 * 1024 - 4);
   });
 
-  it("timeout 1 on sleep 30 returns in about a second and the sleep is gone", async () => {
+  it("timeout 1 on sleep 30 returns at its timeout and the sleep is gone", async () => {
     const pidFile = join(dir, "pid");
     const t0 = Date.now();
     const r = await call("shell", { command: `sleep 30 & echo $! > '${pidFile}'; wait`, timeout: 1 });
     const took = Date.now() - t0;
-    expect(took).toBeLessThan(6000);
+    // ~1 s expected; 10 s is a deadline against a hang.
+    expect(took).toBeLessThan(10_000);
     expect(data(r)).toMatchObject({ timed_out: true, killed: true, stop_unconfirmed: false });
     expect(resultText(r)).toMatch(/timed out after 1s; process group killed/);
     const pid = Number(readFileSync(pidFile, "utf8"));
