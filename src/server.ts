@@ -1,4 +1,4 @@
-import { ProtocolError, ProtocolErrorCode, Server, type JSONRPCRequest, type Result, type ServerContext, type Tool } from "@modelcontextprotocol/server";
+import { isInputRequiredResult, ProtocolError, ProtocolErrorCode, Server, type JSONRPCRequest, type Result, type ServerContext, type Tool } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { App } from "./app.js";
 import { redactArgs } from "./audit.js";
@@ -6,6 +6,7 @@ import { errorResult, resultText, type ToolResult } from "./backends/backend.js"
 import { RemoteRpcError } from "./backends/mcp/passthrough.js";
 import { formatIssues } from "./config.js";
 import { completeOwn, isOwnUri, listResources, listResourceTemplates, readResource, ResourceNotFound } from "./resources.js";
+import { inputBridge, servesModern } from "./server-bridge.js";
 import { aggregateRelay, sessionRelay, taskRelay, type SessionRelay, type ToolRoute } from "./server-passthrough.js";
 import { ServiceCatalog } from "./services/catalog.js";
 import { CatalogError, paginate, RESOURCE_NOT_FOUND } from "./services/catalog-page.js";
@@ -235,9 +236,13 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     };
     const args = request.params.arguments ?? {};
     const started = Date.now();
+    // A 2026-07-28 request gets no pushed requests: a service's requests become the call's input_required rounds.
+    const bridged = servesModern(server) ? inputBridge(app).open(session.caller, name, args, ctx, extra, (c) => entry.call(args, c)) : undefined;
     let result: ToolResult;
     try {
-      result = await entry.call(args, ctx);
+      const out = bridged ? await bridged.step() : await entry.call(args, ctx);
+      if (isInputRequiredResult(out)) return out;
+      result = out;
     } catch (e) {
       app.log.warn("tool failed unexpectedly", { tool: name, error: (e as Error).message });
       result = errorResult(`${name} failed: ${(e as Error).message}`);
