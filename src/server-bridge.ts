@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { CLIENT_CAPABILITIES_META_KEY, inputRequired, ProtocolErrorCode, type InputRequiredResult, type InputRequests, type Server, type ServerContext } from "@modelcontextprotocol/server";
 import type { App } from "./app.js";
-import { errorResult, type ToolResult } from "./backends/backend.js";
 import type { ClientLink } from "./backends/mcp/client-link.js";
 import { RemoteRpcError } from "./backends/mcp/passthrough.js";
 import type { ToolContext } from "./tools/define.js";
@@ -22,7 +21,10 @@ interface Ask {
   reject(e: Error): void;
 }
 
-type Outcome = { kind: "done"; result: ToolResult } | { kind: "asked" } | { kind: "aborted" };
+type Outcome = { kind: "done"; result: unknown } | { kind: "failed"; error: unknown } | { kind: "asked" } | { kind: "aborted" };
+
+/** What a bridged call runs with: the tool context (its client link is the bridge's, its signal outlives each round). */
+export type BridgedContext = ToolContext;
 
 /** One tools/call of a 2026-07-28 client whose service asked for input: alive across the client's rounds. */
 class Waiting {
@@ -43,7 +45,7 @@ class Waiting {
     readonly argsKey: string,
     first: ToolContext,
     readonly capabilities: Record<string, unknown> | undefined,
-    run: (ctx: ToolContext) => Promise<ToolResult>,
+    run: (ctx: ToolContext) => Promise<unknown>,
   ) {
     this.current = first;
     const link: ClientLink = {
@@ -56,7 +58,7 @@ class Waiting {
     const ctx: ToolContext = { signal: this.controller.signal, caller, client: link, wantsProgress: first.wantsProgress, progress: (p) => this.current.progress(p) };
     this.done = run(ctx).then(
       (result): Outcome => ({ kind: "done", result }),
-      (e: Error): Outcome => ({ kind: "done", result: errorResult(`${name} failed: ${e.message}`) }),
+      (error: unknown): Outcome => ({ kind: "failed", error }),
     );
   }
 
@@ -140,12 +142,12 @@ export class InputBridge {
    * Opens (or resumes, from the retry's requestState) one tool call of a modern client; throws the wire
    * error for a requestState it does not know. The handle's step() gives its result or the next round.
    */
-  open(caller: string, name: string, args: Record<string, unknown>, ctx: ToolContext, extra: ServerContext, run: (ctx: ToolContext) => Promise<ToolResult>): { step(): Promise<ToolResult | InputRequiredResult> } {
+  open<R>(caller: string, name: string, args: Record<string, unknown>, ctx: ToolContext, extra: ServerContext, run: (ctx: ToolContext) => Promise<R>): { step(): Promise<R | InputRequiredResult> } {
     const w = this.resume(caller, name, args, ctx, extra) ?? new Waiting(caller, name, JSON.stringify(args), ctx, capabilitiesOf(extra), run);
     return {
       step: async () => {
         try {
-          return await this.step(w, extra.mcpReq.signal);
+          return (await this.step(w, extra.mcpReq.signal)) as R | InputRequiredResult;
         } finally {
           w.resuming = false;
         }
@@ -179,17 +181,18 @@ export class InputBridge {
     return w;
   }
 
-  private async step(w: Waiting, signal: AbortSignal): Promise<ToolResult | InputRequiredResult> {
+  private async step(w: Waiting, signal: AbortSignal): Promise<unknown> {
     for (;;) {
       const outcome = await w.round(signal);
-      if (outcome.kind === "done") {
+      if (outcome.kind === "done" || outcome.kind === "failed") {
         this.forget(w);
+        if (outcome.kind === "failed") throw outcome.error;
         return outcome.result;
       }
       if (outcome.kind === "aborted") {
         this.forget(w);
         w.controller.abort();
-        return errorResult(`${w.name}: the client abandoned the call`);
+        throw new Error(`${w.name}: the client abandoned the call`);
       }
       if (w.id || this.waiting.size < MAX_WAITING) break;
       for (const a of w.queued.splice(0)) a.reject(new RemoteRpcError(ProtocolErrorCode.InternalError, `mcp-herd: ${MAX_WAITING} calls already wait for their clients' input; ${a.method} is refused`));
@@ -218,6 +221,26 @@ export class InputBridge {
   size(): number {
     return this.waiting.size;
   }
+}
+
+/**
+ * Runs one request that may answer with input_required (prompts/get, resources/read of a service): through
+ * the bridge for a 2026-07-28 client, as it is for a 2025 one (whose session takes the pushed requests).
+ */
+export async function maybeBridged<R>(
+  app: App,
+  server: Server,
+  caller: string,
+  key: string,
+  params: Record<string, unknown>,
+  extra: ServerContext,
+  client: ClientLink,
+  run: (o: { signal: AbortSignal; client?: ClientLink }) => Promise<R>,
+): Promise<R | InputRequiredResult> {
+  if (!servesModern(server)) return run({ signal: extra.mcpReq.signal, client });
+  const { _meta: _m, ...args } = params;
+  const ctx: ToolContext = { signal: extra.mcpReq.signal, caller, wantsProgress: false, client, progress: () => undefined };
+  return inputBridge(app).open(caller, key, args, ctx, extra, run).step();
 }
 
 const bridges = new WeakMap<App, InputBridge>();

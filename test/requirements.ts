@@ -1230,11 +1230,13 @@ export const REQUIREMENTS: Requirement[] = [
     id: "eras:bridge:legacy-child-modern-client",
     source: "issue 16 item 4 and Must show (a legacy stdio child asking for sampling during a call from a modern client: answered)",
     promise:
-      "A 2025-era service's sampling/createMessage, elicitation/create or roots/list request during a tools/call of a 2026-07-28 client (stdio or HTTP) becomes that call's input_required result; the client's retry answers the service's request and the call goes on to its result; a call that asks twice takes two rounds.",
+      "A 2025-era service's sampling/createMessage, elicitation/create or roots/list request during a tools/call, prompts/get or resources/read of a 2026-07-28 client (stdio, /mcp, /services/<name>/mcp) becomes that request's input_required result; the client's retry answers the service's request and the call goes on to its result; a call that asks twice takes two rounds.",
     tests: [
       "integration/eras-bridge.test.ts :: the child's sampling request becomes the client's input_required round, and the answer completes the child's call",
       "integration/eras-bridge.test.ts :: elicitation and roots are bridged the same way",
       "integration/eras-bridge.test.ts :: a call that asks twice in a row takes two rounds and ends with both answers",
+      "integration/eras-bridge.test.ts :: a prompt and a resource of the child that ask during prompts/get and resources/read are bridged too",
+      "integration/eras-bridge.test.ts :: on /services/<name>/mcp too: the child's requests during a tool call, a prompt and a resource read become the client's rounds",
       "unit/server-bridge.test.ts :: a request of the call becomes the round's result; the retry answers it and nothing stays behind",
     ],
   },

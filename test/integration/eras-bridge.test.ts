@@ -64,7 +64,7 @@ function workspace(services: Record<string, unknown>): { dir: string; args: stri
 
 interface Served {
   /** Connects a client to the herd (HTTP: a new connection to /mcp; stdio: a new herd process). */
-  connect<C extends ModernClient | LegacyClient>(client: C): Promise<C>;
+  connect<C extends ModernClient | LegacyClient>(client: C, path?: string): Promise<C>;
   close(): Promise<void>;
 }
 
@@ -78,10 +78,10 @@ async function serve(mode: "http" | "stdio", services: Record<string, unknown>):
     url = (await waitListening(proc, "mcp-herd")).url;
   }
   return {
-    async connect(client) {
+    async connect(client, path = "/mcp") {
       const headers = { Authorization: `Bearer ${TOKEN}` };
       if (client instanceof ModernClient) {
-        await client.connect(url ? new ModernHttp(new URL(url), { requestInit: { headers } }) : new ModernStdio({ command: process.execPath, args: ws.args, env: cleanEnv(), stderr: "ignore" }));
+        await client.connect(url ? new ModernHttp(new URL(path, url), { requestInit: { headers } }) : new ModernStdio({ command: process.execPath, args: ws.args, env: cleanEnv(), stderr: "ignore" }));
       } else {
         await client.connect(url ? new LegacyHttp(new URL(url), { requestInit: { headers } }) : new LegacyStdio({ command: process.execPath, args: ws.args, env: cleanEnv(), stderr: "ignore" }));
       }
@@ -127,6 +127,13 @@ describe.each([["http" as const], ["stdio" as const]])("a 2025-era stdio child a
     expect(text(r)).toBe("first: answer to one (model-of-modern); second: accept person-of-modern");
   });
 
+  it("a prompt and a resource of the child that ask during prompts/get and resources/read are bridged too", async () => {
+    const prompt = await client.getPrompt({ name: "asks__ask", arguments: { topic: "tea" } });
+    expect(JSON.stringify(prompt.messages)).toContain("about tea: answer to tea (model-of-modern)");
+    const read = await client.readResource({ uri: "asks://roots" });
+    expect(read.contents[0]).toMatchObject({ text: `roots: ${ROOTS[0]!.uri}` });
+  });
+
   it("a request that has no input_required form (custom/ask) is refused to the child with the reason", async () => {
     const r = await client.callTool({ name: "asks__custom", arguments: {} });
     expect(text(r)).toMatch(/custom failed: .*custom\/ask cannot reach a 2026-07-28 client: .*only elicitation\/create, sampling\/createMessage and roots\/list have an input_required form/);
@@ -143,6 +150,16 @@ describe("bridging a 2026-07-28 client's rounds over HTTP: refusals and bounds",
     await toolsUp(client, "asks__");
   }, 60_000);
   afterAll(async () => served?.close());
+
+  it("on /services/<name>/mcp too: the child's requests during a tool call, a prompt and a resource read become the client's rounds", async () => {
+    const own = await served.connect(modernClient("as-itself"), "/services/asks/mcp");
+    expect(text(await own.callTool({ name: "sample", arguments: { prompt: "as itself" } }))).toBe("sampled: answer to as itself (model-of-as-itself)");
+    expect(text(await own.callTool({ name: "twice", arguments: { prompt: "two" } }))).toBe("first: answer to two (model-of-as-itself); second: accept person-of-as-itself");
+    const prompt = await own.getPrompt({ name: "ask", arguments: { topic: "tea" } });
+    expect(JSON.stringify(prompt.messages)).toContain("about tea: answer to tea (model-of-as-itself)");
+    const read = await own.readResource({ uri: "asks://roots" });
+    expect(read.contents[0]).toMatchObject({ text: `roots: ${ROOTS[0]!.uri}` });
+  });
 
   it("a modern client without the sampling capability: the child's request is refused naming the capability, the call still answers", async () => {
     const bare = await served.connect(modernClient("bare", { elicitation: { form: {} } }));

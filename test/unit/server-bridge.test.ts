@@ -76,7 +76,7 @@ describe("InputBridge: a modern client's call across its input_required rounds",
       return { content: [] };
     }).step();
     r1.abort();
-    expect(((await step) as ToolResult).isError).toBe(true);
+    await expect(step).rejects.toThrow(/the client abandoned the call/);
     expect(signal?.aborted).toBe(true);
     expect(bridge.size()).toBe(0);
   });
