@@ -237,7 +237,7 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     const args = request.params.arguments ?? {};
     const started = Date.now();
     // A 2026-07-28 request gets no pushed requests: a service's requests become the call's input_required rounds.
-    const bridged = servesModern(server) ? inputBridge(app).open(session.caller, name, args, ctx, extra, (c) => entry.call(args, c)) : undefined;
+    const bridged = servesModern(server) && (entry.route || extra.mcpReq.requestState() !== undefined) ? inputBridge(app).open(session.caller, name, args, ctx, extra, (c) => entry.call(args, c)) : undefined;
     let result: ToolResult;
     try {
       const out = bridged ? await bridged.step() : await entry.call(args, ctx);
