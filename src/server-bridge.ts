@@ -30,6 +30,7 @@ export type BridgedContext = ToolContext;
 class Waiting {
   id?: string;
   current: ToolContext;
+  // Its own: on 2026-07-28 HTTP the first round's signal aborts once that round's response is sent.
   readonly controller = new AbortController();
   readonly queued: Ask[] = [];
   readonly sent = new Map<string, Ask>();
@@ -37,12 +38,14 @@ class Waiting {
   private wake?: () => void;
   private next = 0;
   resuming = false;
+  /** The arguments as the call's continuation is bound to them (set when it first waits). */
+  argsKey?: string;
   timer?: NodeJS.Timeout;
 
   constructor(
     readonly caller: string,
     readonly name: string,
-    readonly argsKey: string,
+    readonly args: Record<string, unknown>,
     first: ToolContext,
     readonly capabilities: Record<string, unknown> | undefined,
     run: (ctx: ToolContext) => Promise<unknown>,
@@ -143,7 +146,7 @@ export class InputBridge {
    * error for a requestState it does not know. The handle's step() gives its result or the next round.
    */
   open<R>(caller: string, name: string, args: Record<string, unknown>, ctx: ToolContext, extra: ServerContext, run: (ctx: ToolContext) => Promise<R>): { step(): Promise<R | InputRequiredResult> } {
-    const w = this.resume(caller, name, args, ctx, extra) ?? new Waiting(caller, name, JSON.stringify(args), ctx, capabilitiesOf(extra), run);
+    const w = this.resume(caller, name, args, ctx, extra) ?? new Waiting(caller, name, args, ctx, capabilitiesOf(extra), run);
     return {
       step: async () => {
         try {
@@ -198,6 +201,7 @@ export class InputBridge {
       for (const a of w.queued.splice(0)) a.reject(new RemoteRpcError(ProtocolErrorCode.InternalError, `mcp-herd: ${MAX_WAITING} calls already wait for their clients' input; ${a.method} is refused`));
     }
     w.id ??= randomBytes(24).toString("base64url");
+    w.argsKey ??= JSON.stringify(w.args);
     this.waiting.set(w.id, w);
     const inputRequests = w.takeQueued();
     const waitMs = w.deadlineMs(this.waitCapMs);
