@@ -1244,13 +1244,14 @@ export const REQUIREMENTS: Requirement[] = [
     id: "eras:bridge:bounded",
     source: "issue 16 item 4 (bounded: a modern client that never comes back; pending state per call, unguessable)",
     promise:
-      "A bridged call waits at most inputWaitSeconds (default 600) for the 2026-07-28 client's next round: then the service's request fails with an error saying so, the call is cancelled and its continuation forgotten (a late retry is a -32602 'Invalid or expired requestState'). The requestState is a 24-byte random id bound to the caller, the tool and its arguments: another call or another caller cannot resume it. A round whose request is abandoned cancels the call.",
+      "A bridged call waits at most inputWaitSeconds (default 600) for the 2026-07-28 client's next round: then the service's request fails with an error saying so, the call is cancelled and its continuation forgotten (a late retry is a -32602 'Invalid or expired requestState'). The requestState is a 24-byte random id bound to the caller, the tool and its arguments: another call or another caller cannot resume it. A round whose request is abandoned cancels the call. At most 256 calls wait at once; past that a service's request is refused with the reason.",
     tests: [
       "integration/eras-bridge.test.ts :: a client that never comes back: after inputWaitSeconds the child's request fails with the reason, and the continuation is gone",
       "integration/eras-bridge.test.ts :: a requestState minted for one call does not resume another (other arguments), nor does a made-up one",
       "unit/server-bridge.test.ts :: no retry within the wait: the request fails with the reason, the call is cancelled and forgotten",
       "unit/server-bridge.test.ts :: another caller with the right state cannot resume the call",
       "unit/server-bridge.test.ts :: a round abandoned while the call runs cancels the call and forgets it",
+      "unit/server-bridge.test.ts :: at most 256 calls wait at once: the next one's request is refused to its service, which still answers its call",
     ],
   },
   {

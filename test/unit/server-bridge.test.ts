@@ -81,6 +81,21 @@ describe("InputBridge: a modern client's call across its input_required rounds",
     expect(bridge.size()).toBe(0);
   });
 
+  it("at most 256 calls wait at once: the next one's request is refused to its service, which still answers its call", async () => {
+    const bridge = new InputBridge(60_000);
+    for (let i = 0; i < 256; i++) {
+      const r = round();
+      await bridge.open("tester", "svc__t", { i }, r.ctx, r.extra, sampleOnce({})).step();
+    }
+    expect(bridge.size()).toBe(256);
+    const seen: { error?: string } = {};
+    const r = round();
+    const done = (await bridge.open("tester", "svc__t", { i: "one too many" }, r.ctx, r.extra, sampleOnce(seen)).step()) as ToolResult;
+    expect(done.isError).toBe(true);
+    expect(seen.error).toMatch(/256 calls already wait for their clients' input; sampling\/createMessage is refused/);
+    expect(bridge.size()).toBe(256);
+  });
+
   it("a call that asks nothing answers in its first round and leaves nothing", async () => {
     const bridge = new InputBridge(60_000);
     const r1 = round();
