@@ -129,6 +129,12 @@ export const configFileSchema = z.strictObject({
     .max(600)
     .optional()
     .describe("How long a session's first tools/list, prompts/list and resources/list wait for the services from config and the state file to start (default 15)."),
+  inputWaitSeconds: z
+    .number()
+    .positive()
+    .max(3600)
+    .optional()
+    .describe("How long a 2026-07-28 client may take to come back with the input (sampling, elicitation, roots) a 2025-era service asked for during its call (default 600)."),
   hosts: z.array(hostSpecSchema).optional().describe("Hosts of the fleet, each with a peer and/or SSH path."),
   hostsFile: z.string().optional().describe("lmcp hub registry file (lines: name ssh_host lmcp_url token, - for none)."),
   local: z.boolean().optional().describe("Serve this machine as host 'local' (default true)."),
@@ -182,6 +188,8 @@ export interface Config {
   runnerApi: boolean;
   /** Bound on the wait of a session's first lists for the services started at start-up. */
   startupWaitSeconds: number;
+  /** Bound on a 2026-07-28 client's return with the input a legacy service asked for (server-bridge.ts). */
+  inputWaitSeconds: number;
   /** Service name -> the name a client config gave it, for names outside the service name rule. */
   serviceAliases: Record<string, string>;
   /** What loading the config changed or ignored (renamed services, client-only keys): logged once at start. */
@@ -354,6 +362,7 @@ export function loadConfig(src: ConfigSources): Config {
     auditLog: pick<string | undefined>("auditLog", undefined, [file.auditLog, "file"]),
     runnerApi: pick("runnerApi", false, [file.runnerApi, "file"]),
     startupWaitSeconds: pick("startupWaitSeconds", 15, [file.startupWaitSeconds, "file"]),
+    inputWaitSeconds: pick("inputWaitSeconds", 600, [file.inputWaitSeconds, "file"]),
     serviceAliases: adopted.aliases,
     notes,
     configFile: src.file,

@@ -1,4 +1,4 @@
-import { ProtocolError, ProtocolErrorCode, Server, type JSONRPCRequest, type Result, type ServerContext, type Tool } from "@modelcontextprotocol/server";
+import { isInputRequiredResult, ProtocolError, ProtocolErrorCode, Server, type JSONRPCRequest, type Result, type ServerContext, type Tool } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { App } from "./app.js";
 import { redactArgs } from "./audit.js";
@@ -6,6 +6,7 @@ import { errorResult, resultText, type ToolResult } from "./backends/backend.js"
 import { RemoteRpcError } from "./backends/mcp/passthrough.js";
 import { formatIssues } from "./config.js";
 import { completeOwn, isOwnUri, listResources, listResourceTemplates, readResource, ResourceNotFound } from "./resources.js";
+import { inputBridge, maybeBridged, servesModern } from "./server-bridge.js";
 import { aggregateRelay, sessionRelay, taskRelay, type SessionRelay, type ToolRoute } from "./server-passthrough.js";
 import { ServiceCatalog } from "./services/catalog.js";
 import { CatalogError, paginate, RESOURCE_NOT_FOUND } from "./services/catalog-page.js";
@@ -206,7 +207,7 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     await catalog.content.ready();
     return { tools: catalog.list() };
   });
-  const content = registerContentHandlers(server, app, catalog.content, relay);
+  const content = registerContentHandlers(server, app, catalog.content, relay, session.caller);
 
   server.setRequestHandler("tools/call", async (request, extra) => {
     const { name } = request.params;
@@ -235,9 +236,13 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
     };
     const args = request.params.arguments ?? {};
     const started = Date.now();
+    // A 2026-07-28 request gets no pushed requests: a service's requests become the call's input_required rounds.
+    const bridged = servesModern(server) && (entry.route || extra.mcpReq.requestState() !== undefined) ? inputBridge(app).open(session.caller, name, args, ctx, extra, (c) => entry.call(args, c)) : undefined;
     let result: ToolResult;
     try {
-      result = await entry.call(args, ctx);
+      const out = bridged ? await bridged.step() : await entry.call(args, ctx);
+      if (isInputRequiredResult(out)) return out;
+      result = out;
     } catch (e) {
       app.log.warn("tool failed unexpectedly", { tool: name, error: (e as Error).message });
       result = errorResult(`${name} failed: ${(e as Error).message}`);
@@ -311,7 +316,7 @@ async function answer<T>(fn: () => Promise<T> | T): Promise<T> {
 }
 
 /** Resources, prompts and completions: ours (herd://) and the services' (routed by owner); returns what the session subscribed to, and its cleanup. */
-function registerContentHandlers(server: Server, app: App, content: ServiceCatalog, relay: SessionRelay): { subscribed: ReadonlySet<string>; close(): void } {
+function registerContentHandlers(server: Server, app: App, content: ServiceCatalog, relay: SessionRelay, caller: string): { subscribed: ReadonlySet<string>; close(): void } {
   // The URIs this session subscribed to; the catalog counts subscribers across sessions.
   const subscribed = new Set<string>();
 
@@ -333,7 +338,7 @@ function registerContentHandlers(server: Server, app: App, content: ServiceCatal
     answer(async () => {
       const { uri } = request.params;
       if (isOwnUri(uri)) return { contents: [await readResource(app, uri)] };
-          return (await content.read(uri, { signal: ctx.mcpReq.signal, client: relay.linkFor(ctx) })) as { contents: [] };
+      return (await maybeBridged(app, server, caller, "resources/read", request.params, ctx, relay.linkFor(ctx), (o) => content.read(uri, o))) as { contents: [] };
     }),
   );
   server.setRequestHandler("resources/subscribe", (request, ctx) =>
@@ -361,7 +366,7 @@ function registerContentHandlers(server: Server, app: App, content: ServiceCatal
     }),
   );
   server.setRequestHandler("prompts/get", (request, ctx) =>
-      answer(async () => (await content.getPrompt(request.params, { signal: ctx.mcpReq.signal, client: relay.linkFor(ctx) })) as { messages: [] }),
+    answer(async () => (await maybeBridged(app, server, caller, "prompts/get", request.params, ctx, relay.linkFor(ctx), (o) => content.getPrompt(request.params, o))) as { messages: [] }),
   );
   server.setRequestHandler("completion/complete", (request, ctx) =>
     answer(async () => {

@@ -1226,4 +1226,54 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/eras-upstream.test.ts :: runs a command on the host through its peer, without a session there",
     ],
   },
+  {
+    id: "eras:bridge:legacy-child-modern-client",
+    source: "issue 16 item 4 and Must show (a legacy stdio child asking for sampling during a call from a modern client: answered)",
+    promise:
+      "A 2025-era service's sampling/createMessage, elicitation/create or roots/list request during a tools/call, prompts/get or resources/read of a 2026-07-28 client (stdio, /mcp, /services/<name>/mcp) becomes that request's input_required result; the client's retry answers the service's request and the call goes on to its result; a call that asks twice takes two rounds.",
+    tests: [
+      "integration/eras-bridge.test.ts :: the child's sampling request becomes the client's input_required round, and the answer completes the child's call",
+      "integration/eras-bridge.test.ts :: elicitation and roots are bridged the same way",
+      "integration/eras-bridge.test.ts :: a call that asks twice in a row takes two rounds and ends with both answers",
+      "integration/eras-bridge.test.ts :: a prompt and a resource of the child that ask during prompts/get and resources/read are bridged too",
+      "integration/eras-bridge.test.ts :: on /services/<name>/mcp too: the child's requests during a tool call, a prompt and a resource read become the client's rounds",
+      "unit/server-bridge.test.ts :: a request of the call becomes the round's result; the retry answers it and nothing stays behind",
+    ],
+  },
+  {
+    id: "eras:bridge:bounded",
+    source: "issue 16 item 4 (bounded: a modern client that never comes back; pending state per call, unguessable)",
+    promise:
+      "A bridged call waits at most inputWaitSeconds (default 600) for the 2026-07-28 client's next round: then the service's request fails with an error saying so, the call is cancelled and its continuation forgotten (a late retry is a -32602 'Invalid or expired requestState'). The requestState is a 24-byte random id bound to the caller, the tool and its arguments: another call or another caller cannot resume it. A round whose request is abandoned cancels the call. At most 256 calls wait at once; past that a service's request is refused with the reason.",
+    tests: [
+      "integration/eras-bridge.test.ts :: a client that never comes back: after inputWaitSeconds the child's request fails with the reason, and the continuation is gone",
+      "integration/eras-bridge.test.ts :: a requestState minted for one call does not resume another (other arguments), nor does a made-up one",
+      "unit/server-bridge.test.ts :: no retry within the wait: the request fails with the reason, the call is cancelled and forgotten",
+      "unit/server-bridge.test.ts :: another caller with the right state cannot resume the call",
+      "unit/server-bridge.test.ts :: a round abandoned while the call runs cancels the call and forgets it",
+      "unit/server-bridge.test.ts :: at most 256 calls wait at once: the next one's request is refused to its service, which still answers its call",
+    ],
+  },
+  {
+    id: "eras:bridge:modern-child-legacy-client",
+    source: "issue 16 item 4 and Must show (a modern url child asking for input from a legacy client: answered)",
+    promise:
+      "A 2026-07-28 url service's input_required result (sampling, elicitation, roots) during a call of a 2025-era client becomes a request pushed to that client's session, and its answer goes back in the service's retry; a 2026-07-28 client calling the same service gets those rounds through mcp-herd as its own input_required rounds.",
+    tests: [
+      "integration/eras-bridge.test.ts :: the child's input_required sampling becomes a pushed request to the client, and its answer goes back in the child's retry",
+      "integration/eras-bridge.test.ts :: elicitation and roots are pushed the same way",
+      "integration/eras-bridge.test.ts :: a 2026-07-28 client calling the same child: the input_required rounds reach it through the herd too",
+    ],
+  },
+  {
+    id: "eras:bridge:refused",
+    source: "issue 16 item 4 (whatever cannot be bridged is a clear error)",
+    promise:
+      "What cannot be bridged is refused with the reason, never a hang: a client of either era without the capability a request needs (the service's request fails naming the capability); a service's request that has no input_required form (anything but sampling, elicitation and roots) toward a 2026-07-28 client.",
+    tests: [
+      "integration/eras-bridge.test.ts :: a modern client without the sampling capability: the child's request is refused naming the capability, the call still answers",
+      "integration/eras-bridge.test.ts :: a legacy client without the sampling capability gets a clear error naming it",
+      "integration/eras-bridge.test.ts :: a request that has no input_required form (custom/ask) is refused to the child with the reason",
+    ],
+  },
 ];

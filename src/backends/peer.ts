@@ -22,6 +22,7 @@ import {
   type ToolResult,
 } from "./backend.js";
 import type { HubTarget, ServiceHub } from "./mcp/client-link.js";
+import { HerdClient } from "./mcp/herd-client.js";
 import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "./mcp/passthrough.js";
 import type { ServerCaps } from "./mcp/channel.js";
 
@@ -246,7 +247,7 @@ export class PeerBackend implements Backend {
   private async openMcp(): Promise<Conn> {
     const transport = clientTransport(this.opts.url, this.headers, this.opts.transport);
     const mode = this.opts.transport === "sse" ? undefined : negotiation(this.opts.protocol);
-    const client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES, ...(mode ? { versionNegotiation: { mode } } : {}) });
+    const client = new HerdClient({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES, ...(mode ? { versionNegotiation: { mode } } : {}) });
     const target = wireClient(client, this.opts.hub, this.where, (method, params) => this.notificationHandlers.get(method)?.(params));
     const conn: Conn = { mode: "mcp", client, transport, pending: new Set(), target };
     // The SDK leaves calls pending when an SSE response stream breaks (only onerror fires): end them here.

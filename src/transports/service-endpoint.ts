@@ -5,9 +5,12 @@ import { isInitializeRequest, ProtocolError, ProtocolErrorCode, Server, type Ser
 import type { App } from "../app.js";
 import type { ServerIdentity } from "../backends/backend.js";
 import { RemoteRpcError } from "../backends/mcp/passthrough.js";
+import { inputBridge, servesModern, type BridgedContext } from "../server-bridge.js";
 import { sessionRelay } from "../server-passthrough.js";
 import { isModernRequest, modernEndpoint, type ModernEndpoint } from "./modern.js";
 
+// The requests whose 2026-07-28 form can answer with input_required.
+const BRIDGED = new Set(["tools/call", "prompts/get", "resources/read"]);
 const PATH = /^\/services\/([a-z0-9][a-z0-9_-]{0,62})\/mcp$/;
 
 /** The service name of a per-service endpoint path (/services/<name>/mcp), or undefined. */
@@ -194,14 +197,24 @@ function serveAsItself(app: App, service: string, id: ServerIdentity, caller: st
     const now = app.services.get(service);
     if (!now?.request) throw new RemoteRpcError(ProtocolErrorCode.InternalError, `service '${service}' is no longer loaded`);
     const token = (request.params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
+    const params = request.params as Record<string, unknown> | undefined;
+    const call: BridgedContext = {
+      signal: ctx.mcpReq.signal,
+      caller,
+      wantsProgress: token !== undefined,
+      client: relay.linkFor(ctx),
+      progress: (p) => {
+        if (token !== undefined) void ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken: token, ...p } }).catch(() => undefined);
+      },
+    };
+    const send = (c: BridgedContext) => now.request!(request.method, params, { signal: c.signal, client: c.client, ...(c.wantsProgress ? { onProgress: (p) => c.progress(p) } : {}) });
     try {
-      return (await now.request(request.method, request.params as Record<string, unknown> | undefined, {
-        signal: ctx.mcpReq.signal,
-        client: relay.linkFor(ctx),
-        ...(token !== undefined
-          ? { onProgress: (p) => void ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken: token, ...p } }).catch(() => undefined) }
-          : {}),
-      })) as never;
+      // A 2026-07-28 request gets no pushed requests: the service's requests become its input_required rounds.
+      if (BRIDGED.has(request.method) && servesModern(server)) {
+        const { _meta: _m, ...args } = params ?? {};
+        return (await inputBridge(app).open(caller, `${service}/${request.method}`, args, call, ctx, send).step()) as never;
+      }
+      return (await send(call)) as never;
     } catch (e) {
       if (e instanceof RemoteRpcError || e instanceof ProtocolError) throw e;
       // The wire message carries no "MCP error N:" prefix: the client adds its own.
