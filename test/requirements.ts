@@ -1226,4 +1226,15 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/eras-upstream.test.ts :: runs a command on the host through its peer, without a session there",
     ],
   },
+  {
+    id: "eras:scale-modern",
+    source: "issue 16 item 5 and Must show (two mcp-herd processes behind one round-robin address serve one modern client's run of 1,000 calls with no error)",
+    promise:
+      "Two mcp-herd replicas with --follow-state on one state folder, behind a round-robin TCP balancer, serve 2026-07-28 clients with no stickiness: one client's 1,000 calls, each on a new connection, all answer with no error and alternate between both replicas; several keep-alive clients at once work with progress; a service such a client loads through the balancer runs on both replicas and its calls work on either.",
+    tests: [
+      "integration/scale-modern.test.ts :: one modern client, a new connection per request: 1,000 calls of a service tool with no error, routed to both replicas",
+      "integration/scale-modern.test.ts :: several keep-alive modern clients at once (each pinned to the connection it opened): 400 calls with progress, no error, both replicas used",
+      "integration/scale-modern.test.ts :: a service a modern client loads through the balancer runs on both replicas (--follow-state), and its calls work on either",
+    ],
+  },
 ];
