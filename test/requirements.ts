@@ -1237,4 +1237,16 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/scale-modern.test.ts :: a service a modern client loads through the balancer runs on both replicas (--follow-state), and its calls work on either",
     ],
   },
+  {
+    id: "eras:both-at-once-everywhere",
+    source: "issue 16 Must show (a v2 client pinned to 2026-07-28 and a 1.x client, at the same time, over HTTP and over stdio: tools, service tools, remote tools, resources, prompts, progress, cancellation)",
+    promise:
+      "A client pinned to 2026-07-28 and a 1.x client work at the same time, over HTTP (one mcp-herd) and over stdio (two mcp-herd processes on one state folder and config, one per client): our tools and the services' tools, remote_shell and remote_read_file on this machine and on a host through its mcp-herd peer, a service's resource and ours, a service's prompt, progress, and cancellation that reaches the service.",
+    tests: [
+      "integration/eras-both.test.ts :: both call our tools and the services' tools concurrently, each getting its own answers",
+      "integration/eras-both.test.ts :: both run remote tools at once: on this machine and on a host through its mcp-herd peer",
+      "integration/eras-both.test.ts :: both read a service's resource and ours, and get a service's prompt, at once",
+      "integration/eras-both.test.ts :: progress reaches both, and both cancel a call in flight: each call ends at once and its service's handler sees the abort",
+    ],
+  },
 ];
