@@ -1249,4 +1249,14 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/eras-both.test.ts :: progress reaches both, and both cancel a call in flight: each call ends at once and its service's handler sees the abort",
     ],
   },
+  {
+    id: "eras:listen-resources",
+    source: "issue 16 item 2 (subscriptions/listen for list changes, logs and resource updates): per-resource updates for 2026-07-28 clients",
+    promise:
+      "A 2026-07-28 client's listen stream that names resource URIs (resourceSubscriptions), over HTTP and stdio, gets the owning service's notifications/resources/updated for them: mcp-herd subscribes at the service while a stream names the URI and unsubscribes once no stream and no 2025 session follows it (counted with the sessions' subscriptions).",
+    tests: [
+      "integration/eras-listen.test.ts :: subscribes at the service while a stream names the URI, passes its updates on, and unsubscribes once no stream names it",
+      "integration/eras-listen.test.ts :: a 2025 session's subscription and a listen stream on the same URI share one subscription at the service",
+    ],
+  },
 ];
