@@ -384,7 +384,8 @@ function negotiation(protocol: ProtocolChoice | undefined): VersionNegotiationMo
 }
 
 // A 2026-07-28 server tells list changes only on a subscriptions/listen stream: open one for what it can change.
-async function listenForChanges(client: Client, timeoutMs: number): Promise<void> {
+/** Opens a listen stream for the list changes a 2026-07-28 server can announce. */
+export async function listenForChanges(client: Client, timeoutMs: number): Promise<void> {
   const caps = client.getServerCapabilities() ?? {};
   const filter = {
     ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
