@@ -1263,10 +1263,11 @@ export const REQUIREMENTS: Requirement[] = [
     id: "eras:stdio-children",
     source: "issue 16 item 3, stdio half (legacy for stdio children unless a service says protocol auto; cache each verdict, re-probe on restart)",
     promise:
-      "A local (stdio) service is spoken to in the 2025 era by default, in 2026-07-28 with \"protocol\": \"auto\" (probed in place, no sibling process) or pinned; its progress and list changes (on a listen stream) reach our clients. auto falls back to initialize for a 2025-only child, in the same process when it answers the probe with an error and in one more process when it exits on it; a pinned service whose child speaks only 2025 fails to start, saying so; the verdict is kept across the restarts after a crash (no probe) and probed again at service_restart.",
+      "A local (stdio) service is spoken to in the 2025 era by default, in 2026-07-28 with \"protocol\": \"auto\" (probed in place, no sibling process) or pinned; its progress, list changes (on a listen stream) and the updates of a resource our client subscribed to (a listen stream naming it) reach our clients. auto falls back to initialize for a 2025-only child, in the same process when it answers the probe with an error and in one more process when it exits on it; a pinned service whose child speaks only 2025 fails to start, saying so; the verdict is kept across the restarts after a crash (no probe) and probed again at service_restart.",
     tests: [
       "integration/eras-stdio-children.test.ts :: a v2 child is spoken to in the 2025 era by default, and in 2026-07-28 when probed (auto) or pinned, one process each",
       "integration/eras-stdio-children.test.ts :: a modern child's tool list change reaches us on its listen stream, and our client as list_changed",
+      "integration/eras-stdio-children.test.ts :: our client's resources/subscribe to a modern child's resource becomes a listen stream there, and its updates reach us",
       "integration/eras-stdio-children.test.ts :: auto falls back to initialize for a 2025-only child: in the same process when it answers the probe with an error, in a second one when it exits on it",
       "integration/eras-stdio-children.test.ts :: a pinned service whose child speaks only 2025 fails to start, saying so",
       "integration/eras-stdio-children.test.ts :: the verdict is kept for the restarts after a crash (no probe) and probed again at service_restart",

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ToolListChangedNotificationSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allText, ROOT, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 import { listServices } from "../helpers/replicas.js";
@@ -26,7 +26,7 @@ describe("stdio children of either era: legacy unless a service says \"protocol\
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "herd-eras-children-"));
-    const modern = (name: string, protocol?: string) => ({ command: process.execPath, args: [MODERN_CHILD], env: { FIXTURE_ERA_FILE: file(name) }, ...(protocol ? { protocol } : {}) });
+    const modern = (name: string, protocol?: string) => ({ command: process.execPath, args: [MODERN_CHILD], env: { FIXTURE_ERA_FILE: file(name), FIXTURE_NAME: name }, ...(protocol ? { protocol } : {}) });
     const config = join(dir, "config.json");
     writeFileSync(
       config,
@@ -74,6 +74,17 @@ describe("stdio children of either era: legacy unless a service says \"protocol\
     expect(await waitFor(() => heard > 0, 10_000)).toBe(true);
     expect(await waitFor(async () => (await herd.client.listTools()).tools.some((t) => t.name === "auto__late"), 10_000)).toBe(true);
     expect(allText(await call("auto__late"))).toBe("I am late");
+  });
+
+  it("our client's resources/subscribe to a modern child's resource becomes a listen stream there, and its updates reach us", async () => {
+    const updated: string[] = [];
+    herd.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri));
+    const read = await herd.client.readResource({ uri: "modern://auto/note" });
+    expect(read.contents[0]).toMatchObject({ text: "a modern note" });
+    await herd.client.subscribeResource({ uri: "modern://auto/note" });
+    expect(allText(await call("auto__touch"))).toBe("touched");
+    expect(await waitFor(() => updated.includes("modern://auto/note"), 10_000)).toBe(true);
+    await herd.client.unsubscribeResource({ uri: "modern://auto/note" });
   });
 
   it("auto falls back to initialize for a 2025-only child: in the same process when it answers the probe with an error, in a second one when it exits on it", async () => {

@@ -9,6 +9,7 @@ import type { HubTarget, ServiceHub } from "../mcp/client-link.js";
 import { ChildTransport, type ExitInfo } from "./transport.js";
 import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "../mcp/passthrough.js";
 import type { ServerCaps } from "../mcp/channel.js";
+import { ListenSubscriptions } from "../listen-subscriptions.js";
 import { listenForChanges } from "../peer.js";
 
 export type { ExitInfo } from "./transport.js";
@@ -62,6 +63,7 @@ export class ChildBackend implements Backend {
   private readonly target: HubTarget;
   // Notifications followed by the catalog (resources, prompts); the hub sees every notification as well.
   private readonly listeners = new Map<string, Set<(params: Record<string, unknown> | undefined) => void>>();
+  private readonly subscriptions: ListenSubscriptions;
   /** The era found at connect() when the service said "auto" or pinned one; undefined for legacy services. */
   verdict: EraVerdict | undefined;
   /** True when connect() failed because the child exited on the server/discover probe ("auto"): start it again as legacy. */
@@ -79,6 +81,7 @@ export class ChildBackend implements Backend {
       maxLineBytes: opts.maxLineBytes,
     });
     this.client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES, ...negotiation(opts.protocol, opts.handshakeTimeoutMs ?? 30_000) });
+    this.subscriptions = new ListenSubscriptions(this.client);
     this.target = wireClient(this.client, opts.hub, opts.name, (method, params) => {
       for (const h of this.listeners.get(method) ?? []) h(params);
     });
@@ -112,7 +115,11 @@ export class ChildBackend implements Backend {
     } catch (e) {
       // A child built on an SDK that exits on any request before initialize is a legacy server.
       this.exitedOnProbe = opts.protocol === "auto" && !opts.prior && PROBE_CLOSED.test((e as Error).message ?? "");
-      const err = this.explain(e, probing ? "during server/discover or initialize" : "during initialize", timeout);
+      // The SDK closes the transport itself when negotiation fails: its reason beats "exited".
+      const negotiationFailed = probing && !this.exitedOnProbe && /version negotiation/i.test((e as Error).message ?? "");
+      const err = negotiationFailed
+        ? new TransportError(`service '${opts.name}': ${(e as Error).message}`, "child", { cause: e })
+        : this.explain(e, probing ? "during server/discover or initialize" : "during initialize", timeout);
       await this.close();
       throw err;
     }
@@ -197,7 +204,8 @@ export class ChildBackend implements Backend {
     const timeout = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.inFlight++;
     try {
-      const run = () => forward(this.client, method, params, { ...opts, timeoutMs: timeout });
+      const run = () =>
+        this.subscriptions.handles(method) ? this.subscriptions.request(method, params, timeout) : forward(this.client, method, params, { ...opts, timeoutMs: timeout });
       return this.opts.hub ? await this.opts.hub.during(opts.client, run) : await run();
     } catch (e) {
       const own = remoteError(e);
