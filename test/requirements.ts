@@ -1273,4 +1273,13 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/eras-stdio-children.test.ts :: the verdict is kept for the restarts after a crash (no probe) and probed again at service_restart",
     ],
   },
+  {
+    id: "eras:upstream-resources",
+    source: "issue 16 item 3 (speak both eras to children and peers): resource subscriptions to a 2026-07-28 url service",
+    promise:
+      "A subscription our client makes to a resource of a url service spoken to in 2026-07-28 (which has no resources/subscribe) becomes a listen stream naming that URI there: the far side subscribes at its own child, the updates reach our client, and unsubscribing closes the stream and releases the far child's subscription.",
+    tests: [
+      "integration/eras-upstream-resources.test.ts :: subscribing here opens a listen stream on the far side, which subscribes at its child; updates come back; unsubscribing closes it",
+    ],
+  },
 ];

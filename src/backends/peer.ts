@@ -21,6 +21,7 @@ import {
   type ServerIdentity,
   type ToolResult,
 } from "./backend.js";
+import { ListenSubscriptions } from "./listen-subscriptions.js";
 import type { HubTarget, ServiceHub } from "./mcp/client-link.js";
 import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "./mcp/passthrough.js";
 import type { ServerCaps } from "./mcp/channel.js";
@@ -46,7 +47,7 @@ export interface PeerOptions {
 type ClientTransport = StreamableHTTPClientTransport | SSEClientTransport;
 
 type Conn =
-  | { mode: "mcp"; client: Client; transport: ClientTransport; pending: Set<AbortController>; target: HubTarget }
+  | { mode: "mcp"; client: Client; transport: ClientTransport; pending: Set<AbortController>; target: HubTarget; subscriptions: ListenSubscriptions }
   | { mode: "plain" };
 type McpConn = Extract<Conn, { mode: "mcp" }>;
 
@@ -136,6 +137,7 @@ export class PeerBackend implements Backend {
     try {
       return await this.withConn(async (conn) => {
         if (conn.mode === "plain") throw new TransportError(`${this.where} speaks plain JSON-RPC (tools only): ${method} cannot be forwarded`, "peer");
+        if (conn.subscriptions.handles(method)) return conn.subscriptions.request(method, params, timeout);
         return this.untilLost(conn, opts, (signal) => forward(conn.client, method, params, { ...opts, signal, timeoutMs: timeout }));
       }, opts.signal);
     } catch (e) {
@@ -248,7 +250,7 @@ export class PeerBackend implements Backend {
     const mode = this.opts.transport === "sse" ? undefined : negotiation(this.opts.protocol);
     const client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES, ...(mode ? { versionNegotiation: { mode } } : {}) });
     const target = wireClient(client, this.opts.hub, this.where, (method, params) => this.notificationHandlers.get(method)?.(params));
-    const conn: Conn = { mode: "mcp", client, transport, pending: new Set(), target };
+    const conn: Conn = { mode: "mcp", client, transport, pending: new Set(), target, subscriptions: new ListenSubscriptions(client) };
     // The SDK leaves calls pending when an SSE response stream breaks (only onerror fires): end them here.
     client.onerror = (err) => {
       this.opts.log.debug("peer transport error", { url: this.where, error: err.message });
