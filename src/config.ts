@@ -40,7 +40,9 @@ export const serviceSpecSchema = z
     protocol: z
       .enum(PROTOCOLS)
       .optional()
-      .describe('Protocol era for a url service: "legacy" (initialize, the default), "auto" (probe with server/discover, fall back to initialize; re-probed after the connection is lost) or "2026-07-28" (only that).'),
+      .describe(
+        'Protocol era to speak to the service: "legacy" (initialize, the default), "auto" (probe with server/discover, fall back to initialize; a url service is re-probed after the connection is lost, a local one at service_restart) or "2026-07-28" (only that). For a local (stdio) service the probe goes to its process: one that exits on it is started again with initialize.',
+      ),
   });
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
 

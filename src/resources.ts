@@ -1,4 +1,5 @@
 import type { App } from "./app.js";
+import type { ServiceCatalog } from "./services/catalog.js";
 import type { LogLine } from "./services/logs.js";
 
 /** A resource a client can read, as resources/list shows it. */
@@ -144,4 +145,31 @@ function hostsSnapshot(app: App): Record<string, unknown> {
 
 function json(uri: string, value: unknown): ResourceText {
   return { uri, mimeType: "application/json", text: JSON.stringify(value, null, 2) };
+}
+
+/** At most this many URIs of one listen stream are followed at the services (the rest get no updates). */
+export const MAX_FOLLOWED_URIS = 256;
+
+// Why: a 2026-07-28 client asks for a resource's updates on its listen stream, not with resources/subscribe;
+// the owning service only sends them while someone subscribed there, so the stream holds a subscription.
+/** Subscribes at the owning services to the URIs a listen stream follows (ours need none); the returned release drops them. */
+export function followResources(content: ServiceCatalog, uris: readonly string[], onError: (uri: string, e: Error) => void): () => void {
+  const held = [...new Set(uris)]
+    .filter((uri) => !isOwnUri(uri))
+    .slice(0, MAX_FOLLOWED_URIS)
+    .map((uri) =>
+      content.subscribe(uri).then(
+        () => uri,
+        (e: Error) => {
+          onError(uri, e);
+          return undefined;
+        },
+      ),
+    );
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    for (const h of held) void h.then((uri) => (uri === undefined ? undefined : content.unsubscribe(uri)));
+  };
 }

@@ -152,6 +152,8 @@ export interface SessionInfo {
    * reach those clients through the endpoint's subscriptions/listen streams, see watchLists).
    */
   pushes?: boolean;
+  /** True for a 2026-07-28 stdio connection: the SDK's listen router picks the streams each resource update goes to. */
+  listenRouted?: boolean;
 }
 
 /** What a client's lists may show changed: the sink of watchLists. */
@@ -277,7 +279,7 @@ export function createServer(app: App, catalog: ToolCatalog, session: SessionInf
         tools: () => sent(server.sendToolListChanged()),
         resources: () => server.transport && sent(server.sendResourceListChanged()),
         prompts: () => server.transport && sent(server.sendPromptListChanged()),
-        updated: (uri) => server.transport && content.subscribed.has(uri) && sent(server.sendResourceUpdated({ uri })),
+        updated: (uri) => server.transport && (session.listenRouted || content.subscribed.has(uri)) && sent(server.sendResourceUpdated({ uri })),
       }),
     );
     // Operator events reach every session as notifications/message, unless below the level the client chose.

@@ -1276,4 +1276,60 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/eras-bridge.test.ts :: a request that has no input_required form (custom/ask) is refused to the child with the reason",
     ],
   },
+  {
+    id: "eras:scale-modern",
+    source: "issue 16 item 5 and Must show (two mcp-herd processes behind one round-robin address serve one modern client's run of 1,000 calls with no error)",
+    promise:
+      "Two mcp-herd replicas with --follow-state on one state folder, behind a round-robin TCP balancer, serve 2026-07-28 clients with no stickiness: one client's 1,000 calls, each on a new connection, all answer with no error and alternate between both replicas; several keep-alive clients at once work with progress; a service such a client loads through the balancer runs on both replicas and its calls work on either.",
+    tests: [
+      "integration/scale-modern.test.ts :: one modern client, a new connection per request: 1,000 calls of a service tool with no error, routed to both replicas",
+      "integration/scale-modern.test.ts :: several keep-alive modern clients at once (each pinned to the connection it opened): 400 calls with progress, no error, both replicas used",
+      "integration/scale-modern.test.ts :: a service a modern client loads through the balancer runs on both replicas (--follow-state), and its calls work on either",
+    ],
+  },
+  {
+    id: "eras:both-at-once-everywhere",
+    source: "issue 16 Must show (a v2 client pinned to 2026-07-28 and a 1.x client, at the same time, over HTTP and over stdio: tools, service tools, remote tools, resources, prompts, progress, cancellation)",
+    promise:
+      "A client pinned to 2026-07-28 and a 1.x client work at the same time, over HTTP (one mcp-herd) and over stdio (two mcp-herd processes on one state folder and config, one per client): our tools and the services' tools, remote_shell and remote_read_file on this machine and on a host through its mcp-herd peer, a service's resource and ours, a service's prompt, progress, and cancellation that reaches the service.",
+    tests: [
+      "integration/eras-both.test.ts :: both call our tools and the services' tools concurrently, each getting its own answers",
+      "integration/eras-both.test.ts :: both run remote tools at once: on this machine and on a host through its mcp-herd peer",
+      "integration/eras-both.test.ts :: both read a service's resource and ours, and get a service's prompt, at once",
+      "integration/eras-both.test.ts :: progress reaches both, and both cancel a call in flight: each call ends at once and its service's handler sees the abort",
+    ],
+  },
+  {
+    id: "eras:listen-resources",
+    source: "issue 16 item 2 (subscriptions/listen for list changes, logs and resource updates): per-resource updates for 2026-07-28 clients",
+    promise:
+      "A 2026-07-28 client's listen stream that names resource URIs (resourceSubscriptions), over HTTP and stdio, gets the owning service's notifications/resources/updated for them: mcp-herd subscribes at the service while a stream names the URI and unsubscribes once no stream and no 2025 session follows it (counted with the sessions' subscriptions).",
+    tests: [
+      "integration/eras-listen.test.ts :: subscribes at the service while a stream names the URI, passes its updates on, and unsubscribes once no stream names it",
+      "integration/eras-listen.test.ts :: a 2025 session's subscription and a listen stream on the same URI share one subscription at the service",
+    ],
+  },
+  {
+    id: "eras:stdio-children",
+    source: "issue 16 item 3, stdio half (legacy for stdio children unless a service says protocol auto; cache each verdict, re-probe on restart)",
+    promise:
+      "A local (stdio) service is spoken to in the 2025 era by default, in 2026-07-28 with \"protocol\": \"auto\" (probed in place, no sibling process) or pinned; its progress, list changes (on a listen stream) and the updates of a resource our client subscribed to (a listen stream naming it) reach our clients. auto falls back to initialize for a 2025-only child, in the same process when it answers the probe with an error and in one more process when it exits on it; a pinned service whose child speaks only 2025 fails to start, saying so; the verdict is kept across the restarts after a crash (no probe) and probed again at service_restart.",
+    tests: [
+      "integration/eras-stdio-children.test.ts :: a v2 child is spoken to in the 2025 era by default, and in 2026-07-28 when probed (auto) or pinned, one process each",
+      "integration/eras-stdio-children.test.ts :: a modern child's tool list change reaches us on its listen stream, and our client as list_changed",
+      "integration/eras-stdio-children.test.ts :: our client's resources/subscribe to a modern child's resource becomes a listen stream there, and its updates reach us",
+      "integration/eras-stdio-children.test.ts :: auto falls back to initialize for a 2025-only child: in the same process when it answers the probe with an error, in a second one when it exits on it",
+      "integration/eras-stdio-children.test.ts :: a pinned service whose child speaks only 2025 fails to start, saying so",
+      "integration/eras-stdio-children.test.ts :: the verdict is kept for the restarts after a crash (no probe) and probed again at service_restart",
+    ],
+  },
+  {
+    id: "eras:upstream-resources",
+    source: "issue 16 item 3 (speak both eras to children and peers): resource subscriptions to a 2026-07-28 url service",
+    promise:
+      "A subscription our client makes to a resource of a url service spoken to in 2026-07-28 (which has no resources/subscribe) becomes a listen stream naming that URI there: the far side subscribes at its own child, the updates reach our client, and unsubscribing closes the stream and releases the far child's subscription.",
+    tests: [
+      "integration/eras-upstream-resources.test.ts :: subscribing here opens a listen stream on the far side, which subscribes at its child; updates come back; unsubscribing closes it",
+    ],
+  },
 ];

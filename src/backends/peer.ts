@@ -21,6 +21,7 @@ import {
   type ServerIdentity,
   type ToolResult,
 } from "./backend.js";
+import { ListenSubscriptions } from "./listen-subscriptions.js";
 import type { HubTarget, ServiceHub } from "./mcp/client-link.js";
 import { HerdClient } from "./mcp/herd-client.js";
 import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "./mcp/passthrough.js";
@@ -47,7 +48,7 @@ export interface PeerOptions {
 type ClientTransport = StreamableHTTPClientTransport | SSEClientTransport;
 
 type Conn =
-  | { mode: "mcp"; client: Client; transport: ClientTransport; pending: Set<AbortController>; target: HubTarget }
+  | { mode: "mcp"; client: Client; transport: ClientTransport; pending: Set<AbortController>; target: HubTarget; subscriptions: ListenSubscriptions }
   | { mode: "plain" };
 type McpConn = Extract<Conn, { mode: "mcp" }>;
 
@@ -137,6 +138,7 @@ export class PeerBackend implements Backend {
     try {
       return await this.withConn(async (conn) => {
         if (conn.mode === "plain") throw new TransportError(`${this.where} speaks plain JSON-RPC (tools only): ${method} cannot be forwarded`, "peer");
+        if (conn.subscriptions.handles(method)) return conn.subscriptions.request(method, params, timeout);
         return this.untilLost(conn, opts, (signal) => forward(conn.client, method, params, { ...opts, signal, timeoutMs: timeout }));
       }, opts.signal);
     } catch (e) {
@@ -249,7 +251,7 @@ export class PeerBackend implements Backend {
     const mode = this.opts.transport === "sse" ? undefined : negotiation(this.opts.protocol);
     const client = new HerdClient({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES, ...(mode ? { versionNegotiation: { mode } } : {}) });
     const target = wireClient(client, this.opts.hub, this.where, (method, params) => this.notificationHandlers.get(method)?.(params));
-    const conn: Conn = { mode: "mcp", client, transport, pending: new Set(), target };
+    const conn: Conn = { mode: "mcp", client, transport, pending: new Set(), target, subscriptions: new ListenSubscriptions(client) };
     // The SDK leaves calls pending when an SSE response stream breaks (only onerror fires): end them here.
     client.onerror = (err) => {
       this.opts.log.debug("peer transport error", { url: this.where, error: err.message });
@@ -385,7 +387,8 @@ function negotiation(protocol: ProtocolChoice | undefined): VersionNegotiationMo
 }
 
 // A 2026-07-28 server tells list changes only on a subscriptions/listen stream: open one for what it can change.
-async function listenForChanges(client: Client, timeoutMs: number): Promise<void> {
+/** Opens a listen stream for the list changes a 2026-07-28 server can announce. */
+export async function listenForChanges(client: Client, timeoutMs: number): Promise<void> {
   const caps = client.getServerCapabilities() ?? {};
   const filter = {
     ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),

@@ -1,6 +1,6 @@
 import type { Backend, ToolInfo } from "../backends/backend.js";
 import type { ServiceHub } from "../backends/mcp/client-link.js";
-import { ChildBackend, type ExitInfo } from "../backends/child/child.js";
+import { ChildBackend, type EraVerdict, type ExitInfo } from "../backends/child/child.js";
 import { isMcpChannel } from "../backends/mcp/channel.js";
 import { PeerBackend } from "../backends/peer.js";
 import type { Logger } from "../log.js";
@@ -36,6 +36,8 @@ export interface LaunchOptions {
   onLive(live: Live): void;
   /** False once a stop or a newer start took over: what was started is closed again. */
   stillWanted(): boolean;
+  /** A local service's era verdict from its last run ("auto" or pinned): no probe this time. */
+  prior?: EraVerdict;
 }
 
 /** The notifications of a service that the catalog of resources and prompts follows. */
@@ -50,27 +52,44 @@ export async function launchService(o: LaunchOptions): Promise<{ live: Live; too
   const started = Date.now();
   let live: Live;
   if (o.launch.kind === "stdio") {
-    const child = ChildBackend.create({
-      name: o.name,
-      command: o.launch.command,
-      args: o.launch.args,
-      cwd: o.launch.cwd,
-      env: o.env,
-      log: o.log,
-      onLog: o.onLog,
-      stderrTail: o.stderrTail,
-      onExit: o.onExit,
-      onToolsChanged: o.onToolsChanged,
-      hub: o.hub,
-      handshakeTimeoutMs: o.handshakeMs,
-      killGraceMs: o.killGraceMs,
-    });
-    follow(o, child);
-    o.onPending(child);
+    const launch = o.launch;
+    let attempt: ChildBackend | undefined;
+    const start = async (prior: EraVerdict | undefined, handshakeTimeoutMs: number) => {
+      const child = (attempt = ChildBackend.create({
+        name: o.name,
+        command: launch.command,
+        args: launch.args,
+        cwd: launch.cwd,
+        env: o.env,
+        log: o.log,
+        onLog: o.onLog,
+        stderrTail: o.stderrTail,
+        onExit: o.onExit,
+        onToolsChanged: o.onToolsChanged,
+        hub: o.hub,
+        handshakeTimeoutMs,
+        killGraceMs: o.killGraceMs,
+        protocol: launch.protocol,
+        prior,
+      }));
+      follow(o, child);
+      o.onPending(child);
+      try {
+        await child.connect();
+      } finally {
+        o.onPending(undefined);
+      }
+      return child;
+    };
+    let child: ChildBackend;
     try {
-      await child.connect();
-    } finally {
-      o.onPending(undefined);
+      child = await start(o.prior, o.handshakeMs);
+    } catch (e) {
+      // "auto" and a child that exits on the probe: that process was the probe's cost; a second one gets initialize.
+      if (!attempt?.exitedOnProbe || !o.stillWanted()) throw e;
+      o.log.info("service exited on the server/discover probe: starting it again with initialize", { service: o.name });
+      // It gets what is left of the handshake bound.
+      child = await start({ kind: "legacy" }, Math.max(1000, o.handshakeMs - (Date.now() - started)));
     }
     live = { backend: child, child };
   } else {

@@ -1,5 +1,5 @@
 import { TransportError, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "../backends/backend.js";
-import { describeExit, type ChildBackend, type ExitInfo } from "../backends/child/child.js";
+import { describeExit, type ChildBackend, type EraVerdict, type ExitInfo } from "../backends/child/child.js";
 import { ServiceHub } from "../backends/mcp/client-link.js";
 import { childEnv } from "../backends/child/env.js";
 import { isMcpChannel, type ServerCaps } from "../backends/mcp/channel.js";
@@ -50,6 +50,9 @@ export class Service implements Supervised {
   lastExit?: LastExit;
   error?: string;
   private launch?: Launch;
+  // A local service's era ("protocol": "auto" or pinned) as its last run found it: kept across the restarts
+  // after a crash (the same program), forgotten at service_restart and when a start fails.
+  private verdict?: EraVerdict;
   private source?: SourceKind;
   private detail?: string;
   private installMs?: number;
@@ -126,6 +129,8 @@ export class Service implements Supervised {
     this.policy.reset();
     this.error = undefined;
     this.restarts++;
+    // An operator's restart may follow an upgrade of the service: its era is probed again.
+    this.verdict = undefined;
     if (!this.launch) return this.start();
     const epoch = this.epoch;
     try {
@@ -271,8 +276,12 @@ export class Service implements Supervised {
       },
       onLive: (live) => (this.live = live),
       stillWanted: () => gen === this.gen,
+      prior: this.verdict,
     }).catch((e: unknown) => {
-      if (this.gen === gen) this.live = undefined;
+      if (this.gen === gen) {
+        this.live = undefined;
+        this.verdict = undefined;
+      }
       throw e;
     });
     if (gen !== this.gen) {
@@ -281,6 +290,7 @@ export class Service implements Supervised {
     }
     this.live = live;
     this.tools = tools;
+    this.verdict = live.child?.verdict;
     this.handshakeMs = Date.now() - started;
     this.runningSince = Date.now();
     const again = this.launchedOnce;

@@ -9,6 +9,8 @@ export interface StdioLaunch {
   cwd?: string;
   /** Extra environment on top of the inherited one (the service's `env` and e.g. a venv's PATH). */
   env: Record<string, string>;
+  /** The protocol era to speak to the child; default legacy (a probe goes to the child itself, see ChildBackend). */
+  protocol?: ProtocolChoice;
 }
 
 /** A remote streamable HTTP MCP server. */

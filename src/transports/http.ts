@@ -5,6 +5,7 @@ import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
 import { isInitializeRequest, type Server } from "@modelcontextprotocol/server";
 import type { App } from "../app.js";
 import { isLoopback } from "../config.js";
+import { followResources } from "../resources.js";
 import { createServer, watchLists, type ToolCatalog } from "../server.js";
 import { EndpointError, serviceEndpoints, serviceOfPath, type SessionTable } from "./service-endpoint.js";
 import { FailureThrottle, hostAllowed, originAllowed, matchToken, tokenId, type GuardOptions } from "./guard.js";
@@ -96,7 +97,11 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   };
   const perService = serviceEndpoints(app, table, cfg.maxBodyBytes);
   // 2026-07-28 clients: no sessions, one server per request, list changes on their listen streams.
-  const modern = modernEndpoint((caller) => createServer(app, catalog, { caller, pushes: false }), { maxBodyBytes: cfg.maxBodyBytes, log });
+  const modern = modernEndpoint((caller) => createServer(app, catalog, { caller, pushes: false }), {
+    maxBodyBytes: cfg.maxBodyBytes,
+    log,
+    follow: (uris) => followResources(catalog.content, uris, (uri, e) => log.debug("a listen stream's resource cannot be followed", { uri, error: e.message })),
+  });
   const offLists = watchLists(app, catalog, {
     tools: () => modern.notify.toolsChanged(),
     resources: () => modern.notify.resourcesChanged(),

@@ -32,7 +32,15 @@ export function isModernRequest(req: IncomingMessage, body: unknown): boolean {
  * A modern-only SDK handler (legacy: 'reject': the 2025 side is ours, with its sessions) building each
  * request's server with `build(caller)`. The caller reaches the factory as the request's authInfo.clientId.
  */
-export function modernEndpoint(build: (caller: string) => Server, opts: { maxBodyBytes: number; log: Logger }): ModernEndpoint {
+export function modernEndpoint(
+  build: (caller: string) => Server,
+  opts: {
+    maxBodyBytes: number;
+    log: Logger;
+    /** Called with the resource URIs a subscriptions/listen request names; the release it returns runs when that stream ends. */
+    follow?: (uris: string[]) => () => void;
+  },
+): ModernEndpoint {
   const handler = createMcpHandler(({ authInfo }) => build(authInfo?.clientId ?? "http"), {
     legacy: "reject",
     maxRequestBodySize: opts.maxBodyBytes,
@@ -44,6 +52,8 @@ export function modernEndpoint(build: (caller: string) => Server, opts: { maxBod
     async serve(req, res, body, caller) {
       // Pass-through identity for the factory: the caller's id only, never the token itself.
       (req as IncomingMessage & { auth?: unknown }).auth = { token: "", clientId: caller, scopes: [] };
+      const uris = opts.follow ? listenedUris(body) : [];
+      if (uris.length > 0) res.once("close", opts.follow!(uris));
       await node(req, res, body);
     },
     close: () => handler.close(),
@@ -52,4 +62,11 @@ export function modernEndpoint(build: (caller: string) => Server, opts: { maxBod
 
 function one(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The resource URIs a subscriptions/listen request asks updates for (none for any other body). */
+export function listenedUris(body: unknown): string[] {
+  if (typeof body !== "object" || body === null || (body as { method?: unknown }).method !== "subscriptions/listen") return [];
+  const wanted = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } }).params?.notifications?.resourceSubscriptions;
+  return Array.isArray(wanted) ? wanted.filter((u): u is string => typeof u === "string") : [];
 }

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
-import { Client, ProtocolError } from "@modelcontextprotocol/client";
+import { Client, ProtocolError, type PriorDiscovery, type VersionNegotiationOptions } from "@modelcontextprotocol/client";
 import { CallToolResultSchema } from "@modelcontextprotocol/core";
+import type { ProtocolChoice } from "../../config.js";
 import type { Logger } from "../../log.js";
 import { VERSION } from "../../version.js";
 import { TransportError, errorResult, type Backend, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "../backend.js";
@@ -8,6 +9,8 @@ import type { HubTarget, ServiceHub } from "../mcp/client-link.js";
 import { ChildTransport, type ExitInfo } from "./transport.js";
 import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "../mcp/passthrough.js";
 import type { ServerCaps } from "../mcp/channel.js";
+import { ListenSubscriptions } from "../listen-subscriptions.js";
+import { listenForChanges } from "../peer.js";
 
 export type { ExitInfo } from "./transport.js";
 
@@ -31,7 +34,14 @@ export interface ChildBackendOptions {
   handshakeTimeoutMs?: number;
   killGraceMs?: number;
   maxLineBytes?: number;
+  /** The era to speak: legacy (initialize) by default; "auto" probes the child itself with server/discover. */
+  protocol?: ProtocolChoice;
+  /** The verdict of an earlier run of the same service: no probe this time. */
+  prior?: EraVerdict;
 }
+
+/** Which era a child spoke at its handshake, as the SDK takes it back (`prior`) to skip the probe. */
+export type EraVerdict = PriorDiscovery;
 
 const DEFAULT_CALL_TIMEOUT_MS = 60_000;
 const MAX_PAGES = 100;
@@ -53,6 +63,11 @@ export class ChildBackend implements Backend {
   private readonly target: HubTarget;
   // Notifications followed by the catalog (resources, prompts); the hub sees every notification as well.
   private readonly listeners = new Map<string, Set<(params: Record<string, unknown> | undefined) => void>>();
+  private readonly subscriptions: ListenSubscriptions;
+  /** The era found at connect() when the service said "auto" or pinned one; undefined for legacy services. */
+  verdict: EraVerdict | undefined;
+  /** True when connect() failed because the child exited on the server/discover probe ("auto"): start it again as legacy. */
+  exitedOnProbe = false;
 
   private constructor(private readonly opts: ChildBackendOptions) {
     this.transport = new ChildTransport({
@@ -65,7 +80,8 @@ export class ChildBackend implements Backend {
       killGraceMs: opts.killGraceMs,
       maxLineBytes: opts.maxLineBytes,
     });
-    this.client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES });
+    this.client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES, ...negotiation(opts.protocol, opts.handshakeTimeoutMs ?? 30_000) });
+    this.subscriptions = new ListenSubscriptions(this.client);
     this.target = wireClient(this.client, opts.hub, opts.name, (method, params) => {
       for (const h of this.listeners.get(method) ?? []) h(params);
     });
@@ -87,11 +103,23 @@ export class ChildBackend implements Backend {
       throw new TransportError(`service '${opts.name}': working folder ${opts.cwd} does not exist`, "child");
     }
     const timeout = opts.handshakeTimeoutMs ?? 30_000;
+    const probing = negotiation(opts.protocol, timeout).versionNegotiation !== undefined;
     try {
-      await this.client.connect(this.transport, { timeout, maxTotalTimeout: timeout });
+      await this.client.connect(this.transport, { timeout, maxTotalTimeout: timeout, ...(probing && opts.prior ? { prior: opts.prior } : {}) });
+      if (probing) {
+        const discover = this.client.getDiscoverResult();
+        this.verdict = discover ? { kind: "modern", discover } : { kind: "legacy" };
+      }
+      if (this.client.getProtocolEra() === "modern") await listenForChanges(this.client, timeout);
       this.opts.hub?.attach(this.target);
     } catch (e) {
-      const err = this.explain(e, "during initialize", timeout);
+      // A child built on an SDK that exits on any request before initialize is a legacy server.
+      this.exitedOnProbe = opts.protocol === "auto" && !opts.prior && PROBE_CLOSED.test((e as Error).message ?? "");
+      // The SDK closes the transport itself when negotiation fails: its reason beats "exited".
+      const negotiationFailed = probing && !this.exitedOnProbe && /version negotiation/i.test((e as Error).message ?? "");
+      const err = negotiationFailed
+        ? new TransportError(`service '${opts.name}': ${(e as Error).message}`, "child", { cause: e })
+        : this.explain(e, probing ? "during server/discover or initialize" : "during initialize", timeout);
       await this.close();
       throw err;
     }
@@ -176,7 +204,8 @@ export class ChildBackend implements Backend {
     const timeout = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.inFlight++;
     try {
-      const run = () => forward(this.client, method, params, { ...opts, timeoutMs: timeout });
+      const run = () =>
+        this.subscriptions.handles(method) ? this.subscriptions.request(method, params, timeout) : forward(this.client, method, params, { ...opts, timeoutMs: timeout });
       return this.opts.hub ? await this.opts.hub.during(opts.client, run) : await run();
     } catch (e) {
       const own = remoteError(e);
@@ -243,4 +272,14 @@ export class ChildBackend implements Backend {
 
 function tailText(lines: string[]): string {
   return lines.length ? `; last stderr lines:\n${lines.join("\n")}` : "; it wrote nothing to stderr";
+}
+
+// What the SDK says when the connection closed while the probe waited for its answer (two wordings, by path).
+const PROBE_CLOSED = /closed during the (?:version negotiation|server\/discover) probe/i;
+
+// "auto" probes with a bound of its own: on stdio a silent probe means a legacy child, which then gets initialize.
+function negotiation(protocol: ProtocolChoice | undefined, timeoutMs: number): { versionNegotiation?: VersionNegotiationOptions } {
+  if (protocol === "auto") return { versionNegotiation: { mode: "auto", probe: { timeoutMs: Math.min(10_000, Math.ceil(timeoutMs / 3)) } } };
+  if (protocol === "2026-07-28") return { versionNegotiation: { mode: { pin: protocol } } };
+  return {};
 }

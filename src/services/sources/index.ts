@@ -24,7 +24,7 @@ export const prepareSource: PrepareSource = async (name, spec, opts): Promise<Pr
       const cwd = spec.cwd ? checkFolder(spec.cwd, "cwd") : undefined;
       return {
         source: kind,
-        launch: { kind: "stdio", command: spec.command!, args: [...(spec.args ?? [])], cwd, env: { ...(spec.env ?? {}) } },
+        launch: { kind: "stdio", command: spec.command!, args: [...(spec.args ?? [])], cwd, env: { ...(spec.env ?? {}) }, ...(spec.protocol ? { protocol: spec.protocol } : {}) },
         install_ms: 0,
         detail: `command ${spec.command}`,
       };
@@ -45,7 +45,8 @@ export const prepareSource: PrepareSource = async (name, spec, opts): Promise<Pr
       prepared = await preparePython(ctx, spec.python!);
       break;
   }
-  return { source: kind, launch: prepared.launch, install_ms: ctx.installMs, detail: prepared.detail };
+  const launch = spec.protocol ? { ...prepared.launch, protocol: spec.protocol } : prepared.launch;
+  return { source: kind, launch, install_ms: ctx.installMs, detail: prepared.detail };
 };
 
 export { SpecError } from "../validate.js";
