@@ -38,30 +38,9 @@ export async function openLoad(url: string, opts: { clients: number; tool: strin
     await post({ jsonrpc: "2.0", method: "notifications/initialized" }, { "mcp-session-id": init.sid });
     sessions.push(init.sid);
   }
-  let id = 0;
+  const lanes = sessions.map((sid) => ({ "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18" }));
   return {
-    async run(total) {
-      let sent = 0;
-      let errors = 0;
-      const lat: number[] = [];
-      const t0 = performance.now();
-      await Promise.all(
-        sessions.map(async (sid) => {
-          const h = { "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18" };
-          while (sent < total) {
-            sent++;
-            const n = ++id;
-            const s = performance.now();
-            const r = await post({ jsonrpc: "2.0", id: n, method: "tools/call", params: { name: opts.tool, arguments: { message: `m${n}` } } }, h);
-            lat.push(performance.now() - s);
-            if (r.status !== 200 || !r.text.includes(`"m${n}"`)) errors++;
-          }
-        }),
-      );
-      const secs = (performance.now() - t0) / 1000;
-      lat.sort((a, b) => a - b);
-      return { rate: total / secs, p99: lat[Math.floor(lat.length * 0.99)]!, errors };
-    },
+    run: (total) => drive(total, lanes.length, (lane, n) => post({ jsonrpc: "2.0", id: n, method: "tools/call", params: { name: opts.tool, arguments: { message: `m${n}` } } }, lanes[lane]!)),
     async close() {
       await Promise.all(
         sessions.map(
@@ -111,32 +90,37 @@ function openModernLoad(url: string, opts: { clients: number; tool: string; head
       req.on("error", reject);
       req.end(JSON.stringify(body));
     });
-  let id = 0;
   return {
-    async run(total) {
-      let sent = 0;
-      let errors = 0;
-      const lat: number[] = [];
-      const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: opts.clients }, async () => {
-          while (sent < total) {
-            sent++;
-            const n = ++id;
-            const s = performance.now();
-            const r = await post({ jsonrpc: "2.0", id: n, method: "tools/call", params: { name: opts.tool, arguments: { message: `m${n}` }, _meta: MODERN_META } });
-            lat.push(performance.now() - s);
-            if (r.status !== 200 || !r.text.includes(`"m${n}"`)) errors++;
-          }
-        }),
-      );
-      const secs = (performance.now() - t0) / 1000;
-      lat.sort((a, b) => a - b);
-      return { rate: total / secs, p99: lat[Math.floor(lat.length * 0.99)]!, errors };
-    },
+    run: (total) =>
+      drive(total, opts.clients, (_lane, n) => post({ jsonrpc: "2.0", id: n, method: "tools/call", params: { name: opts.tool, arguments: { message: `m${n}` }, _meta: MODERN_META } })),
     close() {
       agent.destroy();
       return Promise.resolve();
     },
   };
+}
+
+let lastId = 0;
+
+/** `total` echo calls over `lanes` lanes at once, each lane one call after another; an answer that is not 200 or lacks its echo is an error. */
+async function drive(total: number, lanes: number, call: (lane: number, n: number) => Promise<{ status: number; text: string }>): Promise<{ rate: number; p99: number; errors: number }> {
+  let sent = 0;
+  let errors = 0;
+  const lat: number[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: lanes }, async (_, lane) => {
+      while (sent < total) {
+        sent++;
+        const n = ++lastId;
+        const s = performance.now();
+        const r = await call(lane, n);
+        lat.push(performance.now() - s);
+        if (r.status !== 200 || !r.text.includes(`"m${n}"`)) errors++;
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  return { rate: total / secs, p99: lat[Math.floor(lat.length * 0.99)]!, errors };
 }
