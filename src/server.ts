@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { ProtocolError, ProtocolErrorCode, Server, type JSONRPCRequest, type Result, type ServerContext, type Tool } from "@modelcontextprotocol/server";
 import { z } from "zod";
+import { createHash } from "node:crypto";
 import type { App } from "./app.js";
 import { redactArgs } from "./audit.js";
 import { errorResult, resultText, type ToolResult } from "./backends/backend.js";
