@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttp } from "@modelcontextprotocol/client";
+import { StdioClientTransport as ModernStdio } from "@modelcontextprotocol/client/stdio";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -14,6 +16,7 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const CLI = join(ROOT, "dist", "main.js");
 export const ECHO = join(ROOT, "test", "fixtures", "echo-server.mjs");
 export const HTTP_ECHO = join(ROOT, "bench", "fixtures", "http-echo.mjs");
+export const ECHO_V2 = join(ROOT, "bench", "fixtures", "echo-v2.mjs");
 
 /** One row of the results table. */
 export interface Row {
@@ -141,4 +144,41 @@ export function printTable(rows: Row[]): void {
     process.stdout.write("| " + l.map((c, j) => c.padEnd(widths[j]!)).join(" | ") + " |\n");
     if (i === 0) process.stdout.write("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|\n");
   }
+}
+
+/** A v2 SDK client pinned to 2026-07-28 (no initialize, the _meta envelope on every request), and its close. */
+export interface ModernProc {
+  client: ModernClient;
+  pid?: number;
+  close(): Promise<void>;
+}
+
+const modernClient = () => new ModernClient({ name: "bench", version: "0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+
+/** A 2026-07-28 client over stdio to `command args`. */
+export async function modernStdio(command: string, args: string[]): Promise<ModernProc> {
+  const transport = new ModernStdio({ command, args, env: process.env as Record<string, string>, stderr: "ignore" });
+  const client = modernClient();
+  await client.connect(transport);
+  return { client, pid: transport.pid ?? undefined, close: () => client.close() };
+}
+
+/** A 2026-07-28 client over streamable HTTP to `url` (a server someone else started and stops). */
+export async function modernHttp(url: string): Promise<ModernProc> {
+  const client = modernClient();
+  await client.connect(new ModernHttp(new URL(url)));
+  return { client, close: () => client.close().catch(() => undefined) };
+}
+
+/** mcp-herd over stdio with a fresh state dir, driven by a 2026-07-28 client. */
+export async function herdModernStdio(): Promise<ModernProc> {
+  const stateDir = mkdtempSync(join(tmpdir(), "herd-bench-"));
+  const p = await modernStdio(process.execPath, [CLI, "--state-dir", stateDir, "--log-level", "warn"]);
+  return {
+    ...p,
+    async close() {
+      await p.close();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { ECHO, HTTP_ECHO, herd, httpProc, printTable, stats, stdioClient, timeSeq, type Proc, type Row } from "./lib.js";
+import { ECHO, ECHO_V2, HTTP_ECHO, herd, herdModernStdio, httpProc, modernHttp, modernStdio, printTable, stats, stdioClient, timeSeq, type ModernProc, type Proc, type Row } from "./lib.js";
 import { peer } from "./peers.js";
 import { openLoad, type Load } from "./rawload.js";
 import { interleave, ratioRow, treeMem, type Variant } from "./rounds.js";
@@ -25,8 +25,10 @@ const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
 const rows: Row[] = [];
 
-const echo = (c: Client, name = "echo") => (i: number) => c.callTool({ name, arguments: { message: `m${i}` } });
-const load = (c: Client, name: string) => c.callTool({ name: "service_load", arguments: { name, command: process.execPath, args: [ECHO] } });
+/** Either era's SDK client, as the figures call it. */
+type Caller = Pick<Client, "callTool"> | Pick<ModernProc["client"], "callTool">;
+const echo = (c: Caller, name = "echo") => (i: number) => c.callTool({ name, arguments: { message: `m${i}` } });
+const load = (c: Caller, name: string) => c.callTool({ name: "service_load", arguments: { name, command: process.execPath, args: [ECHO] } });
 const medianOf = (n: number, fn: (i: number) => Promise<unknown>) => async () => stats(await timeSeq(n, fn, 50)).median;
 
 /** Every HTTP contender, each serving the echo tool: the SDK's own server, mcp-herd (with the echo child), and the peers. */
@@ -42,51 +44,83 @@ async function httpServers(): Promise<{ name: string; p: Proc; tool: string }[]>
   ];
 }
 
-/** Sequential echo calls over stdio and over HTTP: per call, median of each round. */
+/**
+ * Sequential echo calls over stdio and over HTTP: per call, median of each round. The 2026-07-28 rows
+ * (a v2 client pinned to that era; their floor is the echo tool served by the v2 SDK itself) run in
+ * the same rounds as the 2025 ones.
+ */
 async function latency(): Promise<void> {
   const direct = await stdioClient(process.execPath, [ECHO]);
   const h = await herd("stdio");
   await load(h.client, "echo");
+  const modernDirect = await modernStdio(process.execPath, [ECHO_V2]);
+  const mh = await herdModernStdio();
+  await load(mh.client, "echo");
   const viaCall = (i: number) => h.client.callTool({ name: "service_call", arguments: { name: "echo", tool: "echo", arguments: { message: `m${i}` } } });
-  for (const f of [echo(direct.client), echo(h.client, "echo__echo"), viaCall]) await timeSeq(500, f, 0);
+  const stdioVariants = [
+    { name: "direct", f: echo(direct.client) },
+    { name: "proxied", f: echo(h.client, "echo__echo") },
+    { name: "service_call", f: viaCall },
+    { name: "modern direct", f: echo(modernDirect.client) },
+    { name: "modern proxied", f: echo(mh.client, "echo__echo") },
+  ];
+  for (const v of stdioVariants) await timeSeq(500, v.f, 0);
   const m = await interleave(
-    [
-      { name: "direct", run: medianOf(N, echo(direct.client)) },
-      { name: "proxied", run: medianOf(N, echo(h.client, "echo__echo")) },
-      { name: "service_call", run: medianOf(N, viaCall) },
-    ],
+    stdioVariants.map((v) => ({ name: v.name, run: medianOf(N, v.f) })),
     ROUNDS,
   );
-  await Promise.all([direct.close(), h.close()]);
+  await Promise.all([direct.close(), h.close(), modernDirect.close(), mh.close()]);
   rows.push(ratioRow("stdio: echo__echo vs direct SDK call to the child", m, "proxied", "direct", "ms", "<= 1.5x"));
   rows.push(ratioRow("stdio: service_call vs direct SDK call", m, "service_call", "direct", "ms", "<= 1.5x"));
+  rows.push(ratioRow("stdio 2026-07-28: echo__echo vs direct v2 SDK call to a v2 echo server", m, "modern proxied", "modern direct", "ms"));
 
   const servers = await httpServers();
+  const modern: ModernProc[] = [];
   try {
-    for (const s of servers) await timeSeq(300, echo(s.p.client, s.tool), 0);
+    const sdk2 = await httpProc(process.execPath, [ECHO_V2, "--http"]);
+    servers.push({ name: "sdk v2", p: sdk2, tool: "echo" });
+    const callers: { name: string; c: Caller; tool: string }[] = servers.slice(0, 4).map((s) => ({ name: s.name, c: s.p.client, tool: s.tool }));
+    for (const [name, url, tool] of [["modern sdk", sdk2.url!, "echo"], ["modern mcp-herd", servers[1]!.p.url!, "echo__echo"]] as const) {
+      const c = await modernHttp(url);
+      modern.push(c);
+      callers.push({ name, c: c.client, tool });
+    }
+    for (const c of callers) await timeSeq(300, echo(c.c, c.tool), 0);
     const hm = await interleave(
-      servers.map((s) => ({ name: s.name, run: medianOf(N, echo(s.p.client, s.tool)) })),
+      callers.map((c) => ({ name: c.name, run: medianOf(N, echo(c.c, c.tool)) })),
       ROUNDS,
     );
-    for (const s of servers.slice(1)) rows.push(ratioRow(`http: ${s.name} call vs SDK HTTP server`, hm, s.name, "sdk", "ms", s.name === "mcp-herd" ? "<= 1.1x" : undefined));
+    for (const s of servers.slice(1, 4)) rows.push(ratioRow(`http: ${s.name} call vs SDK HTTP server`, hm, s.name, "sdk", "ms", s.name === "mcp-herd" ? "<= 1.1x" : undefined));
+    rows.push(ratioRow("http 2026-07-28: mcp-herd call vs the v2 SDK HTTP server (createMcpHandler)", hm, "modern mcp-herd", "modern sdk", "ms"));
   } finally {
+    await Promise.all(modern.map((c) => c.close()));
     await Promise.all(servers.map((s) => s.p.close()));
   }
 }
 
-/** 64 sessions over plain keep-alive HTTP (bench/rawload.ts), BENCH_TOTAL calls a round, against each server. */
+/**
+ * 64 sessions over plain keep-alive HTTP (bench/rawload.ts), BENCH_TOTAL calls a round, against each
+ * server; in the same rounds, 64 clients of the 2026-07-28 era (no sessions) against mcp-herd and the v2 SDK's server.
+ */
 async function throughput(): Promise<void> {
   const servers = await httpServers();
   const errors = new Map<string, number>();
   const loads = new Map<string, Load>();
   try {
-    for (const s of servers) {
-      const l = await openLoad(s.p.url!, { clients: 64, tool: s.tool });
-      loads.set(s.name, l);
+    const sdk2 = await httpProc(process.execPath, [ECHO_V2, "--http"]);
+    servers.push({ name: "sdk v2", p: sdk2, tool: "echo" });
+    const targets = [
+      ...servers.slice(0, 4).map((s) => ({ name: s.name, url: s.p.url!, tool: s.tool, era: "legacy" as const })),
+      { name: "modern sdk", url: sdk2.url!, tool: "echo", era: "modern" as const },
+      { name: "modern mcp-herd", url: servers[1]!.p.url!, tool: "echo__echo", era: "modern" as const },
+    ];
+    for (const t of targets) {
+      const l = await openLoad(t.url, { clients: 64, tool: t.tool, era: t.era });
+      loads.set(t.name, l);
       await l.run(500);
     }
     const m = await interleave(
-      servers.map((s) => ({
+      targets.map((s) => ({
         name: s.name,
         run: async () => {
           const r = await loads.get(s.name)!.run(TOTAL);
@@ -96,10 +130,12 @@ async function throughput(): Promise<void> {
       })),
       ROUNDS,
     );
-    for (const s of servers.slice(1)) {
+    for (const s of servers.slice(1, 4)) {
       const row = ratioRow(`http 64 sessions: ${s.name} calls/s vs SDK HTTP server`, m, s.name, "sdk", "/s", s.name === "mcp-herd" ? ">= 0.95x" : undefined);
       rows.push({ ...row, note: `${errors.get(s.name) ?? 0} errors (SDK ${errors.get("sdk") ?? 0})` });
     }
+    const modernRow = ratioRow("http 64 clients 2026-07-28: mcp-herd calls/s vs the v2 SDK HTTP server", m, "modern mcp-herd", "modern sdk", "/s");
+    rows.push({ ...modernRow, note: `${errors.get("modern mcp-herd") ?? 0} errors (SDK ${errors.get("modern sdk") ?? 0})` });
   } finally {
     await Promise.all([...loads.values()].map((l) => l.close()));
     await Promise.all(servers.map((s) => s.p.close()));

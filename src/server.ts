@@ -1,5 +1,6 @@
 import { isInputRequiredResult, ProtocolError, ProtocolErrorCode, Server, type JSONRPCRequest, type Result, type ServerContext, type Tool } from "@modelcontextprotocol/server";
 import { z } from "zod";
+import { createHash } from "node:crypto";
 import type { App } from "./app.js";
 import { redactArgs } from "./audit.js";
 import { errorResult, resultText, type ToolResult } from "./backends/backend.js";
@@ -108,7 +109,7 @@ function fromDef(def: AnyToolDef): Entry {
     inputSchema: z.toJSONSchema(input, { io: "input" }) as Tool["inputSchema"],
     annotations: { title: def.title, ...def.annotations },
   };
-  if (def.output) tool.outputSchema = z.toJSONSchema(z.object(def.output), { io: "output" }) as Tool["outputSchema"];
+  if (def.output) tool.outputSchema = withId(def.name, z.toJSONSchema(z.object(def.output), { io: "output" }) as Tool["outputSchema"] & object);
   return {
     tool,
     async call(args, ctx) {
@@ -119,6 +120,13 @@ function fromDef(def: AnyToolDef): Entry {
       return def.handler(parsed.data, ctx);
     },
   };
+}
+
+// SDK clients compile each output schema with ajv on every tools/list unless it has an $id they have
+// compiled before (ajv.getSchema): named by its content, a schema is compiled once per client.
+function withId(tool: string, schema: NonNullable<Tool["outputSchema"]>): NonNullable<Tool["outputSchema"]> {
+  const hash = createHash("sha256").update(JSON.stringify(schema)).digest("hex").slice(0, 16);
+  return { $id: `urn:mcp-herd:output:${tool}:${hash}`, ...schema };
 }
 
 function fromRaw(raw: RawTool): Entry {

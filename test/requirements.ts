@@ -1332,4 +1332,11 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/eras-upstream-resources.test.ts :: subscribing here opens a listen stream on the far side, which subscribes at its child; updates come back; unsubscribing closes it",
     ],
   },
+  {
+    id: "perf:output-schema-ids",
+    source: "issue 14 item 1 (a hop near the cost of a pipe: SDK clients compiled our output schemas with ajv on every tools/list)",
+    promise:
+      "Each of mcp-herd's own tools lists its output schema with a distinct $id derived from the schema's content and the same on every list, so an SDK client compiles each schema once per connection instead of on every tools/list; structured results still validate against it.",
+    tests: ["integration/foundation-stdio.test.ts :: gives each output schema a distinct $id, the same on every list (a client compiles it once), and its results still validate"],
+  },
 ];

@@ -32,6 +32,24 @@ describe("stdio server", () => {
     }
   });
 
+  it("gives each output schema a distinct $id, the same on every list (a client compiles it once), and its results still validate", async () => {
+    const first = (await herd.client.listTools()).tools.filter((t) => t.outputSchema);
+    expect(first.length).toBeGreaterThan(5);
+    const ids = new Set<string>();
+    for (const t of first) {
+      const $id = (t.outputSchema as { $id?: unknown }).$id;
+      expect($id, t.name).toMatch(new RegExp(`^urn:mcp-herd:output:${t.name}:[0-9a-f]{16}$`));
+      ids.add($id as string);
+    }
+    expect(ids.size).toBe(first.length);
+    // The second list reuses what the client compiled for each $id; structured results are checked against it.
+    const again = (await herd.client.listTools()).tools.filter((t) => t.outputSchema);
+    expect(again.map((t) => t.outputSchema?.$id)).toEqual(first.map((t) => t.outputSchema?.$id));
+    const r = await herd.client.callTool({ name: "herd_status", arguments: {} });
+    expect(r.isError).toBeFalsy();
+    expect(r.structuredContent).toMatchObject({ hosts: 1 });
+  });
+
   it("calls a tool and returns structured content with a text mirror", async () => {
     const r = await herd.client.callTool({ name: "herd_status", arguments: {} });
     expect(r.isError).toBeFalsy();

@@ -1,13 +1,12 @@
 import { existsSync, statSync } from "node:fs";
-import { Client, ProtocolError, type PriorDiscovery, type VersionNegotiationOptions } from "@modelcontextprotocol/client";
-import { CallToolResultSchema } from "@modelcontextprotocol/core";
+import { Client, ProtocolError, type PriorDiscovery, type RequestOptions, type VersionNegotiationOptions } from "@modelcontextprotocol/client";
 import type { ProtocolChoice } from "../../config.js";
 import type { Logger } from "../../log.js";
 import { VERSION } from "../../version.js";
 import { TransportError, errorResult, type Backend, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "../backend.js";
 import type { HubTarget, ServiceHub } from "../mcp/client-link.js";
 import { ChildTransport, type ExitInfo } from "./transport.js";
-import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "../mcp/passthrough.js";
+import { CLIENT_CAPABILITIES, forward, identityOf, LooseResult, remoteError, wireClient, type ForwardOptions } from "../mcp/passthrough.js";
 import type { ServerCaps } from "../mcp/channel.js";
 import { ListenSubscriptions } from "../listen-subscriptions.js";
 import { listenForChanges } from "../peer.js";
@@ -175,18 +174,17 @@ export class ChildBackend implements Backend {
     this.inFlight++;
     try {
       const onProgress = opts.onProgress;
-      const call = () => this.client.request({ method: "tools/call", params: { name, arguments: args } }, CallToolResultSchema, {
-        timeout,
-        signal: opts.signal,
-        ...(onProgress
-          ? {
-              resetTimeoutOnProgress: true,
-              onprogress: (p) => onProgress({ progress: p.progress, total: p.total, message: p.message }),
-            }
-          : {}),
-      });
-      const result = this.opts.hub ? await this.opts.hub.during(opts.client, call) : await call();
-      return result as ToolResult;
+      const options: RequestOptions = { timeout, signal: opts.signal };
+      if (onProgress) {
+        options.resetTimeoutOnProgress = true;
+        options.onprogress = (p) => onProgress({ progress: p.progress, total: p.total, message: p.message });
+      }
+      // The result goes on as it came: the server that hands it to the end client validates it once (the SDK's Server does).
+      const call = () => this.client.request({ method: "tools/call", params: { name, arguments: args } }, LooseResult, options);
+      const result = (this.opts.hub ? await this.opts.hub.during(opts.client, call) : await call()) as ToolResult;
+      // What CallToolResult's schema would default, kept for our own callers (service_call's audit, the text of errors).
+      if (result.content === undefined) result.content = [];
+      return result;
     } catch (e) {
       if (opts.signal?.aborted) throw new TransportError(`service '${this.opts.name}': call to '${name}' was cancelled`, "child", { cause: e });
       // The child's own JSON-RPC error (timeouts and a closed connection are SdkErrors, not ProtocolErrors).

@@ -174,7 +174,8 @@ export class ChildTransport implements Transport {
   private onStdoutLine(buf: Buffer): void {
     if (buf.length === 0) return;
     const first = buf[0] === 0x7b || (buf.length < 4096 && buf.toString("utf8").trimStart().startsWith("{"));
-    const text = buf.toString("utf8").replace(/\r$/, "");
+    const line = buf.toString("utf8");
+    const text = line.endsWith("\r") ? line.slice(0, -1) : line;
     if (first) {
       let raw: unknown;
       try {
@@ -194,7 +195,7 @@ export class ChildTransport implements Transport {
   private handOn(raw: Record<string, unknown>): void {
     let message: JSONRPCMessage;
     try {
-      message = parseJSONRPCMessage(raw);
+      message = isPlainResult(raw) ? raw : parseJSONRPCMessage(raw);
     } catch {
       const text = JSON.stringify(raw);
       this.logStdout(text, Buffer.byteLength(text));
@@ -235,4 +236,26 @@ export class ChildTransport implements Transport {
     if (pid !== undefined) void this.kill();
     this.onclose?.();
   }
+}
+
+/**
+ * The reply of most calls, `{"jsonrpc":"2.0","id":…,"result":{…}}` with no `_meta` in the result, checked
+ * as the SDK's JSON-RPC schema would check it (exactly these keys, an integer or string id, an object
+ * result) at a fraction of its cost; anything else goes through that schema.
+ */
+function isPlainResult(raw: Record<string, unknown>): raw is JSONRPCMessage & Record<string, unknown> {
+  let keys = 0;
+  for (const k in raw) {
+    if (k !== "jsonrpc" && k !== "id" && k !== "result") return false;
+    keys++;
+  }
+  const { id, result } = raw;
+  return (
+    keys === 3 &&
+    (typeof id === "string" || Number.isSafeInteger(id)) &&
+    typeof result === "object" &&
+    result !== null &&
+    !Array.isArray(result) &&
+    (result as { _meta?: unknown })._meta === undefined
+  );
 }

@@ -1,10 +1,20 @@
-import { ProtocolError, ProtocolErrorCode, type Client, type LoggingLevel, type Notification, type Request } from "@modelcontextprotocol/client";
-import { z } from "zod";
+import { ProtocolError, ProtocolErrorCode, type Client, type LoggingLevel, type Notification, type Request, type StandardSchemaV1 } from "@modelcontextprotocol/client";
 import type { Progress, ServerIdentity } from "../backend.js";
 import type { ClientLink, HubTarget, ServiceHub } from "./client-link.js";
 
-/** Results are handed on as they came: the end client validates them, we do not. */
-export const LooseResult = z.looseObject({});
+const NOT_AN_OBJECT = { issues: [{ message: "expected a JSON object" }] };
+
+/**
+ * Results are handed on as they came (the same object, not a copy): the end client validates them, we
+ * only check that a result is an object, which is all the SDK's response parse has not checked already.
+ */
+export const LooseResult: StandardSchemaV1<unknown, Record<string, unknown>> = {
+  "~standard": {
+    version: 1,
+    vendor: "mcp-herd",
+    validate: (v) => (typeof v === "object" && v !== null && !Array.isArray(v) ? { value: v as Record<string, unknown> } : NOT_AN_OBJECT),
+  },
+};
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
