@@ -6,6 +6,8 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { alive, waitFor } from "../../../helpers/herd.js";
 import { DetachedProcs, runStandIn } from "../../../helpers/proc.js";
+// Loaded here too: a mutation run (vitest "related") runs only the tests whose module graph holds the mutated file.
+import "../../../../src/backends/child/kill.js";
 
 // The branches a Linux test machine does not take by itself, taken for real in a stand-in process: one that sees
 // no /proc (a mount namespace with an empty tmpfs over it), one that runs unprivileged (EPERM for root's processes).

@@ -5,6 +5,8 @@ import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { alive } from "../../../helpers/herd.js";
 import { DetachedProcs, runStandIn } from "../../../helpers/proc.js";
+// Loaded here too: a mutation run (vitest "related") runs only the tests whose module graph holds the mutated file.
+import "../../../../src/backends/child/reaper.js";
 
 // The reaper as mcp-herd uses it, in a stand-in process (under a mutation run, with the active mutant).
 const REAPER = fileURLToPath(new URL("../../../../src/backends/child/reaper.ts", import.meta.url));
