@@ -29,15 +29,22 @@ afterEach(() => {
 const pidMax = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8")) + 1;
 const imp = `import { groupAlive, pidAlive, stopGroup } from ${JSON.stringify(KILL)};\n`;
 
-/** A process whose group is gone while it lives: a perl that leads a group of its own, then moves back into ours. */
+/**
+ * A process whose group is gone while it lives: a perl that leads a group of its own, then moves into the group of a
+ * child it started (not back into ours, which a PID namespace may not show).
+ */
 async function leftItsGroup(): Promise<number> {
-  const p = spawn("/usr/bin/perl", ["-e", '$| = 1; $g = getpgrp(); setpgrp(0, 0); setpgrp(0, $g) or die "setpgrp: $!"; print "$$\\n"; sleep 30'], { stdio: ["ignore", "pipe", "inherit"] });
+  const code =
+    '$| = 1; setpgrp(0, 0); $h = fork; if (!$h) { setpgrp(0, 0); sleep 30; exit 0 } ' +
+    'select(undef, undef, undef, 0.01) until getpgrp($h) == $h; setpgrp(0, $h) or die "setpgrp: $!"; print "$$ $h\\n"; sleep 30';
+  const p = spawn("/usr/bin/perl", ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
   perls.push(p);
-  const pid = await new Promise<number>((resolve, reject) => {
-    p.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
+  const [pid, helper] = await new Promise<number[]>((resolve, reject) => {
+    p.stdout.once("data", (d: Buffer) => resolve(d.toString().trim().split(" ").map(Number)));
     p.once("exit", (code) => reject(new Error(`perl exited (${code}) before it moved: is /usr/bin/perl there?`)));
   });
-  return pid;
+  procs.track(helper!);
+  return pid!;
 }
 
 describe("kill without /proc (a stand-in in a mount namespace where /proc is an empty tmpfs)", () => {
