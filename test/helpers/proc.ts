@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** A server child that said where it listens, and all it has written on that stream so far. */
@@ -137,7 +137,7 @@ export async function zombieGroup(): Promise<{ zombie: number; parent: ChildProc
 export interface StandInOptions {
   /** Runs it in a mount namespace of its own where these are hidden: a folder under an empty tmpfs (e.g. /proc: a system without it), a file under /dev/null. */
   hide?: string[];
-  /** Runs it as this unprivileged uid/gid (setpriv), e.g. 65534 (nobody). */
+  /** Runs it as this unprivileged uid/gid (e.g. 65534, nobody) once its imports are loaded (a mutation sandbox may be unreadable to that user). */
   uid?: number;
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
@@ -163,15 +163,14 @@ export async function runStandIn(dir: string, body: string, opts: StandInOptions
   const file = join(dir, `stand-in-${Math.random().toString(36).slice(2)}.mts`);
   writeFileSync(
     file,
-    `const report = (v: unknown) => process.stdout.write("@@result " + JSON.stringify(v) + "\\n");\n${body}\n` +
+    `const report = (v: unknown) => process.stdout.write("@@result " + JSON.stringify(v) + "\\n");\n` +
+      (opts.uid !== undefined ? `process.setgroups([]); process.setgid(${opts.uid}); process.setuid(${opts.uid});\n` : "") +
+      `${body}\n` +
       `process.stdout.write("@@cov " + JSON.stringify((globalThis as { __stryker__?: { mutantCoverage?: unknown } }).__stryker__?.mutantCoverage ?? null) + "\\n");\n`,
   );
-  chmodSync(dir, 0o755);
-  chmodSync(file, 0o644);
   const node = [process.execPath, "--import", "tsx", file];
-  const user = opts.uid !== undefined ? ["setpriv", `--reuid=${opts.uid}`, `--regid=${opts.uid}`, "--clear-groups", "--"] : [];
   const hide = 'while [ "$1" != -- ]; do if [ -d "$1" ]; then mount -t tmpfs none "$1"; else mount --bind /dev/null "$1"; fi || exit 97; shift; done; shift; exec "$@"';
-  const argv = opts.hide?.length ? ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", hide, "sh", ...opts.hide, "--", ...user, ...node] : [...user, ...node];
+  const argv = opts.hide?.length ? ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", hide, "sh", ...opts.hide, "--", ...node] : node;
   const active = strykerNs()?.activeMutant;
   const p = spawn(argv[0]!, argv.slice(1), {
     cwd: process.cwd(),
