@@ -64,7 +64,7 @@ describe("the sh watchdog, seen from its mcp-herd", () => {
         `const dead = stat(String(first))[0] === "Z";\n` +
         `watchGroup(4243); unwatchGroup(4242); await new Promise((r) => setTimeout(r, 300));\n` +
         `watchGroup(4244); for (let i = 0; i < 200 && dogs().length === 0; i++) await new Promise((r) => setTimeout(r, 25));\n` +
-        `const next = dogs(); report({ dead, next: next.length === 1 && next[0] !== first }); unwatchGroup(4243); unwatchGroup(4244); process.exit(0);`,
+        `const next = dogs(); report({ dead, next: next.length === 1 && next[0] !== first }); unwatchGroup(4243); unwatchGroup(4244);`,
       { timeoutMs: 15_000 },
     );
     expect(run.result, run.stderr).toEqual({ dead: true, next: true });
