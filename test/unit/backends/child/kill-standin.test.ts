@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { alive, waitFor } from "../../../helpers/herd.js";
-import { DetachedProcs, runStandIn } from "../../../helpers/proc.js";
+import { DetachedProcs, pidFromFile, runStandIn } from "../../../helpers/proc.js";
 // Loaded here too: a mutation run (vitest "related") runs only the tests whose module graph holds the mutated file.
 import "../../../../src/backends/child/kill.js";
 
@@ -49,7 +49,12 @@ async function leftItsGroup(): Promise<number> {
 
 describe("kill without /proc (a stand-in in a mount namespace where /proc is an empty tmpfs)", () => {
   it("groupAlive and pidAlive ask kill -0; stopGroup stops by SIGTERM, or by SIGKILL after the grace period", async () => {
-    const live = await procs.node("process.on('SIGTERM', () => process.exit(0))");
+    // The group's leader has a member (a sleep): without /proc, only the group's signal reaches it.
+    const memberFile = join(dir, "member.pid");
+    const live = await procs.node(
+      `process.on('SIGTERM', () => process.exit(0)); require('fs').writeFileSync(${JSON.stringify(memberFile)}, String(require('child_process').spawn('sleep', ['30'], { stdio: 'ignore' }).pid))`,
+    );
+    const member = await pidFromFile(memberFile);
     const stubborn = await procs.node("process.on('SIGTERM', () => {})");
     const run = await runStandIn(
       dir,
@@ -69,7 +74,7 @@ describe("kill without /proc (a stand-in in a mount namespace where /proc is an 
       kill: { gone: true, signal: "SIGKILL" },
       after: [false, false],
     });
-    expect(await waitFor(() => !alive(live.pid) && !alive(stubborn.pid), 5_000)).toBe(true);
+    expect(await waitFor(() => !alive(live.pid) && !alive(member) && !alive(stubborn.pid), 5_000)).toBe(true);
   }, 60_000);
 
   it("a stop also reaches a process that left the group it led (tree-kill's walk)", async () => {
