@@ -49,10 +49,12 @@ async function leftItsGroup(): Promise<number> {
 
 describe("kill without /proc (a stand-in in a mount namespace where /proc is an empty tmpfs)", () => {
   it("groupAlive and pidAlive ask kill -0; stopGroup stops by SIGTERM, or by SIGKILL after the grace period", async () => {
-    // The group's leader has a member (a sleep): without /proc, only the group's signal reaches it.
+    // The group's leader has a member (a sleep): without /proc, only the group's signal reaches it. The leader outlives
+    // it a little and reaps it (an orphaned zombie answers kill -0 until its new parent reaps it, and a PID namespace's
+    // init may not).
     const memberFile = join(dir, "member.pid");
     const live = await procs.node(
-      `process.on('SIGTERM', () => process.exit(0)); require('fs').writeFileSync(${JSON.stringify(memberFile)}, String(require('child_process').spawn('sleep', ['30'], { stdio: 'ignore' }).pid))`,
+      `process.on('SIGTERM', () => setTimeout(() => process.exit(0), 200)); require('fs').writeFileSync(${JSON.stringify(memberFile)}, String(require('child_process').spawn('sleep', ['30'], { stdio: 'ignore' }).pid))`,
     );
     const member = await pidFromFile(memberFile);
     const stubborn = await procs.node("process.on('SIGTERM', () => {})");
