@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 /** A server child that said where it listens, and all it has written on that stream so far. */
 export interface Listening {
@@ -131,4 +132,74 @@ export async function zombieGroup(): Promise<{ zombie: number; parent: ChildProc
     await new Promise((r) => setTimeout(r, 25));
   }
   return { zombie, parent };
+}
+
+export interface StandInOptions {
+  /** Runs it in a mount namespace of its own where these are hidden: a folder under an empty tmpfs (e.g. /proc: a system without it), a file under /dev/null. */
+  hide?: string[];
+  /** Runs it as this unprivileged uid/gid (e.g. 65534, nobody) once its imports are loaded (a mutation sandbox may be unreadable to that user). */
+  uid?: number;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+export interface StandInRun {
+  /** What the script wrote with `report(value)` (JSON), or undefined if it never did. */
+  result: unknown;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+type StrykerNs = { activeMutant?: string; currentTestId?: string; mutantCoverage?: { static: Record<string, number>; perTest: Record<string, Record<string, number>> } };
+const strykerNs = () => (globalThis as { __stryker__?: StrykerNs }).__stryker__;
+
+/**
+ * Runs `body` (TypeScript with top-level await; it calls `report(value)` once) in a detached node stand-in that
+ * imports src/ through tsx. Under a mutation run it runs the worker's active mutant, and the code it covered is
+ * counted for the current test (Stryker picks tests by the code they run in-process).
+ */
+export async function runStandIn(dir: string, body: string, opts: StandInOptions = {}): Promise<StandInRun> {
+  const file = join(dir, `stand-in-${Math.random().toString(36).slice(2)}.mts`);
+  writeFileSync(
+    file,
+    `const report = (v: unknown) => process.stdout.write("@@result " + JSON.stringify(v) + "\\n");\n` +
+      (opts.uid !== undefined ? `process.setgroups([]); process.setgid(${opts.uid}); process.setuid(${opts.uid});\n` : "") +
+      `${body}\n` +
+      `process.stdout.write("@@cov " + JSON.stringify((globalThis as { __stryker__?: { mutantCoverage?: unknown } }).__stryker__?.mutantCoverage ?? null) + "\\n");\n`,
+  );
+  const node = [process.execPath, "--import", "tsx", file];
+  const hide = 'while [ "$1" != -- ]; do if [ -d "$1" ]; then mount -t tmpfs none "$1"; else mount --bind /dev/null "$1"; fi || exit 97; shift; done; shift; exec "$@"';
+  const argv = opts.hide?.length ? ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", hide, "sh", ...opts.hide, "--", ...node] : node;
+  const active = strykerNs()?.activeMutant;
+  const p = spawn(argv[0]!, argv.slice(1), {
+    cwd: process.cwd(),
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env, ...(active !== undefined ? { __STRYKER_ACTIVE_MUTANT__: String(active) } : {}) },
+  });
+  let out = "";
+  let err = "";
+  p.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-p.pid!, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }, timeoutMs);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => p.once("close", (c, s) => r([c, s])));
+  clearTimeout(timer);
+  const line = (tag: string) => out.split("\n").find((l) => l.startsWith(`@@${tag} `))?.slice(tag.length + 3);
+  const cov = line("cov");
+  const ns = strykerNs();
+  if (cov && cov !== "null" && ns?.mutantCoverage && ns.currentTestId !== undefined) {
+    const got = JSON.parse(cov) as { static?: Record<string, number>; perTest?: Record<string, Record<string, number>> };
+    const mine = (ns.mutantCoverage.perTest[ns.currentTestId] ??= {});
+    for (const part of [got.static ?? {}, ...Object.values(got.perTest ?? {})]) for (const [id, n] of Object.entries(part)) mine[id] = (mine[id] ?? 0) + n;
+  }
+  const result = line("result");
+  return { result: result === undefined ? undefined : JSON.parse(result), code, signal, stderr: err };
 }

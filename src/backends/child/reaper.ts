@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
+import type { Writable } from "node:stream";
 
 // A POSIX sh watchdog (about 1 MiB, not a second Node process) in its own process group, holding a
 // pipe from mcp-herd: "+pgid mark" / "-pgid" lines register and forget trees. When the pipe closes
@@ -66,30 +67,30 @@ while :; do
 done
 `;
 
-let reaper: ChildProcess | undefined;
+let reaper: ChildProcessByStdio<Writable, null, null> | undefined;
 
-function ensureReaper(): ChildProcess | undefined {
+function ensureReaper(): ChildProcessByStdio<Writable, null, null> {
   // Node destroys a child's stdin when the child exits: a writable pipe is a live watchdog.
-  if (reaper?.stdin?.writable) return reaper;
+  if (reaper?.stdin.writable) return reaper;
   const child = spawn("/bin/sh", ["-c", WATCHDOG], {
     stdio: ["pipe", "ignore", "ignore"],
     detached: true,
     env: { PATH: "/usr/bin:/bin", LC_ALL: "C" },
   });
   child.on("error", () => {});
-  child.stdin?.on("error", () => {});
+  child.stdin.on("error", () => {});
   child.unref();
-  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  (child.stdin as Writable & { unref(): void }).unref();
   reaper = child;
   return child;
 }
 
 /** Registers a child's process group (and its tree's mark, see child-tree) so that it is killed when mcp-herd dies for any reason. */
 export function watchGroup(pgid: number, mark?: string): void {
-  ensureReaper()?.stdin?.write(mark ? `+${pgid} ${mark}\n` : `+${pgid}\n`);
+  ensureReaper().stdin.write(mark ? `+${pgid} ${mark}\n` : `+${pgid}\n`);
 }
 
 /** Forgets a process group once it is gone (so a reused id is never killed). */
 export function unwatchGroup(pgid: number): void {
-  if (reaper?.stdin?.writable) reaper.stdin.write(`-${pgid}\n`);
+  if (reaper?.stdin.writable) reaper.stdin.write(`-${pgid}\n`);
 }
