@@ -134,7 +134,7 @@ describe("a host with an mcp-herd peer and a real sshd: every tool over the peer
     // command's outcome is then unknown and it is reported as such, never retried elsewhere.
     const first = await call("remote_shell", { host: "box", command: "true" });
     expect(first.isError).toBe(true);
-    expect(text(first)).toMatch(/every path failed: peer: .*ECONNREFUSED.* \| ssh: .+|outcome unknown/);
+    expect(text(first)).toMatch(/every path failed: peer: .*ECONNREFUSED.* \| ssh: .+|outcome is unknown and it was not retried/);
     await call("remote_list_hosts", { force: true });
     const down = await call("remote_list_hosts", { force: true });
     const box = (down.structuredContent as { hosts: Array<Record<string, unknown>> }).hosts.find((h) => h.name === "box");
