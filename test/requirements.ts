@@ -1339,4 +1339,16 @@ export const REQUIREMENTS: Requirement[] = [
       "Each of mcp-herd's own tools lists its output schema with a distinct $id derived from the schema's content and the same on every list, so an SDK client compiles each schema once per connection instead of on every tools/list; structured results still validate against it.",
     tests: ["integration/foundation-stdio.test.ts :: gives each output schema a distinct $id, the same on every list (a client compiles it once), and its results still validate"],
   },
+  {
+    id: "eras:stdio-opening",
+    source: "issue 16 item 6 (the legacy rows must not get slower): the stdio opening that decides the era",
+    promise:
+      "On stdio, a 2025 client's initialize is served by a server connected to the transport itself (no two-era queue per message), anything else by the SDK's two-era entry; messages written before the era is decided (pipelined with the first) are all answered, a probe may still fall back to initialize, a modern-pinned connection refuses a later initialize, and a first line that is no JSON or a stray response does not keep a client from being served.",
+    tests: [
+      "integration/stdio-opening.test.ts :: a 2025 client's initialize, initialized, tools/list and ping in one write are all answered, the initialize first",
+      "integration/stdio-opening.test.ts :: a 2026-07-28 client's server/discover and tools/list in one write are answered in the modern era",
+      "integration/stdio-opening.test.ts :: a probe that falls back: server/discover, then initialize, is served as a 2025 session",
+      "integration/stdio-opening.test.ts :: a first line that is no JSON, then a stray response, then initialize: the client is still served",
+    ],
+  },
 ];
