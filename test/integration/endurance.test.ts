@@ -87,7 +87,8 @@ describe("endurance: 64 HTTP clients, 10,000 calls, the child killed 5 times, a 
                 await new Promise((res) => setTimeout(res, 100));
               } else expect(text(r)).toBe(`m${i}`);
             } catch (e) {
-              failures.push(`threw: ${(e as Error).message}`);
+              const cause = (e as Error & { cause?: { code?: string; message?: string } }).cause;
+              failures.push(`threw: ${(e as Error).message}${cause ? ` (${cause.code ?? ""} ${cause.message ?? ""})` : ""}`);
               failedAt.push(Date.now());
             }
             done++;
