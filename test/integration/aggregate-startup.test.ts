@@ -52,7 +52,7 @@ describe.each([["stdio"], ["http"]])("ready before the first list (%s)", (mode) 
 
   it("a service still starting after startupWaitSeconds is left out, reported in service_list, and the list is not held longer", async () => {
     const file = config({
-      startupWaitSeconds: 8,
+      startupWaitSeconds: 4,
       mcpServers: {
         quick: { command: process.execPath, args: [ECHO] },
         stuck: { command: process.execPath, args: [NEVER] },
@@ -62,17 +62,17 @@ describe.each([["stdio"], ["http"]])("ready before the first list (%s)", (mode) 
     herds.push(herd);
     const started = Date.now();
     const first = (await herd.client.listTools()).tools.map((t) => t.name);
-    // The bound is 8 s from start (the stuck one never answers initialize; its own handshake bound is 30 s).
+    // The bound is 4 s from start (the stuck one never answers initialize; its own handshake bound is 30 s).
     expect(Date.now() - started).toBeLessThan(25_000);
     expect(first).toContain("quick__echo");
     expect(first.some((n) => n.startsWith("stuck__"))).toBe(false);
     const list = await herd.client.callTool({ name: "service_list", arguments: { name: "stuck" } });
-    expect(allText(list as never)).toMatch(/note: left out of the first lists: still starting after startupWaitSeconds \(8 s\)/);
-    expect(herd.stderr()).toContain("startupWaitSeconds (8 s) passed: answering the first lists without 'stuck' (starting)");
+    expect(allText(list as never)).toMatch(/note: left out of the first lists: still starting after startupWaitSeconds \(4 s\)/);
+    expect(herd.stderr()).toContain("startupWaitSeconds (4 s) passed: answering the first lists without 'stuck' (starting)");
   }, 60_000);
 
   it("a service left out at start-up arrives later with tools/list_changed", async () => {
-    const file = config({ startupWaitSeconds: 1, mcpServers: { late: { command: process.execPath, args: [SLOW], env: { FIXTURE_DELAY_MS: "8000" } } } });
+    const file = config({ startupWaitSeconds: 1, mcpServers: { late: { command: process.execPath, args: [SLOW], env: { FIXTURE_DELAY_MS: "4000" } } } });
     const herd = await startHerd({ http: mode === "http", args: ["--config", file] });
     herds.push(herd);
     let changed = 0;
