@@ -141,14 +141,26 @@ function fromRaw(raw: RawTool): Entry {
 type Handler = (request: JSONRPCRequest, ctx: ServerContext) => Promise<Result>;
 
 /**
- * The low-level Server, except that a task-augmented tools/call (2025-11-25 tasks, which v2 no longer
- * models) answers with the service's CreateTaskResult as it came, instead of failing CallToolResult validation.
+ * The low-level Server, except for tools/call outside the 2026-07-28 era: a task-augmented call (2025-11-25
+ * tasks, which v2 no longer models) answers with the service's CreateTaskResult as it came, instead of failing
+ * CallToolResult validation; and a 2025 session's call skips the SDK's second zod pass over the request and the
+ * whole result (input_required, which that pass exists for, is never answered there), as the 1.x Server never
+ * made it: a proxied result is the child's, handed on as our link to the child read it; the request's shape is
+ * checked here instead (without it, a call with no name is a -32603 carrying zod's issue list).
  */
 class HerdServer extends Server {
   protected override _wrapHandler(method: string, handler: Handler): Handler {
     const wrapped = super._wrapHandler(method, handler);
     if (method !== "tools/call") return wrapped;
-    return (request, ctx) => ((request.params as { task?: unknown } | undefined)?.task !== undefined ? handler(request, ctx) : wrapped(request, ctx));
+    return (request, ctx) => {
+      const params = request.params as { name?: unknown; arguments?: unknown; task?: unknown } | undefined;
+      if (params?.task !== undefined) return handler(request, ctx);
+      if (servesModern(this)) return wrapped(request, ctx);
+      const args = params?.arguments;
+      if (typeof params?.name !== "string" || (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))))
+        return Promise.reject(new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid tools/call request: params.name must be a string and params.arguments an object"));
+      return handler(request, ctx);
+    };
   }
 }
 

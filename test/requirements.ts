@@ -1351,4 +1351,14 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/stdio-opening.test.ts :: a first line that is no JSON, then a stray response, then initialize: the client is still served",
     ],
   },
+  {
+    id: "eras:legacy-call-shape",
+    source: "issue 16 item 6 (the legacy rows must not get slower): a 2025 session's tools/call skips the SDK's second zod pass",
+    promise:
+      "A 2025 session's tools/call is checked for its shape by mcp-herd (a missing name or non-object arguments is -32602 with a clear message, and the next call is answered) and its result handed on without the SDK's second pass; a service's result without content still reaches a 2025 client with an empty content array and its structuredContent.",
+    tests: [
+      "integration/stdio-opening.test.ts :: a 2025 client's malformed tools/call (no name, arguments not an object) is -32602, and the next call is answered",
+      "integration/stdio-opening.test.ts :: a service's result without content reaches a 2025 client with an empty content array, its structuredContent kept",
+    ],
+  },
 ];

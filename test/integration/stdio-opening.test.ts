@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CLI, cleanEnv } from "../helpers/herd.js";
+import { CLI, ROOT, cleanEnv } from "../helpers/herd.js";
 
 // The opening of a stdio connection decides its era: a 2025 initialize is served by a server connected to the
 // transport itself, anything else by the SDK's two-era entry. Messages a client writes before that decision is
@@ -108,5 +108,32 @@ describe("stdio: the first messages of a connection, written together", () => {
     expect(await raw.answers([1, 2])).toEqual([1, 2]);
     expect((answer(raw, 1).result as { serverInfo: { name: string } }).serverInfo.name).toBe("mcp-herd");
     expect(raw.proc.exitCode).toBeNull();
+  });
+
+  it("a 2025 client's malformed tools/call (no name, arguments not an object) is -32602, and the next call is answered", async () => {
+    raw = start();
+    raw.write(initialize(1), initialized);
+    await raw.answers([1]);
+    raw.write(
+      { jsonrpc: "2.0", id: 2, method: "tools/call", params: {} },
+      { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "service_list", arguments: [1, 2] } },
+      { jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "service_list", arguments: {} } },
+    );
+    await raw.answers([2, 3, 4]);
+    for (const id of [2, 3]) expect(answer(raw, id).error).toMatchObject({ code: -32602, message: expect.stringMatching(/Invalid tools\/call request/) });
+    expect((answer(raw, 4).result as { content: unknown[] }).content.length).toBeGreaterThan(0);
+  });
+
+  it("a service's result without content reaches a 2025 client with an empty content array, its structuredContent kept", async () => {
+    raw = start();
+    raw.write(initialize(1), initialized);
+    await raw.answers([1]);
+    const args = { name: "bare", command: process.execPath, args: [join(ROOT, "test", "fixtures", "contentless-result.mjs")] };
+    raw.write({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "service_load", arguments: args } });
+    await raw.answers([2]);
+    expect((answer(raw, 2).result as { isError?: boolean }).isError).toBeFalsy();
+    raw.write({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "bare__bare", arguments: {} } });
+    await raw.answers([3]);
+    expect(answer(raw, 3).result).toEqual({ structuredContent: { ok: true }, content: [] });
   });
 });
