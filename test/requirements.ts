@@ -1339,4 +1339,15 @@ export const REQUIREMENTS: Requirement[] = [
       "Each of mcp-herd's own tools lists its output schema with a distinct $id derived from the schema's content and the same on every list, so an SDK client compiles each schema once per connection instead of on every tools/list; structured results still validate against it.",
     tests: ["integration/foundation-stdio.test.ts :: gives each output schema a distinct $id, the same on every list (a client compiles it once), and its results still validate"],
   },
+  {
+    id: "eras:stdio-child-input-required",
+    source: "issue 16 (both protocol eras): a 2026-07-28 stdio child's input_required, bridged as a url service's is",
+    promise:
+      "A local (stdio) service spoken to in 2026-07-28 that answers a tools/call with input_required has its rounds bridged to the caller, as a 2026-07-28 url service's are: a 2025-era client receives them as pushed sampling/elicitation requests and its answers go back in the child's retry; a 2026-07-28 client receives them as its own input_required rounds; on /mcp, stdio and /services/<name>/mcp.",
+    tests: [
+      "integration/eras-bridge.test.ts :: a 2025-era client gets the child's input_required sampling and elicitation as pushed requests; the answers go back in the child's retry",
+      "integration/eras-bridge.test.ts :: a 2026-07-28 client gets the child's rounds as its own input_required rounds",
+      "integration/eras-bridge.test.ts :: on /services/<name>/mcp too, for either era's client",
+    ],
+  },
 ];

@@ -1,10 +1,11 @@
 import { existsSync, statSync } from "node:fs";
-import { Client, ProtocolError, type PriorDiscovery, type RequestOptions, type VersionNegotiationOptions } from "@modelcontextprotocol/client";
+import { ProtocolError, type PriorDiscovery, type RequestOptions, type VersionNegotiationOptions } from "@modelcontextprotocol/client";
 import type { ProtocolChoice } from "../../config.js";
 import type { Logger } from "../../log.js";
 import { VERSION } from "../../version.js";
 import { TransportError, errorResult, type Backend, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "../backend.js";
 import type { HubTarget, ServiceHub } from "../mcp/client-link.js";
+import { HerdClient } from "../mcp/herd-client.js";
 import { ChildTransport, type ExitInfo } from "./transport.js";
 import { CLIENT_CAPABILITIES, forward, identityOf, LooseResult, remoteError, wireClient, type ForwardOptions } from "../mcp/passthrough.js";
 import type { ServerCaps } from "../mcp/channel.js";
@@ -56,7 +57,7 @@ export function describeExit(info: ExitInfo | undefined): string {
 /** A stdio child MCP server reached through the SDK Client over our process-group transport. */
 export class ChildBackend implements Backend {
   readonly kind = "child" as const;
-  private readonly client: Client;
+  private readonly client: HerdClient;
   private readonly transport: ChildTransport;
   private inFlight = 0;
   private readonly target: HubTarget;
@@ -79,7 +80,8 @@ export class ChildBackend implements Backend {
       killGraceMs: opts.killGraceMs,
       maxLineBytes: opts.maxLineBytes,
     });
-    this.client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES, ...negotiation(opts.protocol, opts.handshakeTimeoutMs ?? 30_000) });
+    // HerdClient: a 2026-07-28 child's input_required rounds reach the hub as a 2025 child's pushed requests do.
+    this.client = new HerdClient({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES, ...negotiation(opts.protocol, opts.handshakeTimeoutMs ?? 30_000) });
     this.subscriptions = new ListenSubscriptions(this.client);
     this.target = wireClient(this.client, opts.hub, opts.name, (method, params) => {
       for (const h of this.listeners.get(method) ?? []) h(params);
