@@ -64,8 +64,11 @@ export interface ServiceEndpoints {
   close(): Promise<void>;
 }
 
-/** The per-service endpoints of one HTTP listener; their sessions live in the listener's session table. */
-export function serviceEndpoints(app: App, table: SessionTable, maxBodyBytes: number): ServiceEndpoints {
+/**
+ * The per-service endpoints of one HTTP listener; their sessions live in the listener's session table.
+ * `follow` holds the resource URIs a 2026-07-28 listen stream names at the service; its release runs when the stream ends.
+ */
+export function serviceEndpoints(app: App, table: SessionTable, maxBodyBytes: number, follow?: (service: string, uris: string[]) => () => void): ServiceEndpoints {
   const log = app.log.child("service-endpoint");
   const streams = new WeakMap<Server, Streams>();
   // Each service's 2026-07-28 side, made at its first modern request, dropped when the service is unloaded.
@@ -73,7 +76,11 @@ export function serviceEndpoints(app: App, table: SessionTable, maxBodyBytes: nu
   const modernOf = (service: string) => {
     let m = modern.get(service);
     if (!m) {
-      const endpoint = modernEndpoint((caller) => serveAsItself(app, service, runningIdentity(app, service), caller, { open: 0, onFirst: () => undefined }, false), { maxBodyBytes, log });
+      const endpoint = modernEndpoint((caller) => serveAsItself(app, service, runningIdentity(app, service), caller, { open: 0, onFirst: () => undefined }, false), {
+        maxBodyBytes,
+        log,
+        ...(follow ? { follow: (uris: string[]) => follow(service, uris) } : {}),
+      });
       m = { endpoint, stop: watchService(app, service, endpoint) };
       modern.set(service, m);
     }
