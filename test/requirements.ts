@@ -1361,4 +1361,11 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/eras-listen.test.ts :: a 2026-07-28 url child: the stream here becomes a listen stream there naming the URI, whose updates reach the stream; it ends with the last one here",
     ],
   },
+  {
+    id: "eras:url-tools-list-changed",
+    source: "issue 16 (both protocol eras): found while testing listen streams reopened to a url service (its tools list change was never followed)",
+    promise:
+      "A url service's notifications/tools/list_changed, of either era (a 2025 session's pushed notification, a 2026-07-28 server's listen stream), makes mcp-herd list its tools again, so the new tools are served and our clients get tools/list_changed, as for a local service.",
+    tests: ["integration/eras-upstream.test.ts :: a url service's tools list change, in either era, makes this herd list its tools again"],
+  },
 ];
