@@ -1362,6 +1362,16 @@ export const REQUIREMENTS: Requirement[] = [
     ],
   },
   {
+    id: "eras:upstream-listen-reopen",
+    source: "issue 16 (both protocol eras): listen streams to a 2026-07-28 url service reopened after the connection drops",
+    promise:
+      "The listen streams mcp-herd holds open to a 2026-07-28 url service (its list changes, and one per subscribed resource URI) are opened again with bounded backoff (0.25 s doubling to at most 10 s) when they end without mcp-herd closing them, as when the server restarts: after the url server is killed and started again on its port, a resource update and a tools list change still reach a 2026-07-28 client; once the service is unloaded its streams are closed and not opened again.",
+    tests: [
+      "integration/eras-upstream-resources.test.ts :: after the url server is killed and started again on its port, a resource update and a tools list change still reach the client",
+      "integration/eras-upstream-resources.test.ts :: once the service is unloaded, its streams are not opened again after the server restarts",
+    ],
+  },
+  {
     id: "eras:url-tools-list-changed",
     source: "issue 16 (both protocol eras): found while testing listen streams reopened to a url service (its tools list change was never followed)",
     promise:

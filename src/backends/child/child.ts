@@ -10,7 +10,6 @@ import { ChildTransport, type ExitInfo } from "./transport.js";
 import { CLIENT_CAPABILITIES, forward, identityOf, LooseResult, remoteError, wireClient, type ForwardOptions } from "../mcp/passthrough.js";
 import type { ServerCaps } from "../mcp/channel.js";
 import { ListenSubscriptions } from "../listen-subscriptions.js";
-import { listenForChanges } from "../peer.js";
 
 export type { ExitInfo } from "./transport.js";
 
@@ -82,7 +81,7 @@ export class ChildBackend implements Backend {
     });
     // HerdClient: a 2026-07-28 child's input_required rounds reach the hub as a 2025 child's pushed requests do.
     this.client = new HerdClient({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES, ...negotiation(opts.protocol, opts.handshakeTimeoutMs ?? 30_000) });
-    this.subscriptions = new ListenSubscriptions(this.client);
+    this.subscriptions = new ListenSubscriptions(this.client, { log: opts.log, where: `service ${opts.name}` });
     this.target = wireClient(this.client, opts.hub, opts.name, (method, params) => {
       for (const h of this.listeners.get(method) ?? []) h(params);
     });
@@ -111,7 +110,7 @@ export class ChildBackend implements Backend {
         const discover = this.client.getDiscoverResult();
         this.verdict = discover ? { kind: "modern", discover } : { kind: "legacy" };
       }
-      if (this.client.getProtocolEra() === "modern") await listenForChanges(this.client, timeout);
+      if (this.client.getProtocolEra() === "modern") await this.subscriptions.listenForChanges(timeout);
       this.opts.hub?.attach(this.target);
     } catch (e) {
       // A child built on an SDK that exits on any request before initialize is a legacy server.
@@ -234,6 +233,7 @@ export class ChildBackend implements Backend {
   /** Stops the whole process tree; resolves once it is gone (bounded by the kill grace + 2 s). */
   async close(): Promise<void> {
     this.opts.hub?.detach(this.target);
+    void this.subscriptions.stop();
     await this.transport.kill();
     await this.client.close().catch(() => {});
   }
