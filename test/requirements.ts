@@ -1354,10 +1354,11 @@ export const REQUIREMENTS: Requirement[] = [
     id: "eras:listen-resources-per-service",
     source: "issue 16 (both protocol eras): a listen stream on /services/<name>/mcp that names resource URIs",
     promise:
-      "A 2026-07-28 client's listen stream on a service's own endpoint (/services/<name>/mcp) that names resource URIs makes mcp-herd subscribe at that service while any stream names the URI (a 2025 child: resources/subscribe; a 2026-07-28 url child: a listen stream there naming it), passes the service's notifications/resources/updated on to the stream, and unsubscribes once the last stream naming it ends; a /mcp session's subscription to the same URI shares that one subscription.",
+      "A 2026-07-28 client's listen stream on a service's own endpoint (/services/<name>/mcp) that names resource URIs makes mcp-herd subscribe at that service while any stream names the URI (a 2025 child: resources/subscribe; a 2026-07-28 url child: a listen stream there naming it), passes the service's notifications/resources/updated on to the stream, and unsubscribes once the last stream naming it ends; a 2025 session's resources/subscribe on the same endpoint and a /mcp session's subscription to the same URI share that one subscription (a session's unsubscribe, or its end, releases only its own).",
     tests: [
       "integration/eras-listen.test.ts :: a 2025 child: subscribed there while a stream names the URI, its updates reach the stream, unsubscribed once the last stream naming it ends",
       "integration/eras-listen.test.ts :: a stream here and a /mcp session's subscription to the same URI share one subscription at the service",
+      "integration/eras-listen.test.ts :: a 2025 session of the same endpoint subscribing and unsubscribing keeps the stream's subscription; its own lasts until it unsubscribes or leaves",
       "integration/eras-listen.test.ts :: a 2026-07-28 url child: the stream here becomes a listen stream there naming the URI, whose updates reach the stream; it ends with the last one here",
     ],
   },

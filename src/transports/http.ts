@@ -95,9 +95,11 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
     serve: serveSession,
     ids: () => sessions.keys(),
   };
-  const perService = serviceEndpoints(app, table, cfg.maxBodyBytes, (service, uris) =>
-    followServiceResources(catalog.content, service, uris, (uri, e) => log.debug("a listen stream's resource cannot be followed", { service, uri, error: e.message })),
-  );
+  const perService = serviceEndpoints(app, table, cfg.maxBodyBytes, {
+    follow: (service, uris) => followServiceResources(catalog.content, service, uris, (uri, e) => log.debug("a listen stream's resource cannot be followed", { service, uri, error: e.message })),
+    hold: (service, uri) => catalog.content.hold(service, uri),
+    unhold: (service, uri) => catalog.content.unhold(service, uri),
+  });
   // 2026-07-28 clients: no sessions, one server per request, list changes on their listen streams.
   const modern = modernEndpoint((caller) => createServer(app, catalog, { caller, pushes: false }), {
     maxBodyBytes: cfg.maxBodyBytes,

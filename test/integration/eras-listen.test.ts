@@ -6,6 +6,7 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernHttp } f
 import { StdioClientTransport as ModernStdio } from "@modelcontextprotocol/client/stdio";
 import { Client as LegacyClient } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport as LegacyHttp } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, ROOT, cleanEnv, waitFor } from "../helpers/herd.js";
 import { stopProc, waitListening } from "../helpers/proc.js";
@@ -164,6 +165,29 @@ describe("a 2026-07-28 client's listen stream on /services/<name>/mcp follows th
     await legacy.unsubscribeResource({ uri: "sub://a" });
     expect(await call("subscribed")).toBe("sub://a");
     await again.close();
+    expect(await waitFor(async () => (await call("subscribed")) === "", 10_000)).toBe(true);
+  });
+
+  it("a 2025 session of the same endpoint subscribing and unsubscribing keeps the stream's subscription; its own lasts until it unsubscribes or leaves", async () => {
+    const { client, call } = await own("sub");
+    const legacy = new LegacyClient({ name: "legacy-own", version: "0" });
+    const heard: string[] = [];
+    legacy.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void heard.push(n.params.uri));
+    await legacy.connect(new LegacyHttp(new URL("/services/sub/mcp", url), { requestInit: { headers } }));
+    clients.push(legacy);
+    const stream = await client.listen({ resourceSubscriptions: ["sub://a"] });
+    expect(await waitFor(async () => (await call("subscribed")) === "sub://a", 10_000)).toBe(true);
+    await legacy.subscribeResource({ uri: "sub://a" });
+    await legacy.unsubscribeResource({ uri: "sub://a" });
+    expect(await call("subscribed")).toBe("sub://a");
+    await stream.close();
+    expect(await waitFor(async () => (await call("subscribed")) === "", 10_000)).toBe(true);
+    // The session's own subscription reaches the service, and its updates the session; leaving releases it.
+    await legacy.subscribeResource({ uri: "sub://b" });
+    expect(await call("subscribed")).toBe("sub://b");
+    expect(await call("touch", { uri: "sub://b" })).toBe("updated: sub://b");
+    expect(await waitFor(() => heard.includes("sub://b"), 10_000)).toBe(true);
+    await (legacy.transport as LegacyHttp).terminateSession();
     expect(await waitFor(async () => (await call("subscribed")) === "", 10_000)).toBe(true);
   });
 
