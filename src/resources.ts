@@ -154,22 +154,29 @@ export const MAX_FOLLOWED_URIS = 256;
 // the owning service only sends them while someone subscribed there, so the stream holds a subscription.
 /** Subscribes at the owning services to the URIs a listen stream follows (ours need none); the returned release drops them. */
 export function followResources(content: ServiceCatalog, uris: readonly string[], onError: (uri: string, e: Error) => void): () => void {
-  const held = [...new Set(uris)]
-    .filter((uri) => !isOwnUri(uri))
-    .slice(0, MAX_FOLLOWED_URIS)
-    .map((uri) =>
-      content.subscribe(uri).then(
-        () => uri,
-        (e: Error) => {
-          onError(uri, e);
-          return undefined;
-        },
-      ),
-    );
+  return holdAll(content, uris.filter((uri) => !isOwnUri(uri)), (uri) => content.subscribe(uri), onError);
+}
+
+/** The same for a listen stream of a service's own endpoint (/services/<name>/mcp): every URI is held at that service. */
+export function followServiceResources(content: ServiceCatalog, service: string, uris: readonly string[], onError: (uri: string, e: Error) => void): () => void {
+  return holdAll(content, uris, (uri) => content.hold(service, uri).then(() => service), onError);
+}
+
+// Holds each URI (at most MAX_FOLLOWED_URIS) at the service `hold` resolves to; the release unholds each one held.
+function holdAll(content: ServiceCatalog, uris: readonly string[], hold: (uri: string) => Promise<string>, onError: (uri: string, e: Error) => void): () => void {
+  const held = [...new Set(uris)].slice(0, MAX_FOLLOWED_URIS).map((uri) =>
+    hold(uri).then(
+      (service) => ({ service, uri }),
+      (e: Error) => {
+        onError(uri, e);
+        return undefined;
+      },
+    ),
+  );
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    for (const h of held) void h.then((uri) => (uri === undefined ? undefined : content.unsubscribe(uri)));
+    for (const h of held) void h.then((at) => (at === undefined ? undefined : content.unhold(at.service, at.uri)));
   };
 }

@@ -338,9 +338,9 @@ async function answer<T>(fn: () => Promise<T> | T): Promise<T> {
 }
 
 /** Resources, prompts and completions: ours (herd://) and the services' (routed by owner); returns what the session subscribed to, and its cleanup. */
-function registerContentHandlers(server: Server, app: App, content: ServiceCatalog, relay: SessionRelay, caller: string): { subscribed: ReadonlySet<string>; close(): void } {
-  // The URIs this session subscribed to; the catalog counts subscribers across sessions.
-  const subscribed = new Set<string>();
+function registerContentHandlers(server: Server, app: App, content: ServiceCatalog, relay: SessionRelay, caller: string): { subscribed: ReadonlyMap<string, string>; close(): void } {
+  // The URIs this session subscribed to, and the service each is held at; the catalog counts subscribers across sessions.
+  const subscribed = new Map<string, string>();
 
   server.setRequestHandler("resources/list", (request) =>
     answer(async () => {
@@ -368,15 +368,17 @@ function registerContentHandlers(server: Server, app: App, content: ServiceCatal
       const { uri } = request.params;
       // Our own resources change with every service event: subscribing to them is accepted, list_changed tells.
       if (isOwnUri(uri) || subscribed.has(uri)) return {};
-          await content.subscribe(uri, { signal: ctx.mcpReq.signal, client: relay.linkFor(ctx) });
-      subscribed.add(uri);
+      subscribed.set(uri, await content.subscribe(uri, { signal: ctx.mcpReq.signal, client: relay.linkFor(ctx) }));
       return {};
     }),
   );
   server.setRequestHandler("resources/unsubscribe", (request) =>
     answer(async () => {
       const { uri } = request.params;
-      if (subscribed.delete(uri)) await content.unsubscribe(uri);
+      const service = subscribed.get(uri);
+      if (service === undefined) return {};
+      subscribed.delete(uri);
+      await content.unhold(service, uri);
       return {};
     }),
   );
@@ -401,7 +403,7 @@ function registerContentHandlers(server: Server, app: App, content: ServiceCatal
   return {
     subscribed,
     close() {
-      for (const uri of subscribed) void content.unsubscribe(uri);
+      for (const [uri, service] of subscribed) void content.unhold(service, uri);
       subscribed.clear();
     },
   };

@@ -1361,4 +1361,44 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/stdio-opening.test.ts :: a service's result without content reaches a 2025 client with an empty content array, its structuredContent kept",
     ],
   },
+  {
+    id: "eras:stdio-child-input-required",
+    source: "issue 16 (both protocol eras): a 2026-07-28 stdio child's input_required, bridged as a url service's is",
+    promise:
+      "A local (stdio) service spoken to in 2026-07-28 that answers a tools/call with input_required has its rounds bridged to the caller, as a 2026-07-28 url service's are: a 2025-era client receives them as pushed sampling/elicitation requests and its answers go back in the child's retry; a 2026-07-28 client receives them as its own input_required rounds; on /mcp, stdio and /services/<name>/mcp.",
+    tests: [
+      "integration/eras-bridge.test.ts :: a 2025-era client gets the child's input_required sampling and elicitation as pushed requests; the answers go back in the child's retry",
+      "integration/eras-bridge.test.ts :: a 2026-07-28 client gets the child's rounds as its own input_required rounds",
+      "integration/eras-bridge.test.ts :: on /services/<name>/mcp too, for either era's client",
+    ],
+  },
+  {
+    id: "eras:listen-resources-per-service",
+    source: "issue 16 (both protocol eras): a listen stream on /services/<name>/mcp that names resource URIs",
+    promise:
+      "A 2026-07-28 client's listen stream on a service's own endpoint (/services/<name>/mcp) that names resource URIs makes mcp-herd subscribe at that service while any stream names the URI (a 2025 child: resources/subscribe; a 2026-07-28 url child: a listen stream there naming it), passes the service's notifications/resources/updated on to the stream, and unsubscribes once the last stream naming it ends; a 2025 session's resources/subscribe on the same endpoint and a /mcp session's subscription to the same URI share that one subscription (a session's unsubscribe, or its end, releases only its own).",
+    tests: [
+      "integration/eras-listen.test.ts :: a 2025 child: subscribed there while a stream names the URI, its updates reach the stream, unsubscribed once the last stream naming it ends",
+      "integration/eras-listen.test.ts :: a stream here and a /mcp session's subscription to the same URI share one subscription at the service",
+      "integration/eras-listen.test.ts :: a 2025 session of the same endpoint subscribing and unsubscribing keeps the stream's subscription; its own lasts until it unsubscribes or leaves",
+      "integration/eras-listen.test.ts :: a 2026-07-28 url child: the stream here becomes a listen stream there naming the URI, whose updates reach the stream; it ends with the last one here",
+    ],
+  },
+  {
+    id: "eras:upstream-listen-reopen",
+    source: "issue 16 (both protocol eras): listen streams to a 2026-07-28 url service reopened after the connection drops",
+    promise:
+      "The listen streams mcp-herd holds open to a 2026-07-28 url service (its list changes, and one per subscribed resource URI) are opened again with bounded backoff (0.25 s doubling to at most 10 s) when they end without mcp-herd closing them, as when the server restarts: after the url server is killed and started again on its port, a resource update and a tools list change still reach a 2026-07-28 client; once the service is unloaded its streams are closed and not opened again.",
+    tests: [
+      "integration/eras-upstream-resources.test.ts :: after the url server is killed and started again on its port, a resource update and a tools list change still reach the client",
+      "integration/eras-upstream-resources.test.ts :: once the service is unloaded, its streams are not opened again after the server restarts",
+    ],
+  },
+  {
+    id: "eras:url-tools-list-changed",
+    source: "issue 16 (both protocol eras): found while testing listen streams reopened to a url service (its tools list change was never followed)",
+    promise:
+      "A url service's notifications/tools/list_changed, of either era (a 2025 session's pushed notification, a 2026-07-28 server's listen stream), makes mcp-herd list its tools again, so the new tools are served and our clients get tools/list_changed, as for a local service.",
+    tests: ["integration/eras-upstream.test.ts :: a url service's tools list change, in either era, makes this herd list its tools again"],
+  },
 ];

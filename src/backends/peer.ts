@@ -73,6 +73,8 @@ export class PeerBackend implements Backend {
   private verdict?: PriorDiscovery;
   // Notifications followed by the catalog (resources, prompts); the hub sees every notification as well.
   private readonly notificationHandlers = new Map<string, (params: Record<string, unknown> | undefined) => void>();
+  // The resource URIs a lost 2026-07-28 connection had subscribed to, for the next one.
+  private carried: string[] = [];
 
   constructor(private readonly opts: PeerOptions) {
     this.where = redactUrl(opts.url);
@@ -221,6 +223,8 @@ export class PeerBackend implements Backend {
     if (this.conn === current) this.conn = undefined;
     if (forget) this.verdict = undefined;
     if (c?.mode === "mcp") {
+      if (!this.closed) this.carried = [...new Set([...this.carried, ...c.subscriptions.uris()])];
+      void c.subscriptions.stop();
       this.opts.hub?.detach(c.target);
       if (this.current === c.client) this.current = undefined;
       for (const ctrl of c.pending) ctrl.abort(new TransportError(`${this.where}: connection closed`, "peer"));
@@ -251,7 +255,7 @@ export class PeerBackend implements Backend {
     const mode = this.opts.transport === "sse" ? undefined : negotiation(this.opts.protocol);
     const client = new HerdClient({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES, ...(mode ? { versionNegotiation: { mode } } : {}) });
     const target = wireClient(client, this.opts.hub, this.where, (method, params) => this.notificationHandlers.get(method)?.(params));
-    const conn: Conn = { mode: "mcp", client, transport, pending: new Set(), target, subscriptions: new ListenSubscriptions(client) };
+    const conn: Conn = { mode: "mcp", client, transport, pending: new Set(), target, subscriptions: new ListenSubscriptions(client, { log: this.opts.log, where: this.where }) };
     // The SDK leaves calls pending when an SSE response stream breaks (only onerror fires): end them here.
     client.onerror = (err) => {
       this.opts.log.debug("peer transport error", { url: this.where, error: err.message });
@@ -272,7 +276,11 @@ export class PeerBackend implements Backend {
     }
     this.current = client;
     this.caps = client.getServerCapabilities();
-    if (client.getProtocolEra() === "modern") await listenForChanges(client, this.opts.timeoutMs);
+    if (client.getProtocolEra() === "modern") {
+      await conn.subscriptions.listenForChanges(this.opts.timeoutMs);
+      // The resources subscribed on the connection that was lost are subscribed again on this one.
+      conn.subscriptions.carry(this.carried.splice(0), this.opts.timeoutMs);
+    }
     this.opts.hub?.attach(target);
     this.opts.log.debug("peer connected", { url: this.where, session: "sessionId" in transport && transport.sessionId ? "yes" : "none" });
     return conn;
@@ -384,18 +392,6 @@ function negotiation(protocol: ProtocolChoice | undefined): VersionNegotiationMo
   if (protocol === "auto") return "auto";
   if (protocol === "2026-07-28") return { pin: protocol };
   return undefined;
-}
-
-// A 2026-07-28 server tells list changes only on a subscriptions/listen stream: open one for what it can change.
-/** Opens a listen stream for the list changes a 2026-07-28 server can announce. */
-export async function listenForChanges(client: Client, timeoutMs: number): Promise<void> {
-  const caps = client.getServerCapabilities() ?? {};
-  const filter = {
-    ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
-    ...(caps.prompts?.listChanged ? { promptsListChanged: true } : {}),
-    ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
-  };
-  if (Object.keys(filter).length > 0) await client.listen(filter, { timeout: timeoutMs });
 }
 
 /** The SDK client transport for a URL: streamable HTTP, or the legacy HTTP+SSE one a client config asked for. */

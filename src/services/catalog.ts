@@ -51,6 +51,7 @@ export class ServiceCatalog {
   private signatures: Record<Kind, string> = { resources: "", prompts: "" };
   private readonly changeListeners = new Set<(kind: Kind) => void>();
   private readonly updateListeners = new Set<(uri: string) => void>();
+  /** Followers of a URI at a service, keyed by subKey(service, uri). */
   private readonly subscribers = new Map<string, number>();
   private readonly reported = new Set<string>();
   private gate?: Promise<void>;
@@ -138,40 +139,48 @@ export class ServiceCatalog {
     return this.forward(service, "completion/complete", forwarded, opts, INVALID_PARAMS);
   }
 
-  /** Counts a session's subscription; the first one for a URI subscribes at the owning service (when it supports it). */
-  async subscribe(uri: string, opts: ForwardOptions = {}): Promise<void> {
+  /** Counts a session's subscription; the first one for a URI subscribes at the owning service (when it supports it). Resolves to that service (unhold it there). */
+  async subscribe(uri: string, opts: ForwardOptions = {}): Promise<string> {
     await this.ready();
     const service = this.resourceOwner(uri);
-    const count = (this.subscribers.get(uri) ?? 0) + 1;
-    this.subscribers.set(uri, count);
+    await this.hold(service, uri, opts);
+    return service;
+  }
+
+  /**
+   * Counts one follower of a URI at a named service (a subscription through the owner, or a listen stream of
+   * that service's own endpoint): the first subscribes there (when it supports it), the others share it.
+   */
+  async hold(service: string, uri: string, opts: ForwardOptions = {}): Promise<void> {
+    const key = subKey(service, uri);
+    const count = (this.subscribers.get(key) ?? 0) + 1;
+    this.subscribers.set(key, count);
     if (count > 1 || !this.registry.get(service)?.capabilities?.resources?.subscribe) return;
     try {
       await this.forward(service, "resources/subscribe", { uri }, opts, RESOURCE_NOT_FOUND);
     } catch (e) {
-      this.release(uri);
+      this.release(key);
       throw e;
     }
   }
 
-  /** Drops a session's subscription; the last one unsubscribes at the owning service. */
-  async unsubscribe(uri: string): Promise<void> {
-    if (!this.release(uri)) return;
-    const service = this.ownerOf(uri);
-    if (service === undefined || !this.registry.get(service)?.capabilities?.resources?.subscribe) return;
+  /** Drops one follower counted by hold() or subscribe(); the last one unsubscribes at the service. */
+  async unhold(service: string, uri: string): Promise<void> {
+    if (!this.release(subKey(service, uri)) || !this.registry.get(service)?.capabilities?.resources?.subscribe) return;
     await this.forward(service, "resources/unsubscribe", { uri }, {}, RESOURCE_NOT_FOUND).catch((e: Error) =>
       this.opts.log.debug("unsubscribe at the service failed", { service, uri, error: e.message }),
     );
   }
 
-  // True when this was the URI's last subscriber.
-  private release(uri: string): boolean {
-    const count = this.subscribers.get(uri);
+  // True when this was the last follower of the URI at that service.
+  private release(key: string): boolean {
+    const count = this.subscribers.get(key);
     if (count === undefined) return false;
     if (count > 1) {
-      this.subscribers.set(uri, count - 1);
+      this.subscribers.set(key, count - 1);
       return false;
     }
-    this.subscribers.delete(uri);
+    this.subscribers.delete(key);
     return true;
   }
 
@@ -295,8 +304,8 @@ export class ServiceCatalog {
   // A service that restarted forgot its subscriptions: subscribe again to the URIs sessions still follow.
   private resubscribe(snap: Snapshot): void {
     if (!snap.svc.capabilities?.resources?.subscribe) return;
-    for (const uri of this.subscribers.keys()) {
-      if (this.ownerOf(uri) !== snap.svc.name) continue;
+    for (const { service, uri } of [...this.subscribers.keys()].map(splitKey)) {
+      if (service !== snap.svc.name) continue;
       this.forward(snap.svc.name, "resources/subscribe", { uri }, {}, RESOURCE_NOT_FOUND).catch((e: Error) =>
         this.opts.log.warn(`service '${snap.svc.name}': subscribing again to ${uri} failed`, { error: e.message }),
       );
@@ -306,7 +315,7 @@ export class ServiceCatalog {
   private onServiceNotification(service: string, method: string, params: Json | undefined): void {
     if (method === "notifications/resources/updated") {
       const uri = params?.uri;
-      if (typeof uri === "string" && this.subscribers.has(uri) && this.ownerOf(uri) === service) for (const l of this.updateListeners) l(uri);
+      if (typeof uri === "string" && this.subscribers.has(subKey(service, uri)) && this.ownerOf(uri) === service) for (const l of this.updateListeners) l(uri);
       return;
     }
     const snap = this.snaps.get(service);
@@ -402,4 +411,13 @@ function errorOf(svc: Supervised): string {
 
 function summary(items: string[]): string {
   return items.length <= 5 ? items.join(", ") : `${items.slice(0, 5).join(", ")} and ${items.length - 5} more`;
+}
+
+function subKey(service: string, uri: string): string {
+  return `${service}\u0000${uri}`;
+}
+
+function splitKey(key: string): { service: string; uri: string } {
+  const at = key.indexOf("\u0000");
+  return { service: key.slice(0, at), uri: key.slice(at + 1) };
 }

@@ -94,7 +94,10 @@ export async function launchService(o: LaunchOptions): Promise<{ live: Live; too
     live = { backend: child, child };
   } else {
     const { url, headers, transport, protocol } = o.launch;
-    live = { backend: new PeerBackend({ url, headers, transport, protocol, timeoutMs: o.handshakeMs, callTimeoutMs: o.callMs, log: o.log, hub: o.hub }) };
+    const peer = new PeerBackend({ url, headers, transport, protocol, timeoutMs: o.handshakeMs, callTimeoutMs: o.callMs, log: o.log, hub: o.hub });
+    // As for a child: the tools are listed again when the server says they changed.
+    peer.onNotification("notifications/tools/list_changed", () => o.onToolsChanged());
+    live = { backend: peer };
     follow(o, live.backend);
   }
   await unlessStopped(o, live);

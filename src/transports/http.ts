@@ -5,7 +5,7 @@ import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
 import { isInitializeRequest, type Server } from "@modelcontextprotocol/server";
 import type { App } from "../app.js";
 import { isLoopback } from "../config.js";
-import { followResources } from "../resources.js";
+import { followResources, followServiceResources } from "../resources.js";
 import { createServer, watchLists, type ToolCatalog } from "../server.js";
 import { EndpointError, serviceEndpoints, serviceOfPath, type SessionTable } from "./service-endpoint.js";
 import { FailureThrottle, hostAllowed, originAllowed, matchToken, tokenId, type GuardOptions } from "./guard.js";
@@ -95,7 +95,11 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
     serve: serveSession,
     ids: () => sessions.keys(),
   };
-  const perService = serviceEndpoints(app, table, cfg.maxBodyBytes);
+  const perService = serviceEndpoints(app, table, cfg.maxBodyBytes, {
+    follow: (service, uris) => followServiceResources(catalog.content, service, uris, (uri, e) => log.debug("a listen stream's resource cannot be followed", { service, uri, error: e.message })),
+    hold: (service, uri) => catalog.content.hold(service, uri),
+    unhold: (service, uri) => catalog.content.unhold(service, uri),
+  });
   // 2026-07-28 clients: no sessions, one server per request, list changes on their listen streams.
   const modern = modernEndpoint((caller) => createServer(app, catalog, { caller, pushes: false }), {
     maxBodyBytes: cfg.maxBodyBytes,

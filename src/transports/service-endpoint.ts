@@ -64,8 +64,20 @@ export interface ServiceEndpoints {
   close(): Promise<void>;
 }
 
+/**
+ * Resource subscriptions at a service, counted with every other follower of the URI there (the /mcp sessions',
+ * the listen streams'): the first subscribes at the service, the last unsubscribes.
+ */
+export interface ServiceSubscriptions {
+  /** Holds the URIs a 2026-07-28 listen stream names; the release runs when the stream ends. */
+  follow(service: string, uris: string[]): () => void;
+  /** One 2025 session's resources/subscribe and unsubscribe. */
+  hold(service: string, uri: string): Promise<void>;
+  unhold(service: string, uri: string): Promise<void>;
+}
+
 /** The per-service endpoints of one HTTP listener; their sessions live in the listener's session table. */
-export function serviceEndpoints(app: App, table: SessionTable, maxBodyBytes: number): ServiceEndpoints {
+export function serviceEndpoints(app: App, table: SessionTable, maxBodyBytes: number, subscriptions?: ServiceSubscriptions): ServiceEndpoints {
   const log = app.log.child("service-endpoint");
   const streams = new WeakMap<Server, Streams>();
   // Each service's 2026-07-28 side, made at its first modern request, dropped when the service is unloaded.
@@ -73,7 +85,11 @@ export function serviceEndpoints(app: App, table: SessionTable, maxBodyBytes: nu
   const modernOf = (service: string) => {
     let m = modern.get(service);
     if (!m) {
-      const endpoint = modernEndpoint((caller) => serveAsItself(app, service, runningIdentity(app, service), caller, { open: 0, onFirst: () => undefined }, false), { maxBodyBytes, log });
+      const endpoint = modernEndpoint((caller) => serveAsItself(app, service, runningIdentity(app, service), caller, { open: 0, onFirst: () => undefined }, false), {
+        maxBodyBytes,
+        log,
+        ...(subscriptions ? { follow: (uris: string[]) => subscriptions.follow(service, uris) } : {}),
+      });
       m = { endpoint, stop: watchService(app, service, endpoint) };
       modern.set(service, m);
     }
@@ -130,7 +146,7 @@ export function serviceEndpoints(app: App, table: SessionTable, maxBodyBytes: nu
       const id = runningIdentity(app, service);
       await table.admit();
       const open: Streams = { open: 0, onFirst: () => undefined };
-      const server = serveAsItself(app, service, id, caller, open);
+      const server = serveAsItself(app, service, id, caller, open, true, subscriptions);
       streams.set(server, open);
       const transport = new NodeStreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
@@ -189,9 +205,12 @@ function watchService(app: App, service: string, endpoint: ModernEndpoint): () =
  * One session's Server: the service's own identity; every request and notification goes to the service.
  * With `pushes` false (one 2026-07-28 request) it sends nothing on its own: watchService tells those clients.
  */
-function serveAsItself(app: App, service: string, id: ServerIdentity, caller: string, streams: Streams, pushes = true): Server {
+function serveAsItself(app: App, service: string, id: ServerIdentity, caller: string, streams: Streams, pushes = true, subscriptions?: ServiceSubscriptions): Server {
   const server = new Server(id.serverInfo, { capabilities: id.capabilities, ...(id.instructions ? { instructions: id.instructions } : {}) });
   const relay = sessionRelay(app, server, caller, { logging: Boolean(id.capabilities.logging), reachable: () => streams.open > 0 });
+  // This session's subscriptions, counted with the service's other followers of each URI (released when the session ends).
+  const subscribed = new Set<string>();
+  const counted = subscriptions && (id.capabilities.resources as { subscribe?: boolean } | undefined)?.subscribe ? subscriptions : undefined;
 
   server.fallbackRequestHandler = async (request, ctx) => {
     const now = app.services.get(service);
@@ -209,6 +228,15 @@ function serveAsItself(app: App, service: string, id: ServerIdentity, caller: st
     };
     const send = (c: BridgedContext) => now.request!(request.method, params, { signal: c.signal, client: c.client, ...(c.wantsProgress ? { onProgress: (p) => c.progress(p) } : {}) });
     try {
+      const uri = params?.uri;
+      if (counted && typeof uri === "string" && (request.method === "resources/subscribe" || request.method === "resources/unsubscribe")) {
+        // A 2025 session's unsubscribe must not end a subscription another follower of the URI still holds.
+        if (request.method === "resources/subscribe" && !subscribed.has(uri)) {
+          await counted.hold(service, uri);
+          subscribed.add(uri);
+        } else if (request.method === "resources/unsubscribe" && subscribed.delete(uri)) await counted.unhold(service, uri);
+        return {} as never;
+      }
       // A 2026-07-28 request gets no pushed requests: the service's requests become its input_required rounds.
       if (BRIDGED.has(request.method) && servesModern(server)) {
         const { _meta: _m, ...args } = params ?? {};
@@ -249,6 +277,8 @@ function serveAsItself(app: App, service: string, id: ServerIdentity, caller: st
     off();
     offRestart();
     relay.close();
+    for (const uri of subscribed) void counted?.unhold(service, uri);
+    subscribed.clear();
   };
   return server;
 }

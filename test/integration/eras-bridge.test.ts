@@ -15,6 +15,7 @@ import { stopProc, waitListening } from "../helpers/proc.js";
 
 const ASKS = join(ROOT, "test", "fixtures", "asks-client.mjs");
 const MODERN_ASKS = join(ROOT, "test", "fixtures", "modern-asks-server.mjs");
+const MODERN_CHILD = join(ROOT, "test", "fixtures", "modern-stdio-child.mjs");
 const TOKEN = "eras-bridge-token-0123456789";
 const ROOTS = [{ uri: "file:///tmp/bridge-root", name: "bridge-root" }];
 const ALL_CAPS = { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } };
@@ -83,7 +84,7 @@ async function serve(mode: "http" | "stdio", services: Record<string, unknown>):
       if (client instanceof ModernClient) {
         await client.connect(url ? new ModernHttp(new URL(path, url), { requestInit: { headers } }) : new ModernStdio({ command: process.execPath, args: ws.args, env: cleanEnv(), stderr: "ignore" }));
       } else {
-        await client.connect(url ? new LegacyHttp(new URL(url), { requestInit: { headers } }) : new LegacyStdio({ command: process.execPath, args: ws.args, env: cleanEnv(), stderr: "ignore" }));
+        await client.connect(url ? new LegacyHttp(new URL(path, url), { requestInit: { headers } }) : new LegacyStdio({ command: process.execPath, args: ws.args, env: cleanEnv(), stderr: "ignore" }));
       }
       clients.push(client);
       return client;
@@ -243,5 +244,40 @@ describe.each([["http" as const], ["stdio" as const]])("a 2026-07-28 url child a
   it("a 2026-07-28 client calling the same child: the input_required rounds reach it through the herd too", async () => {
     const modern = await served.connect(modernClient("modern"));
     expect(text(await modern.callTool({ name: "far__sample", arguments: { prompt: "both modern" } }))).toBe("sampled: answer to both modern (model-of-modern)");
+  });
+});
+
+describe.each([["http" as const], ["stdio" as const]])("a 2026-07-28 stdio child asking for input during a call, over %s", (mode) => {
+  let served: Served;
+
+  beforeAll(async () => {
+    served = await serve(mode, { kid: { command: process.execPath, args: [MODERN_CHILD], protocol: "2026-07-28" } });
+  }, 60_000);
+  afterAll(async () => served?.close());
+
+  it("a 2025-era client gets the child's input_required sampling and elicitation as pushed requests; the answers go back in the child's retry", async () => {
+    const legacy = await served.connect(legacyClient("legacy"));
+    await toolsUp(legacy, "kid__");
+    expect(text(await legacy.callTool({ name: "kid__era", arguments: {} }))).toBe("modern");
+    const r = await legacy.callTool({ name: "kid__sample", arguments: { prompt: "from stdio" } });
+    expect(r.isError, text(r)).toBeFalsy();
+    expect(text(r)).toBe("sampled: answer to from stdio (model-of-legacy)");
+    expect(text(await legacy.callTool({ name: "kid__elicit", arguments: { message: "who?" } }))).toBe("elicited: accept person-of-legacy");
+  });
+
+  it("a 2026-07-28 client gets the child's rounds as its own input_required rounds", async () => {
+    const modern = await served.connect(modernClient("modern"));
+    await toolsUp(modern, "kid__");
+    expect(text(await modern.callTool({ name: "kid__sample", arguments: { prompt: "modern to modern" } }))).toBe("sampled: answer to modern to modern (model-of-modern)");
+    expect(text(await modern.callTool({ name: "kid__elicit", arguments: { message: "who?" } }))).toBe("elicited: accept person-of-modern");
+  });
+
+  if (mode !== "http") return;
+
+  it("on /services/<name>/mcp too, for either era's client", async () => {
+    const own = await served.connect(modernClient("as-itself"), "/services/kid/mcp");
+    expect(text(await own.callTool({ name: "sample", arguments: { prompt: "as itself" } }))).toBe("sampled: answer to as itself (model-of-as-itself)");
+    const legacy = await served.connect(legacyClient("legacy-itself"), "/services/kid/mcp");
+    expect(text(await legacy.callTool({ name: "elicit", arguments: { message: "who?" } }))).toBe("elicited: accept person-of-legacy-itself");
   });
 });

@@ -71,6 +71,17 @@ describe("url services of either era: protocol 'auto' probes and speaks 2026-07-
     const read = await herd.client.readResource({ uri: "fixture://added/1" });
     expect(read.contents[0]).toMatchObject({ text: "added 1" });
   });
+
+  it("a url service's tools list change, in either era, makes this herd list its tools again", async () => {
+    // Both url services reach the far herd's one echo child: a tool it adds is announced to each.
+    expect(allText((await herd.client.callTool({ name: "legacy__add_tool", arguments: { name: "grown" } })) as never)).toBe("added");
+    expect(
+      await waitFor(async () => {
+        const names = (await herd.client.listTools()).tools.map((t) => t.name);
+        return names.includes("legacy__grown") && names.includes("pinned__grown");
+      }, 15_000),
+    ).toBe(true);
+  });
 });
 
 describe("a host's mcp-herd peer with protocol '2026-07-28': remote_* tools over the modern era", () => {

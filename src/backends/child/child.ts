@@ -1,15 +1,15 @@
 import { existsSync, statSync } from "node:fs";
-import { Client, ProtocolError, type PriorDiscovery, type RequestOptions, type VersionNegotiationOptions } from "@modelcontextprotocol/client";
+import { ProtocolError, type PriorDiscovery, type RequestOptions, type VersionNegotiationOptions } from "@modelcontextprotocol/client";
 import type { ProtocolChoice } from "../../config.js";
 import type { Logger } from "../../log.js";
 import { VERSION } from "../../version.js";
 import { TransportError, errorResult, type Backend, type CallOptions, type ServerIdentity, type ToolInfo, type ToolResult } from "../backend.js";
 import type { HubTarget, ServiceHub } from "../mcp/client-link.js";
+import { HerdClient } from "../mcp/herd-client.js";
 import { ChildTransport, type ExitInfo } from "./transport.js";
 import { CLIENT_CAPABILITIES, forward, identityOf, LooseResult, remoteError, wireClient, type ForwardOptions } from "../mcp/passthrough.js";
 import type { ServerCaps } from "../mcp/channel.js";
 import { ListenSubscriptions } from "../listen-subscriptions.js";
-import { listenForChanges } from "../peer.js";
 
 export type { ExitInfo } from "./transport.js";
 
@@ -56,7 +56,7 @@ export function describeExit(info: ExitInfo | undefined): string {
 /** A stdio child MCP server reached through the SDK Client over our process-group transport. */
 export class ChildBackend implements Backend {
   readonly kind = "child" as const;
-  private readonly client: Client;
+  private readonly client: HerdClient;
   private readonly transport: ChildTransport;
   private inFlight = 0;
   private readonly target: HubTarget;
@@ -79,8 +79,9 @@ export class ChildBackend implements Backend {
       killGraceMs: opts.killGraceMs,
       maxLineBytes: opts.maxLineBytes,
     });
-    this.client = new Client({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES, ...negotiation(opts.protocol, opts.handshakeTimeoutMs ?? 30_000) });
-    this.subscriptions = new ListenSubscriptions(this.client);
+    // HerdClient: a 2026-07-28 child's input_required rounds reach the hub as a 2025 child's pushed requests do.
+    this.client = new HerdClient({ name: "mcp-herd", version: VERSION }, { capabilities: CLIENT_CAPABILITIES, ...negotiation(opts.protocol, opts.handshakeTimeoutMs ?? 30_000) });
+    this.subscriptions = new ListenSubscriptions(this.client, { log: opts.log, where: `service ${opts.name}` });
     this.target = wireClient(this.client, opts.hub, opts.name, (method, params) => {
       for (const h of this.listeners.get(method) ?? []) h(params);
     });
@@ -109,7 +110,7 @@ export class ChildBackend implements Backend {
         const discover = this.client.getDiscoverResult();
         this.verdict = discover ? { kind: "modern", discover } : { kind: "legacy" };
       }
-      if (this.client.getProtocolEra() === "modern") await listenForChanges(this.client, timeout);
+      if (this.client.getProtocolEra() === "modern") await this.subscriptions.listenForChanges(timeout);
       this.opts.hub?.attach(this.target);
     } catch (e) {
       // A child built on an SDK that exits on any request before initialize is a legacy server.
@@ -232,6 +233,7 @@ export class ChildBackend implements Backend {
   /** Stops the whole process tree; resolves once it is gone (bounded by the kill grace + 2 s). */
   async close(): Promise<void> {
     this.opts.hub?.detach(this.target);
+    void this.subscriptions.stop();
     await this.transport.kill();
     await this.client.close().catch(() => {});
   }
