@@ -241,7 +241,10 @@ export async function serveHttp(app: App, catalog: ToolCatalog): Promise<HttpHan
   http.headersTimeout = 30_000;
   // A backstop for requests our own body deadline does not see (node checks it every 30 s).
   http.requestTimeout = http.headersTimeout + cfg.bodyTimeoutSeconds * 1000;
-  http.keepAliveTimeout = 5_000;
+  // An idle keep-alive connection is closed after 25 s (below headersTimeout). Node's 5 s made a client
+  // whose event loop lagged by a second or more (a loaded machine) send its next request on a socket we
+  // were closing that moment: "other side closed" / ECONNRESET for a POST, which no client retries.
+  http.keepAliveTimeout = 25_000;
 
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);

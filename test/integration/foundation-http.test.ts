@@ -132,6 +132,13 @@ describe("streamable HTTP with a token", () => {
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toMatchObject({ ok: true, version: expect.any(String), services: 0, hosts: expect.any(Number) });
   });
+
+  it("keeps an idle keep-alive connection 25 s (Keep-Alive: timeout=25), so a lagging client does not race our close", async () => {
+    const res = await fetch(`${herd.base}/health`);
+    await res.text();
+    expect(res.headers.get("connection")).toBe("keep-alive");
+    expect(res.headers.get("keep-alive")).toBe("timeout=25");
+  });
 });
 
 describe("streamable HTTP lifecycle", () => {
