@@ -1401,4 +1401,10 @@ export const REQUIREMENTS: Requirement[] = [
       "A url service's notifications/tools/list_changed, of either era (a 2025 session's pushed notification, a 2026-07-28 server's listen stream), makes mcp-herd list its tools again, so the new tools are served and our clients get tools/list_changed, as for a local service.",
     tests: ["integration/eras-upstream.test.ts :: a url service's tools list change, in either era, makes this herd list its tools again"],
   },
+  {
+    id: "sup:call:stdin-closed",
+    source: "a session's leftover: a call to a just-killed child said only 'write EPIPE'",
+    promise: "A call to a child whose stdin is closed before its exit is seen (killed a moment ago, or it closed its stdin) fails at once saying the service is gone and why, with its stderr tail; other services keep answering.",
+    tests: ["integration/services-faults.test.ts :: a call to a child whose stdin is closed (killed a moment ago, its exit not seen yet) says it is gone, not just 'write EPIPE'"],
+  },
 ];

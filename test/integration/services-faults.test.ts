@@ -41,6 +41,20 @@ describe("service faults", () => {
     await otherStillAnswers(h);
   });
 
+  it("a call to a child whose stdin is closed (killed a moment ago, its exit not seen yet) says it is gone, not just 'write EPIPE'", async () => {
+    h = harness();
+    await h.registry.load("other", node("echo-server.mjs"));
+    await h.registry.load("svc", node("closes-stdin.mjs"));
+    expect(text(await h.registry.call("svc", "close", {}))).toBe("closing stdin");
+    const err = await h.registry.call("svc", "close", {}, { timeoutMs: 10_000 }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(/service 'svc' is gone during the call to 'close': its stdin is closed \(write EPIPE\), the process exited or closed it/);
+    expect(err?.message).toContain("closes-stdin: ready");
+    await otherStillAnswers(h);
+  });
+
   it("a crash loop ends in `crashed` and service_restart brings it back", async () => {
     h = harness({ backoffStartMs: 20, backoffMaxMs: 50 });
     await h.registry.load("other", node("echo-server.mjs"));

@@ -251,6 +251,10 @@ export class ChildBackend implements Backend {
         : `service '${name}' exited (${describeExit(exit)}) ${when}`;
       return new TransportError(head + tailText(this.opts.stderrTail()), "child", { cause: e });
     }
+    // Killed a moment ago: the write to its stdin fails before its exit is seen.
+    if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") {
+      return new TransportError(`service '${name}' is gone ${when}: its stdin is closed (${err.message}), the process exited or closed it` + tailText(this.opts.stderrTail()), "child", { cause: e });
+    }
     if (err.code === -32001 || /timed out/i.test(err.message ?? "")) {
       return new TransportError(`service '${name}' did not answer ${when} within ${timeoutMs} ms` + tailText(this.opts.stderrTail()), "child", { cause: e });
     }
