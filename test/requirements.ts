@@ -1339,4 +1339,14 @@ export const REQUIREMENTS: Requirement[] = [
       "Each of mcp-herd's own tools lists its output schema with a distinct $id derived from the schema's content and the same on every list, so an SDK client compiles each schema once per connection instead of on every tools/list; structured results still validate against it.",
     tests: ["integration/foundation-stdio.test.ts :: gives each output schema a distinct $id, the same on every list (a client compiles it once), and its results still validate"],
   },
+  {
+    id: "rel:child:stop-sigkill-reach",
+    source: "issue 18 item 2 (mutation testing of child/kill.ts: two SIGKILL steps no test reached)",
+    promise:
+      "A stop's SIGKILL reaches what outlived SIGTERM beyond the group: without /proc, a leader that left its group and ignores SIGTERM (tree-kill's walk of its pid); with /proc, a process that carries the tree's mark and was started after the SIGKILL while the tree was still there (the last look before the stop calls it gone).",
+    tests: [
+      "unit/backends/child/kill-standin.test.ts :: a leader that left its group and ignores SIGTERM gets tree-kill's SIGKILL, while a member that ignores it keeps the group alive",
+      "unit/backends/child/kill-standin.test.ts :: a process started after the SIGKILL, while the tree is still there, is found by the mark and gets SIGKILL too",
+    ],
+  },
 ];
