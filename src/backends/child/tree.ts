@@ -42,8 +42,8 @@ export function listProcs(fs: ProcFs): Proc[] {
     return [];
   }
   const procs: Proc[] = [];
+  // A name that is not a pid (self, sys, ...) reads as NaN, which has no stat.
   for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
     const p = readProc(fs, Number(e));
     if (p) procs.push(p);
   }
