@@ -1349,4 +1349,11 @@ export const REQUIREMENTS: Requirement[] = [
       "unit/backends/child/kill-standin.test.ts :: a process started after the SIGKILL, while the tree is still there, is found by the mark and gets SIGKILL too",
     ],
   },
+  {
+    id: "rel:ssh:keyscan-bounded",
+    source: "issue 18 item 2 (mutation testing of ssh/hostcert.ts: the ssh-keyscan spawn timeout had no test)",
+    promise:
+      "Fetching a host's certificates with ssh-keyscan ends in bounded time: a server that trickles its banner (which keeps ssh-keyscan's own -T timeout from firing) is cut off by the spawn timeout (-T + 5 s) and gives no certificate.",
+    tests: ["unit/backends/ssh/hostcert-kinds.test.ts :: a server that trickles its banner (ssh-keyscan's -T never fires) is cut off by the spawn timeout: no certificates"],
+  },
 ];
