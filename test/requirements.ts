@@ -1407,4 +1407,21 @@ export const REQUIREMENTS: Requirement[] = [
     promise: "A call to a child whose stdin is closed before its exit is seen (killed a moment ago, or it closed its stdin) fails at once saying the service is gone and why, with its stderr tail; other services keep answering.",
     tests: ["integration/services-faults.test.ts :: a call to a child whose stdin is closed (killed a moment ago, its exit not seen yet) says it is gone, not just 'write EPIPE'"],
   },
+  {
+    id: "rel:child:stop-sigkill-reach",
+    source: "issue 18 item 2 (mutation testing of child/kill.ts: two SIGKILL steps no test reached)",
+    promise:
+      "A stop's SIGKILL reaches what outlived SIGTERM beyond the group: without /proc, a leader that left its group and ignores SIGTERM (tree-kill's walk of its pid); with /proc, a process that carries the tree's mark and was started after the SIGKILL while the tree was still there (the last look before the stop calls it gone).",
+    tests: [
+      "unit/backends/child/kill-standin.test.ts :: a leader that left its group and ignores SIGTERM gets tree-kill's SIGKILL, while a member that ignores it keeps the group alive",
+      "unit/backends/child/kill-standin.test.ts :: a process started after the SIGKILL, while the tree is still there, is found by the mark and gets SIGKILL too",
+    ],
+  },
+  {
+    id: "rel:ssh:keyscan-bounded",
+    source: "issue 18 item 2 (mutation testing of ssh/hostcert.ts: the ssh-keyscan spawn timeout had no test)",
+    promise:
+      "Fetching a host's certificates with ssh-keyscan ends in bounded time: a server that trickles its banner (which keeps ssh-keyscan's own -T timeout from firing) is cut off by the spawn timeout (-T + 5 s) and gives no certificate.",
+    tests: ["unit/backends/ssh/hostcert-kinds.test.ts :: a server that trickles its banner (ssh-keyscan's -T never fires) is cut off by the spawn timeout: no certificates"],
+  },
 ];

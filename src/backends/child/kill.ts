@@ -1,28 +1,16 @@
 import { readdirSync, readFileSync } from "node:fs";
 import treeKill from "tree-kill";
-import { findTree } from "./tree.js";
+import { findTree, listProcs, readProc } from "./tree.js";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-// A zombie is dead but waits for its parent (for orphans: PID 1, which may reap slowly) to collect it.
-function procStat(pid: number): { state: string; ppid: number; pgrp: number } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { state: f[0]!, ppid: Number(f[1]), pgrp: Number(f[2]) };
-  } catch {
-    return undefined;
-  }
-}
+const fs = { readdirSync, readFileSync };
+const HAVE_PROC = readProc(fs, process.pid) !== undefined;
 
-const HAVE_PROC = procStat(process.pid) !== undefined;
-
+// A zombie is dead but waits for its parent (for orphans: PID 1, which may reap slowly) to collect it: readProc leaves it out.
 /** True while process `pid` exists and is not a zombie. */
 export function pidAlive(pid: number): boolean {
-  if (HAVE_PROC) {
-    const st = procStat(pid);
-    return st !== undefined && st.state !== "Z" && st.state !== "X";
-  }
+  if (HAVE_PROC) return readProc(fs, pid) !== undefined;
   try {
     process.kill(pid, 0);
     return true;
@@ -38,13 +26,7 @@ export function groupAlive(pgid: number): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
-  if (!HAVE_PROC) return true;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const st = procStat(Number(entry));
-    if (st && st.pgrp === pgid && st.state !== "Z" && st.state !== "X") return true;
-  }
-  return false;
+  return !HAVE_PROC || listProcs(fs).some((p) => p.pgrp === pgid);
 }
 
 /** Sends `signal` to every process of group `pgid`; a group already gone is not an error. */
@@ -57,9 +39,11 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 }
 
 // mcp-herd and the processes above it (the client that started it, up to init): a stop never signals them, whatever a walk found.
+// The walk ends at 0 (init's parent, or a parent outside our PID namespace; kept too: group 0 is our own), and a pid seen
+// twice (a cycle that pid reuse during the walk could make) ends it as well.
 function selfAndAncestors(): Set<number> {
   const out = new Set<number>();
-  for (let pid: number | undefined = process.pid; pid !== undefined && pid > 0 && !out.has(pid); pid = procStat(pid)?.ppid) out.add(pid);
+  for (let pid = process.pid; !out.has(pid); pid = readProc(fs, pid)?.ppid ?? 0) out.add(pid);
   return out;
 }
 
@@ -77,10 +61,9 @@ function signalAll(pgid: number, pids: Iterable<number>, signal: NodeJS.Signals)
   }
 }
 
-// What a stop must reach besides the group: what left it, by parent pid or by the tree's mark (without /proc: tree-kill's walk).
+// What a stop must reach besides the group: what left it, by parent pid or by the tree's mark ([] without /proc: tree-kill's walk).
 function treeOf(pgid: number, mark: string | undefined): number[] {
-  if (!HAVE_PROC) return [];
-  return findTree({ readdirSync, readFileSync }, [pgid], mark ? [mark] : [], [...selfAndAncestors()]);
+  return findTree(fs, [pgid], mark ? [mark] : [], [...selfAndAncestors()]);
 }
 
 async function waitGone(pgid: number, pids: Set<number>, mark: string | undefined, ms: number, signal: NodeJS.Signals): Promise<boolean> {

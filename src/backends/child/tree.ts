@@ -14,6 +14,42 @@ export function newTreeMark(): string {
   return randomBytes(8).toString("hex");
 }
 
+/** A live process: its pid, parent and group, as /proc/PID/stat gives them. */
+export interface Proc {
+  pid: number;
+  ppid: number;
+  pgrp: number;
+}
+
+/** Process `pid` as /proc shows it; undefined once it is gone, a zombie, or unreadable (no /proc). */
+export function readProc(fs: ProcFs, pid: number): Proc | undefined {
+  let t: string;
+  try {
+    t = fs.readFileSync(`/proc/${pid}/stat`).toString("latin1");
+  } catch {
+    return undefined;
+  }
+  const f = t.slice(t.lastIndexOf(")") + 2).split(" ");
+  return f[0] === "Z" || f[0] === "X" ? undefined : { pid, ppid: Number(f[1]), pgrp: Number(f[2]) };
+}
+
+/** Every live (not zombie) process /proc lists; [] without /proc. */
+export function listProcs(fs: ProcFs): Proc[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  const procs: Proc[] = [];
+  // A name that is not a pid (self, sys, ...) reads as NaN, which has no stat.
+  for (const e of entries) {
+    const p = readProc(fs, Number(e));
+    if (p) procs.push(p);
+  }
+  return procs;
+}
+
 /**
  * Every live process of a child's tree: the members of `groups`, the processes whose environment
  * carries one of `marks` (a `setsid` or double-forked grandchild that left the group and was
@@ -21,24 +57,7 @@ export function newTreeMark(): string {
  * The sh watchdog (child/reaper.ts) finds the same three kinds of member on its own when mcp-herd dies.
  */
 export function findTree(fs: ProcFs, groups: number[], marks: string[], exclude: number[]): number[] {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync("/proc");
-  } catch {
-    return [];
-  }
-  const procs: { pid: number; ppid: number; pgrp: number }[] = [];
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const t = fs.readFileSync(`/proc/${e}/stat`).toString("latin1");
-      const f = t.slice(t.lastIndexOf(")") + 2).split(" ");
-      if (f[0] === "Z" || f[0] === "X") continue;
-      procs.push({ pid: Number(e), ppid: Number(f[1]), pgrp: Number(f[2]) });
-    } catch {
-      /* gone meanwhile, or not ours to read */
-    }
-  }
+  const procs = listProcs(fs);
   const needles = marks.map((m) => Buffer.from(`MCP_HERD_TREE=${m}\0`));
   const found = new Set<number>();
   for (const p of procs) {

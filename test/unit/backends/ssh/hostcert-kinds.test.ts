@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type AddressInfo, type Server } from "node:net";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -169,6 +169,28 @@ describe("fetchHostCerts (ssh-keyscan -c)", () => {
       await plain.stop();
     }
     await expect(fetchHostCerts("127.0.0.1", (garbage.address() as AddressInfo).port)).rejects.toThrow(/^ssh-keyscan: 127\.0\.0\.1: Connection closed by remote host$/);
+  }, 60_000);
+
+  it("a server that trickles its banner (ssh-keyscan's -T never fires) is cut off by the spawn timeout: no certificates", async () => {
+    // One byte a second resets ssh-keyscan's own timeout for ever; only the spawn timeout (-T + 5 s) ends it, and it
+    // leaves nothing on stderr, which is no certificate rather than an error.
+    const socks = new Set<Socket>();
+    const slow = createServer((c) => {
+      socks.add(c);
+      const t = setInterval(() => c.write("S"), 1000);
+      c.on("close", () => clearInterval(t));
+      c.on("error", () => {});
+    });
+    await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+    try {
+      const t0 = Date.now();
+      expect(await fetchHostCerts("127.0.0.1", (slow.address() as AddressInfo).port)).toEqual([]);
+      // ~10 s expected; the bound only catches a hang.
+      expect(Date.now() - t0).toBeLessThan(40_000);
+    } finally {
+      for (const c of socks) c.destroy();
+      slow.close();
+    }
   }, 60_000);
 
   it("says to install the OpenSSH client when ssh-keyscan is not on PATH", async () => {
