@@ -1424,4 +1424,11 @@ export const REQUIREMENTS: Requirement[] = [
       "Fetching a host's certificates with ssh-keyscan ends in bounded time: a server that trickles its banner (which keeps ssh-keyscan's own -T timeout from firing) is cut off by the spawn timeout (-T + 5 s) and gives no certificate.",
     tests: ["unit/backends/ssh/hostcert-kinds.test.ts :: a server that trickles its banner (ssh-keyscan's -T never fires) is cut off by the spawn timeout: no certificates"],
   },
+  {
+    id: "eras:listen-side-channel",
+    source: "issue 16 item 3 (speak both eras to children and peers): found with conformance 0.2.0-alpha.12, whose reference server answers subscriptions/listen without an SSE stream",
+    promise:
+      "A 2026-07-28 url service whose list-change stream (subscriptions/listen) does not open is still served: mcp-herd waits for it at most 5 s (not the 30 s handshake bound, after which the start failed), logs a warning that its list changes are not followed, and keeps trying in the background.",
+    tests: ["integration/eras-upstream-resources.test.ts :: its tools answer within seconds of the load, a warning says its list changes are not followed, and the server keeps serving"],
+  },
 ];

@@ -5,6 +5,8 @@ import type { Logger } from "../log.js";
 export const FIRST_REOPEN_MS = 250;
 export const MAX_REOPEN_MS = 10_000;
 const STOP_WAIT_MS = 1000;
+/** How long a connection waits for its list-change stream before it is served without it (tried again meanwhile). */
+export const LISTEN_WAIT_MS = 5000;
 
 // Why: 2026-07-28 has no resources/subscribe and no pushed list changes: a server sends them only on a
 // subscriptions/listen stream that names them. Our catalog subscribes the 2025 way, so we translate; and a
@@ -28,8 +30,13 @@ export class ListenSubscriptions {
     return (method === "resources/subscribe" || method === "resources/unsubscribe") && this.client.getProtocolEra() === "modern";
   }
 
-  /** Opens the stream of the list changes the server can announce (none when it announces none); a failure to open it is thrown. */
-  async listenForChanges(timeoutMs: number): Promise<void> {
+  /**
+   * Opens the stream of the list changes the server can announce (none when it announces none), waiting at
+   * most `waitMs` for it. The stream is a side channel: a server whose stream does not open (it refuses, or
+   * answers with no SSE stream and so never acknowledges) is still served; the stream is tried again in the
+   * background with the same backoff as a dropped one, and a warning says its list changes are not followed.
+   */
+  async listenForChanges(timeoutMs: number, waitMs = Math.min(timeoutMs, LISTEN_WAIT_MS)): Promise<void> {
     const caps = this.client.getServerCapabilities() ?? {};
     const filter: SubscriptionFilter = {
       ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
@@ -37,8 +44,22 @@ export class ListenSubscriptions {
       ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
     };
     if (Object.keys(filter).length === 0 || this.changes) return;
-    this.changes = this.held(filter, timeoutMs, "list changes");
-    await this.changes.open();
+    const held = (this.changes = this.held(filter, timeoutMs, "list changes"));
+    const first = held.open().then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([first, new Promise<"slow">((r) => (timer = setTimeout(() => r("slow"), waitMs)))]);
+    clearTimeout(timer);
+    if (outcome === undefined) return;
+    const why = outcome === "slow" ? `not acknowledged within ${waitMs} ms` : outcome.message;
+    this.opts.log?.warn("the server's list-change stream (subscriptions/listen) did not open; serving it without following its list changes, and trying again in the background", {
+      at: this.opts.where,
+      error: why,
+    });
+    // A first attempt still waiting is left to end by itself (its own timeout); then the stream is tried again.
+    void first.then((e) => e && held.reopenLater());
   }
 
   /** The URIs subscribed now (to carry over to a new connection). */

@@ -127,3 +127,32 @@ describe("a 2026-07-28 url service that restarts: mcp-herd's listen streams ther
     expect(await listening()).toBe("");
   }, 60_000);
 });
+
+describe("a 2026-07-28 url service whose listen stream never opens (no SSE stream) is still served", () => {
+  let dir: string;
+  let far: ChildProcess | undefined;
+  let herd: Herd | undefined;
+  afterAll(async () => {
+    await herd?.close();
+    if (far) await stopProc(far);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("its tools answer within seconds of the load, a warning says its list changes are not followed, and the server keeps serving", async () => {
+    dir = mkdtempSync(join(tmpdir(), "herd-eras-up-nolisten-"));
+    far = spawn(process.execPath, [LIVE], { env: cleanEnv({ FIXTURE_LISTEN: "json" }), stdio: ["ignore", "pipe", "pipe"] });
+    const url = (await waitListening(far, "modern-resources")).url;
+    const config = join(dir, "config.json");
+    writeFileSync(config, JSON.stringify({ services: { live: { url, protocol: MODERN } } }));
+    const started = Date.now();
+    herd = await startHerd({ args: ["--config", config] });
+    // The stream is waited for at most 5 s (the handshake bound is 30 s, after which the start failed):
+    // a deadline against waiting for it, not a speed claim.
+    expect(await waitFor(async () => (await herd!.client.listTools()).tools.some((t) => t.name === "live__touch"), 20_000)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(25_000);
+    const touched = (await herd.client.callTool({ name: "live__touch", arguments: { uri: "live://a" } })) as CallToolResult;
+    expect(allText(touched)).toBe("touched live://a");
+    expect(herd.stderr()).toMatch(/list-change stream \(subscriptions\/listen\) did not open; serving it without following its list changes/);
+    expect(herd.stderr()).toMatch(/not acknowledged within 5000 ms/);
+  }, 60_000);
+});
