@@ -1401,4 +1401,14 @@ export const REQUIREMENTS: Requirement[] = [
       "A url service's notifications/tools/list_changed, of either era (a 2025 session's pushed notification, a 2026-07-28 server's listen stream), makes mcp-herd list its tools again, so the new tools are served and our clients get tools/list_changed, as for a local service.",
     tests: ["integration/eras-upstream.test.ts :: a url service's tools list change, in either era, makes this herd list its tools again"],
   },
+  {
+    id: "proto:conformance-2026-07-28",
+    source: "issue 16 (both protocol eras): the conformance suite that covers 2026-07-28 (@modelcontextprotocol/conformance 0.2.0-alpha.12, --requirements 2026-07-28)",
+    promise:
+      "Against /mcp, every scenario the 2026-07-28 requirement set scores passes except those that need the suite's own fixture tools, resources and prompts, each listed with its reason (the suite judges the rest and exits 0); on /services/<name>/mcp, a method the service does not know is an HTTP 404 with -32601 for a 2026-07-28 request, as on /mcp, while a known method's error stays on 200.",
+    tests: [
+      "integration/conformance-modern.test.ts :: passes every required scenario that does not need the suite's fixture tools, resources and prompts",
+      "integration/eras.test.ts :: a method the service does not know is a 404 with -32601 on /services/<name>/mcp, as on /mcp; a known method's error stays on 200",
+    ],
+  },
 ];
