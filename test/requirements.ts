@@ -1431,4 +1431,14 @@ export const REQUIREMENTS: Requirement[] = [
       "A 2026-07-28 url service whose list-change stream (subscriptions/listen) does not open is still served: mcp-herd waits for it at most 5 s (not the 30 s handshake bound, after which the start failed), logs a warning that its list changes are not followed, and keeps trying in the background.",
     tests: ["integration/eras-upstream-resources.test.ts :: its tools answer within seconds of the load, a warning says its list changes are not followed, and the server keeps serving"],
   },
+  {
+    id: "proto:conformance-2026-07-28",
+    source: "issue 16 (both protocol eras): the conformance suite that covers 2026-07-28 (@modelcontextprotocol/conformance 0.2.0-alpha.12, --requirements 2026-07-28)",
+    promise:
+      "Against /mcp, every scenario the 2026-07-28 requirement set scores passes except those that need the suite's own fixture tools, resources and prompts, each listed with its reason (the suite judges the rest and exits 0); on /services/<name>/mcp, a method the service does not know is an HTTP 404 with -32601 for a 2026-07-28 request, as on /mcp, while a known method's error stays on 200.",
+    tests: [
+      "integration/conformance-modern.test.ts :: passes every required scenario that does not need the suite's fixture tools, resources and prompts",
+      "integration/eras.test.ts :: a method the service does not know is a 404 with -32601 on /services/<name>/mcp, as on /mcp; a known method's error stays on 200",
+    ],
+  },
 ];

@@ -28,12 +28,21 @@ export function isModernRequest(req: IncomingMessage, body: unknown): boolean {
   return route.kind === "modern" || (route.kind === "reject" && route.rung !== "jsonrpc-shape" && route.rung !== "http-method");
 }
 
+/** What one request's server tells the endpoint of its answer. */
+export interface ModernAnswer {
+  /**
+   * Set when the answer relays a "method not found" (-32601) of the server behind: the HTTP status is then 404,
+   * as the SDK gives it for a method of its own it does not know (a handler's error otherwise stays on 200).
+   */
+  methodNotFound?: boolean;
+}
+
 /**
  * A modern-only SDK handler (legacy: 'reject': the 2025 side is ours, with its sessions) building each
- * request's server with `build(caller)`. The caller reaches the factory as the request's authInfo.clientId.
+ * request's server with `build(caller, answer)`. The caller reaches the factory as the request's authInfo.clientId.
  */
 export function modernEndpoint(
-  build: (caller: string) => Server,
+  build: (caller: string, answer: ModernAnswer) => Server,
   opts: {
     maxBodyBytes: number;
     log: Logger;
@@ -41,7 +50,7 @@ export function modernEndpoint(
     follow?: (uris: string[]) => () => void;
   },
 ): ModernEndpoint {
-  const handler = createMcpHandler(({ authInfo }) => build(authInfo?.clientId ?? "http"), {
+  const handler = createMcpHandler(({ authInfo }) => build(authInfo?.clientId ?? "http", (authInfo?.extra?.answer as ModernAnswer | undefined) ?? {}), {
     legacy: "reject",
     maxRequestBodySize: opts.maxBodyBytes,
     onerror: (e) => opts.log.debug("modern request failed", { error: e.message }),
@@ -51,7 +60,10 @@ export function modernEndpoint(
     notify: handler.notify,
     async serve(req, res, body, caller) {
       // Pass-through identity for the factory: the caller's id only, never the token itself.
-      (req as IncomingMessage & { auth?: unknown }).auth = { token: "", clientId: caller, scopes: [] };
+      const answer: ModernAnswer = {};
+      (req as IncomingMessage & { auth?: unknown }).auth = { token: "", clientId: caller, scopes: [], extra: { answer } };
+      const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => ServerResponse;
+      res.writeHead = ((status: number, ...rest: unknown[]) => writeHead(status === 200 && answer.methodNotFound ? 404 : status, ...rest)) as typeof res.writeHead;
       const uris = opts.follow ? listenedUris(body) : [];
       if (uris.length > 0) res.once("close", opts.follow!(uris));
       await node(req, res, body);

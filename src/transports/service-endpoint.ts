@@ -7,7 +7,7 @@ import type { ServerIdentity } from "../backends/backend.js";
 import { RemoteRpcError } from "../backends/mcp/passthrough.js";
 import { inputBridge, servesModern, type BridgedContext } from "../server-bridge.js";
 import { sessionRelay } from "../server-passthrough.js";
-import { isModernRequest, modernEndpoint, type ModernEndpoint } from "./modern.js";
+import { isModernRequest, modernEndpoint, type ModernAnswer, type ModernEndpoint } from "./modern.js";
 
 // The requests whose 2026-07-28 form can answer with input_required.
 const BRIDGED = new Set(["tools/call", "prompts/get", "resources/read"]);
@@ -85,7 +85,7 @@ export function serviceEndpoints(app: App, table: SessionTable, maxBodyBytes: nu
   const modernOf = (service: string) => {
     let m = modern.get(service);
     if (!m) {
-      const endpoint = modernEndpoint((caller) => serveAsItself(app, service, runningIdentity(app, service), caller, { open: 0, onFirst: () => undefined }, false), {
+      const endpoint = modernEndpoint((caller, answer) => serveAsItself(app, service, runningIdentity(app, service), caller, { open: 0, onFirst: () => undefined }, false, undefined, answer), {
         maxBodyBytes,
         log,
         ...(subscriptions ? { follow: (uris: string[]) => subscriptions.follow(service, uris) } : {}),
@@ -205,7 +205,7 @@ function watchService(app: App, service: string, endpoint: ModernEndpoint): () =
  * One session's Server: the service's own identity; every request and notification goes to the service.
  * With `pushes` false (one 2026-07-28 request) it sends nothing on its own: watchService tells those clients.
  */
-function serveAsItself(app: App, service: string, id: ServerIdentity, caller: string, streams: Streams, pushes = true, subscriptions?: ServiceSubscriptions): Server {
+function serveAsItself(app: App, service: string, id: ServerIdentity, caller: string, streams: Streams, pushes = true, subscriptions?: ServiceSubscriptions, answer?: ModernAnswer): Server {
   const server = new Server(id.serverInfo, { capabilities: id.capabilities, ...(id.instructions ? { instructions: id.instructions } : {}) });
   const relay = sessionRelay(app, server, caller, { logging: Boolean(id.capabilities.logging), reachable: () => streams.open > 0 });
   // This session's subscriptions, counted with the service's other followers of each URI (released when the session ends).
@@ -244,6 +244,8 @@ function serveAsItself(app: App, service: string, id: ServerIdentity, caller: st
       }
       return (await send(call)) as never;
     } catch (e) {
+      // The service does not know the method: a 2026-07-28 client is told so with the 404 the spec gives it.
+      if (answer && (e instanceof RemoteRpcError || e instanceof ProtocolError) && e.code === ProtocolErrorCode.MethodNotFound) answer.methodNotFound = true;
       if (e instanceof RemoteRpcError || e instanceof ProtocolError) throw e;
       // The wire message carries no "MCP error N:" prefix: the client adds its own.
       throw new RemoteRpcError(ProtocolErrorCode.InternalError, (e as Error).message ?? String(e));

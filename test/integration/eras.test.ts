@@ -180,6 +180,23 @@ describe.each([["http" as const], ["stdio" as const]])("a 2026-07-28 client over
     expect((await own.listTools()).tools.map((t) => t.name)).toContain("own_added");
   });
 
+  it("a method the service does not know is a 404 with -32601 on /services/<name>/mcp, as on /mcp; a known method's error stays on 200", async () => {
+    const post = (path: string, method: string, params: Record<string, unknown> = {}, extra: Record<string, string> = {}) =>
+      fetch(new URL(path, served.url!), {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${TOKEN}`, "mcp-protocol-version": MODERN, "mcp-method": method, ...extra },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 7, method, params: { ...params, _meta: { "io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {} } } }),
+      });
+    for (const path of ["/mcp", "/services/echo/mcp"]) {
+      const res = await post(path, "no/such-method");
+      expect(res.status, path).toBe(404);
+      expect(((await res.json()) as { error?: { code: number } }).error?.code, path).toBe(-32601);
+    }
+    const known = await post("/services/echo/mcp", "tools/call", { name: "no_such_tool", arguments: {} }, { "mcp-name": "no_such_tool" });
+    expect(known.status).toBe(200);
+    expect(((await known.json()) as { error?: { code: number } }).error?.code).not.toBe(-32601);
+  });
+
   it("keeps the token and the Origin check in front of the modern side", async () => {
     const stranger = modernClient();
     await expect(stranger.connect(new ModernHttp(new URL(served.url!)))).rejects.toMatchObject({ status: 401 });
