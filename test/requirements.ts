@@ -1441,4 +1441,11 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/eras.test.ts :: a method the service does not know is a 404 with -32601 on /services/<name>/mcp, as on /mcp; a known method's error stays on 200",
     ],
   },
+  {
+    id: "eras:modern-404-in-band",
+    source: "issue 16 item 3: found with conformance 0.2.0-alpha.12 through /services/<name>/mcp",
+    promise:
+      "A 2026-07-28 service's 404 that carries a JSON-RPC error (an unknown method, by that revision's HTTP rules) is handed on as that error, not taken for an expired session: the connection is not dropped and re-made, so the service's scored conformance scenarios pass through /services/<name>/mcp as they do directly, but those listed with their reason.",
+    tests: ["integration/conformance-modern.test.ts :: every scenario that passes against the everything-server directly passes through mcp-herd, but those listed with their reason"],
+  },
 ];

@@ -24,7 +24,7 @@ import {
 import { ListenSubscriptions } from "./listen-subscriptions.js";
 import type { HubTarget, ServiceHub } from "./mcp/client-link.js";
 import { HerdClient } from "./mcp/herd-client.js";
-import { CLIENT_CAPABILITIES, forward, identityOf, remoteError, wireClient, type ForwardOptions } from "./mcp/passthrough.js";
+import { CLIENT_CAPABILITIES, forward, identityOf, RemoteRpcError, remoteError, wireClient, type ForwardOptions } from "./mcp/passthrough.js";
 import type { ServerCaps } from "./mcp/channel.js";
 
 export interface PeerOptions {
@@ -190,6 +190,10 @@ export class PeerBackend implements Backend {
           if (conn.mode === "mcp" || /connect|closed|refused|reset/i.test(e.message)) await this.drop(conn);
           throw e;
         }
+        // In 2026-07-28 there are no sessions: a 404 that carries a JSON-RPC error is the server's answer
+        // (an unknown method is a 404 there), handed on as that error, not a session to re-establish.
+        const inBand = conn.mode === "mcp" && conn.client.getProtocolEra() === "modern" ? rpcErrorOf404(e) : undefined;
+        if (inBand) throw inBand;
         const f = classify(e, this.opts.timeoutMs);
         if (f.staleSession && attempt === 0) {
           this.opts.log.info("peer session expired, reconnecting", { url: this.where });
@@ -361,6 +365,21 @@ function parseAnswer(text: string, id: number): RpcAnswer | undefined {
     }
   }
   return undefined;
+}
+
+/** The JSON-RPC error a 404 answer carried in its body (the SDK puts the body in the message), if any. */
+function rpcErrorOf404(e: unknown): RemoteRpcError | undefined {
+  if (!(e instanceof SdkHttpError) || e.status !== 404) return undefined;
+  const at = e.message.indexOf("{");
+  if (at < 0) return undefined;
+  try {
+    const body = JSON.parse(e.message.slice(at)) as { error?: { code?: unknown; message?: unknown; data?: unknown } };
+    const err = body.error;
+    if (typeof err?.code !== "number" || typeof err.message !== "string") return undefined;
+    return new RemoteRpcError(err.code, err.message, err.data);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Why a request to a peer failed, in words, and what the router may do about it. */

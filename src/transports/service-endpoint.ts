@@ -175,7 +175,8 @@ function runningIdentity(app: App, service: string): ServerIdentity {
   if (!svc) throw new EndpointError(404, `Not found: no service named '${service}' is loaded (service_list shows the services).`);
   const id = svc.identity?.();
   if (!id || !svc.request) {
-    throw new EndpointError(503, svc.request ? `Service '${service}' is not running: ${svc.info().error ?? svc.state}. Retry once it runs.` : `Service '${service}' runs on host '${svc.host}': reach it at that host's endpoint.`);
+    const why = svc.state === "running" ? "it is connecting to its server again" : `it is not running: ${svc.info().error ?? svc.state}`;
+    throw new EndpointError(503, svc.request ? `Service '${service}': ${why}. Retry in a moment.` : `Service '${service}' runs on host '${svc.host}': reach it at that host's endpoint.`);
   }
   return id;
 }
