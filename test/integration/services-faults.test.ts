@@ -1,4 +1,5 @@
-import { symlinkSync, writeFileSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, symlinkSync, writeFileSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ServiceRegistry } from "../../src/services/registry.js";
@@ -44,8 +45,11 @@ describe("service faults", () => {
   it("a call to a child whose stdin is closed (killed a moment ago, its exit not seen yet) says it is gone, not just 'write EPIPE'", async () => {
     h = harness();
     await h.registry.load("other", node("echo-server.mjs"));
-    await h.registry.load("svc", node("closes-stdin.mjs"));
+    const closed = join(mkdtempSync(join(tmpdir(), "herd-closes-stdin-")), "closed");
+    await h.registry.load("svc", node("closes-stdin.mjs", { FIXTURE_CLOSED_FILE: closed }));
     expect(text(await h.registry.call("svc", "close", {}))).toBe("closing stdin");
+    // Our next write must find the pipe without a reader (else it sits in the pipe buffer and the call waits).
+    expect(await until(() => existsSync(closed), 10_000)).toBe(true);
     const err = await h.registry.call("svc", "close", {}, { timeoutMs: 10_000 }).then(
       () => undefined,
       (e: Error) => e,
