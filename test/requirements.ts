@@ -1448,4 +1448,15 @@ export const REQUIREMENTS: Requirement[] = [
       "A 2026-07-28 service's 404 that carries a JSON-RPC error (an unknown method, by that revision's HTTP rules) is handed on as that error, not taken for an expired session: the connection is not dropped and re-made, so the service's scored conformance scenarios pass through /services/<name>/mcp as they do directly, but those listed with their reason.",
     tests: ["integration/conformance-modern.test.ts :: every scenario that passes against the everything-server directly passes through mcp-herd, but those listed with their reason"],
   },
+  {
+    id: "eras:modern-hop-transparent",
+    source: "issue 16 item 4: found with conformance 0.2.0-alpha.12 through /services/<name>/mcp (input-required-result-basic-elicitation, -multi-round, -capability-check; server-stateless's test_missing_capability)",
+    promise:
+      "On /services/<name>/mcp, between a 2026-07-28 client and a service spoken to in 2026-07-28, the hop is transparent: the service's input_required result (its own inputRequests keys and requestState) reaches the client unchanged, the client's retry (inputResponses, requestState) reaches the service unchanged, and the service sees the client capabilities of the caller's request envelope, not mcp-herd's own; other era combinations and /mcp keep the bridge.",
+    tests: [
+      "integration/eras-transparent.test.ts :: the service's own inputRequests keys and requestState reach the client, and its retry reaches the service as it came",
+      "integration/eras-transparent.test.ts :: the service sees the client capabilities of the caller's request, not mcp-herd's own",
+      "integration/conformance-modern.test.ts :: every scenario that passes against the everything-server directly passes through mcp-herd, but those listed with their reason",
+    ],
+  },
 ];

@@ -20,6 +20,19 @@ export interface CallOptions {
   onProgress?: (p: Progress) => void;
   /** The end client's call this one serves: the service's own requests meanwhile are asked of it. */
   client?: ClientLink;
+  /** A 2026-07-28 caller's own request material, handed to a 2026-07-28 server as it came (see ModernHop). */
+  hop?: ModernHop;
+}
+
+/**
+ * What a 2026-07-28 caller's request carries that a 2026-07-28 server must see as it came: its client
+ * capabilities (the service sees them, not mcp-herd's own) and a retry's inputResponses and requestState.
+ * With a hop, the server's input_required result is handed back as it came instead of being fulfilled here.
+ */
+export interface ModernHop {
+  capabilities?: Record<string, unknown>;
+  inputResponses?: Record<string, unknown>;
+  requestState?: string;
 }
 
 /** Who a connected MCP server says it is, for serving it as itself (the per-service endpoint). */
@@ -39,6 +52,8 @@ export interface Backend {
   request?(method: string, params: Record<string, unknown> | undefined, opts?: CallOptions): Promise<Record<string, unknown>>;
   /** Who the server said it is at initialize. */
   identity?(): ServerIdentity | undefined;
+  /** The era the connection to the server speaks, once connected over MCP. */
+  era?(): "legacy" | "modern" | undefined;
   close(): Promise<void>;
 }
 

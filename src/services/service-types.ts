@@ -105,6 +105,8 @@ export interface Supervised {
   /** Forwards one MCP request (resources, prompts, completions, ...) to the running server; absent where it cannot be reached directly. */
   request?(method: string, params: Record<string, unknown> | undefined, opts?: CallOptions): Promise<Record<string, unknown>>;
   identity?(): ServerIdentity | undefined;
+  /** The era mcp-herd speaks to the running server; undefined while it is not running or where unknown. */
+  era?(): "legacy" | "modern" | undefined;
   /** What the running server declared in initialize; undefined while it is not running. */
   readonly capabilities?: ServerCaps;
   info(): ServiceInfo;

@@ -202,6 +202,10 @@ export class Service implements Supervised {
     return this.state === "running" ? this.live?.backend.identity?.() : undefined;
   }
 
+  era(): "legacy" | "modern" | undefined {
+    return this.state === "running" ? this.live?.backend.era?.() : undefined;
+  }
+
   get capabilities(): ServerCaps | undefined {
     const backend = this.live?.backend;
     return this.state === "running" && isMcpChannel(backend) ? backend.serverCapabilities() : undefined;

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { NodeStreamableHTTPServerTransport } from "@modelcontextprotocol/node";
-import { isInitializeRequest, ProtocolError, ProtocolErrorCode, Server, type ServerNotification } from "@modelcontextprotocol/server";
+import { CLIENT_CAPABILITIES_META_KEY, isInitializeRequest, ProtocolError, ProtocolErrorCode, Server, type ServerContext, type ServerNotification } from "@modelcontextprotocol/server";
 import type { App } from "../app.js";
-import type { ServerIdentity } from "../backends/backend.js";
+import type { ModernHop, ServerIdentity } from "../backends/backend.js";
 import { RemoteRpcError } from "../backends/mcp/passthrough.js";
 import { inputBridge, servesModern, type BridgedContext } from "../server-bridge.js";
 import { sessionRelay } from "../server-passthrough.js";
@@ -227,7 +227,11 @@ function serveAsItself(app: App, service: string, id: ServerIdentity, caller: st
         if (token !== undefined) void ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken: token, ...p } }).catch(() => undefined);
       },
     };
-    const send = (c: BridgedContext) => now.request!(request.method, params, { signal: c.signal, client: c.client, ...(c.wantsProgress ? { onProgress: (p) => c.progress(p) } : {}) });
+    // A 2026-07-28 caller and a 2026-07-28 service: the hop is transparent (the caller's capabilities, the
+    // service's own input_required rounds and the caller's retries pass as they came).
+    const hop = servesModern(server) && now.era?.() === "modern" ? hopOf(ctx) : undefined;
+    const send = (c: BridgedContext) =>
+      now.request!(request.method, params, { signal: c.signal, client: c.client, ...(hop ? { hop } : {}), ...(c.wantsProgress ? { onProgress: (p) => c.progress(p) } : {}) });
     try {
       const uri = params?.uri;
       if (counted && typeof uri === "string" && (request.method === "resources/subscribe" || request.method === "resources/unsubscribe")) {
@@ -239,7 +243,7 @@ function serveAsItself(app: App, service: string, id: ServerIdentity, caller: st
         return {} as never;
       }
       // A 2026-07-28 request gets no pushed requests: the service's requests become its input_required rounds.
-      if (BRIDGED.has(request.method) && servesModern(server)) {
+      if (BRIDGED.has(request.method) && servesModern(server) && !hop) {
         const { _meta: _m, ...args } = params ?? {};
         return (await inputBridge(app).open(caller, `${service}/${request.method}`, args, call, ctx, send).step()) as never;
       }
@@ -284,6 +288,17 @@ function serveAsItself(app: App, service: string, id: ServerIdentity, caller: st
     subscribed.clear();
   };
   return server;
+}
+
+/** The caller's envelope capabilities and retry fields of one 2026-07-28 request (the SDK lifted them off its params). */
+function hopOf(ctx: ServerContext): ModernHop {
+  const capabilities = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as Record<string, unknown> | undefined;
+  const state = ctx.mcpReq.requestState();
+  return {
+    ...(capabilities ? { capabilities } : {}),
+    ...(ctx.mcpReq.inputResponses !== undefined ? { inputResponses: ctx.mcpReq.inputResponses as Record<string, unknown> } : {}),
+    ...(typeof state === "string" ? { requestState: state } : {}),
+  };
 }
 
 // Calls back each time the service runs again after it was not running (a restart), saying whether its tools differ.

@@ -216,6 +216,11 @@ export class ChildBackend implements Backend {
     }
   }
 
+  /** The era the child speaks, once initialized. */
+  era(): "legacy" | "modern" | undefined {
+    return this.client.getServerVersion() ? this.client.getProtocolEra() : undefined;
+  }
+
   /** Who the child said it is at initialize; undefined before. */
   identity(): ServerIdentity | undefined {
     return identityOf(this.client);

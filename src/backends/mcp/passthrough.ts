@@ -1,5 +1,5 @@
-import { ProtocolError, ProtocolErrorCode, type Client, type LoggingLevel, type Notification, type Request, type StandardSchemaV1 } from "@modelcontextprotocol/client";
-import type { Progress, ServerIdentity } from "../backend.js";
+import { CLIENT_CAPABILITIES_META_KEY, ProtocolError, ProtocolErrorCode, type Client, type LoggingLevel, type Notification, type Request, type StandardSchemaV1 } from "@modelcontextprotocol/client";
+import type { ModernHop, Progress, ServerIdentity } from "../backend.js";
 import type { ClientLink, HubTarget, ServiceHub } from "./client-link.js";
 
 const NOT_AN_OBJECT = { issues: [{ message: "expected a JSON object" }] };
@@ -26,6 +26,8 @@ export interface ForwardOptions {
   onProgress?: (p: Progress) => void;
   /** The end client's call this request serves (see CallOptions.client). */
   client?: ClientLink;
+  /** A 2026-07-28 caller's envelope and retry fields (see CallOptions.hop); used only when the server speaks 2026-07-28. */
+  hop?: ModernHop;
 }
 
 /** What mcp-herd offers a server as its client: every client feature, answered by the end client. */
@@ -78,14 +80,31 @@ export async function forward(
   opts: ForwardOptions = {},
 ): Promise<Record<string, unknown>> {
   const onProgress = opts.onProgress;
-  const request = { method, params: withoutProgressToken(params) } as Request;
+  const hop = opts.hop && client.getProtocolEra() === "modern" ? opts.hop : undefined;
+  const request = { method, params: hop ? withHop(withoutProgressToken(params), hop) : withoutProgressToken(params) } as Request;
   return (await client.request(request, LooseResult, {
     signal: opts.signal,
+    // The server's input_required goes back to the caller as it came, not fulfilled here.
+    ...(hop ? { allowInputRequired: true } : {}),
     timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     ...(onProgress
       ? { resetTimeoutOnProgress: true, onprogress: (p) => onProgress({ progress: p.progress, total: p.total, message: p.message }) }
       : {}),
   })) as Record<string, unknown>;
+}
+
+/**
+ * The caller's own material on a 2026-07-28 request: its client capabilities in the envelope (the SDK
+ * spreads a request's own _meta over the envelope it builds, so they replace mcp-herd's) and the retry fields.
+ */
+function withHop(params: Record<string, unknown> | undefined, hop: ModernHop): Record<string, unknown> {
+  const meta = (params?._meta as Record<string, unknown> | undefined) ?? {};
+  return {
+    ...params,
+    ...(hop.capabilities ? { _meta: { ...meta, [CLIENT_CAPABILITIES_META_KEY]: hop.capabilities } } : {}),
+    ...(hop.inputResponses !== undefined ? { inputResponses: hop.inputResponses } : {}),
+    ...(hop.requestState !== undefined ? { requestState: hop.requestState } : {}),
+  };
 }
 
 function withoutProgressToken(params: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
