@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../helpers/sshd.js";
 import { ROOT, startHerd, waitFor, type Herd } from "../helpers/herd.js";
 import { stopProc, waitListening } from "../helpers/proc.js";
 import { passedIn, runSuite } from "../conformance/run-suite.js";
@@ -25,16 +25,6 @@ function listed(file: string): string[] {
   return [...readFileSync(file, "utf8").matchAll(/^\s+- (\S+)/gm)].map((m) => m[1]!);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe("conformance suite 0.2.0-alpha.12, 2026-07-28 requirements, against mcp-herd's own /mcp", () => {
   let herd: Herd;

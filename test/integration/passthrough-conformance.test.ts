@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../helpers/sshd.js";
 import { ROOT, startHerd, type Herd } from "../helpers/herd.js";
 import { stopProc, waitListening } from "../helpers/proc.js";
 
@@ -12,16 +12,6 @@ const PRELOAD = join(ROOT, "test", "conformance", "preload.mjs");
 const FIXTURE = join(ROOT, "test", "fixtures", "conformance-everything-server.ts");
 const TSX = join(ROOT, "node_modules", ".bin", "tsx");
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs every server scenario of the suite against `url`; returns each scenario's verdict and the summary. */
 async function runSuite(url: string, cwd: string): Promise<{ passed: Set<string>; failed: Set<string>; summary: string }> {
