@@ -1459,4 +1459,11 @@ export const REQUIREMENTS: Requirement[] = [
       "integration/conformance-modern.test.ts :: every scenario that passes against the everything-server directly passes through mcp-herd, but those listed with their reason",
     ],
   },
+  {
+    id: "eras:service-load-protocol",
+    source: "issue 16 item 3, noticed in session 4: service_load had no protocol argument, only a config entry could choose the era",
+    promise:
+      "service_load takes protocol (legacy, auto, 2026-07-28) as a config entry does: the child is spoken to in that era, a value outside the three is refused with the choices named and nothing loaded, and the choice is kept in the state file for the next start.",
+    tests: ["integration/eras-stdio-children.test.ts :: service_load takes the era too: protocol \"2026-07-28\" speaks it to the child, a bad value is refused naming the choices, and the choice is remembered"],
+  },
 ];

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { errorResult, textResult } from "../backends/backend.js";
-import type { Config, ServiceSpec } from "../config.js";
+import { PROTOCOLS, type Config, type ServiceSpec } from "../config.js";
 import type { ServiceRegistry } from "../services/registry.js";
 import { SERVICE_STATES, type ServiceInfo } from "../services/service-types.js";
 import { defineTool, type AnyToolDef } from "./define.js";
@@ -124,6 +124,12 @@ export function serviceTools(
         inherit_env: z.boolean().optional().describe("Pass mcp-herd's environment (minus its secrets) to the server (default true); false gives only HOME, PATH, USER, SHELL, TERM, LOGNAME."),
         timeout_ms: z.number().int().positive().optional().describe("Bound on the handshake (initialize + tools/list) in ms; default 30000."),
         host: z.string().optional().describe("Run it on this host's mcp-herd peer (a host from remote_list_hosts with a peer); default this machine."),
+        protocol: z
+          .enum(PROTOCOLS)
+          .optional()
+          .describe(
+            'Protocol era to speak to it: "legacy" (initialize; default), "auto" (probe with server/discover, fall back to initialize) or "2026-07-28" (only that). Remembered with the service.',
+          ),
       },
       output: serviceShape,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },

@@ -116,4 +116,25 @@ describe("stdio children of either era: legacy unless a service says \"protocol\
     expect(await waitFor(async () => lines(file("auto")).length > modernBefore.length && (await listServices(herd)).auto?.status === "running", 20_000)).toBe(true);
     expect(allText(await call("auto__era"))).toBe("modern");
   }, 60_000);
+
+  it("service_load takes the era too: protocol \"2026-07-28\" speaks it to the child, a bad value is refused naming the choices, and the choice is remembered", async () => {
+    const load = (name: string, protocol: unknown) =>
+      herd.client.callTool({ name: "service_load", arguments: { name, command: process.execPath, args: [MODERN_CHILD], env: { FIXTURE_ERA_FILE: file(name), FIXTURE_NAME: name }, protocol } }) as Promise<CallToolResult>;
+    const r = await load("loaded", "2026-07-28");
+    expect(r.isError, allText(r)).toBeFalsy();
+    expect(allText(await call("loaded__era"))).toBe("modern");
+    const legacy = await load("loadedold", "legacy");
+    expect(legacy.isError, allText(legacy)).toBeFalsy();
+    expect(allText(await call("loadedold__era"))).toBe("legacy");
+    const bad = await load("badera", "2027");
+    expect(bad.isError).toBe(true);
+    expect(allText(bad)).toMatch(/protocol/);
+    expect(allText(bad)).toMatch(/legacy.*auto.*2026-07-28/s);
+    expect((await listServices(herd)).badera).toBeUndefined();
+    // The spec kept for the next start of mcp-herd holds the era.
+    const kept = JSON.parse(readFileSync(join(herd.stateDir, "state.json"), "utf8")) as { services: Record<string, { protocol?: string }> };
+    expect(kept.services.loaded?.protocol).toBe("2026-07-28");
+    expect(kept.services.loadedold?.protocol).toBe("legacy");
+    expect(allText(await call("loaded__echo", { message: "still here" }))).toBe("still here");
+  });
 });
