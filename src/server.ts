@@ -101,7 +101,9 @@ export class ToolCatalog {
 }
 
 function fromDef(def: AnyToolDef): Entry {
-  const input = z.object(def.input);
+  // Strict: a misspelt or unknown argument is refused, naming what the tool takes, rather than dropped unseen.
+  const input = z.strictObject(def.input);
+  const takes = Object.keys(def.input).join(", ") || "no arguments";
   const tool: Tool = {
     name: def.name,
     title: def.title,
@@ -115,7 +117,8 @@ function fromDef(def: AnyToolDef): Entry {
     async call(args, ctx) {
       const parsed = input.safeParse(args);
       if (!parsed.success) {
-        return errorResult(`${def.name}: invalid arguments: ${formatIssues(parsed.error)}`);
+        const unknown = parsed.error.issues.some((i) => i.code === "unrecognized_keys");
+        return errorResult(`${def.name}: invalid arguments: ${formatIssues(parsed.error)}${unknown ? ` (it takes: ${takes})` : ""}`);
       }
       return def.handler(parsed.data, ctx);
     },

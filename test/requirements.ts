@@ -1466,4 +1466,10 @@ export const REQUIREMENTS: Requirement[] = [
       "service_load takes protocol (legacy, auto, 2026-07-28) as a config entry does: the child is spoken to in that era, a value outside the three is refused with the choices named and nothing loaded, and the choice is kept in the state file for the next start.",
     tests: ["integration/eras-stdio-children.test.ts :: service_load takes the era too: protocol \"2026-07-28\" speaks it to the child, a bad value is refused naming the choices, and the choice is remembered"],
   },
+  {
+    id: "input:tool-unknown-argument",
+    source: "noticed in session 5: service_load dropped a protocol argument it did not know, unseen (tool inputs stripped unknown keys)",
+    promise: "mcp-herd's own tools refuse an argument they do not take (a misspelt one, say) with an isError result naming it and the arguments the tool takes, and do nothing; their input schemas say additionalProperties: false.",
+    tests: ["integration/eras-stdio-children.test.ts :: service_load takes the era too: protocol \"2026-07-28\" speaks it to the child, a bad value is refused naming the choices, and the choice is remembered"],
+  },
 ];

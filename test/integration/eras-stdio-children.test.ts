@@ -131,6 +131,11 @@ describe("stdio children of either era: legacy unless a service says \"protocol\
     expect(allText(bad)).toMatch(/protocol/);
     expect(allText(bad)).toMatch(/legacy.*auto.*2026-07-28/s);
     expect((await listServices(herd)).badera).toBeUndefined();
+    // A misspelt argument is refused, naming it and what the tool takes, not dropped unseen.
+    const typo = (await herd.client.callTool({ name: "service_load", arguments: { name: "typo", command: process.execPath, args: [MODERN_CHILD], protcol: "auto" } })) as CallToolResult;
+    expect(typo.isError).toBe(true);
+    expect(allText(typo)).toMatch(/unknown key 'protcol'.*it takes: .*\bprotocol\b/s);
+    expect((await listServices(herd)).typo).toBeUndefined();
     // The spec kept for the next start of mcp-herd holds the era.
     const kept = JSON.parse(readFileSync(join(herd.stateDir, "state.json"), "utf8")) as { services: Record<string, { protocol?: string }> };
     expect(kept.services.loaded?.protocol).toBe("2026-07-28");
